@@ -1,0 +1,18 @@
+//! The users database: users, roles, student databases.
+
+mod m20261129_000001_create_tables;
+mod m20261129_000002_seed_reference_rows;
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_tables::Migration),
+            Box::new(m20261129_000002_seed_reference_rows::Migration),
+        ]
+    }
+}
