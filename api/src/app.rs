@@ -1,0 +1,145 @@
+//! Build the state, the schema and the router; bind; serve until a shutdown signal.
+//! The binary and the tests go through the same `build`.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Config, ConfigError, LogFormat},
+    db::Databases,
+    graphql, http,
+    state::AppState,
+};
+
+/// Why the gateway could not start; each says which setting to look at.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("BIND_ADDR {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("DATA_DIR {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] migration::Error),
+    #[error("serving: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A gateway ready to serve: bound, connected, migrated.
+pub struct App {
+    pub state: AppState,
+    router: Router,
+    listener: TcpListener,
+}
+
+/// Validates the configuration, binds, opens (and migrates) the three databases.
+pub async fn build(config: Config) -> Result<App, StartError> {
+    config.validate()?;
+    let listener = TcpListener::bind(config.bind_addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind_addr,
+            source,
+        })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let databases = Databases::connect(&config).await?;
+    let state = AppState {
+        config: Arc::new(config),
+        databases,
+    };
+    let schema = graphql::schema(state.clone());
+    let router = http::router(state.clone(), schema);
+    Ok(App {
+        state,
+        router,
+        listener,
+    })
+}
+
+impl App {
+    /// The address actually bound (tests bind port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let databases = self.state.databases.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartError::Serve)?;
+        databases.close().await;
+        Ok(())
+    }
+}
+
+/// The binary's path: build, say where GraphiQL is, serve until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let app = build(config).await?;
+    let addr = app.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(%addr, "listening");
+    println!("GraphiQL: http://{addr}/  (GraphQL endpoint http://{addr}/graphql)");
+    app.serve(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Logs to stderr, human-readable or JSON; `RUST_LOG` refines the default filter.
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
+}

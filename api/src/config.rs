@@ -1,0 +1,257 @@
+//! One typed configuration: defaults, then `.env`, then the environment, then flags.
+//! Secrets (database passwords) are redacted whenever the configuration is printed.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+use migration::Domain;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Human,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Where the gateway runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Everything the gateway reads at start. Each field is a flag and an environment variable.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(
+        long = "bind",
+        env = "BIND_ADDR",
+        value_name = "BIND_ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub bind_addr: SocketAddr,
+
+    /// Folder for the embedded SQLite databases and generated secrets.
+    #[arg(
+        long,
+        env = "DATA_DIR",
+        value_name = "DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Users database URL (default: a SQLite file in DATA_DIR).
+    #[arg(
+        long,
+        env = "USERS_DATABASE_URL",
+        value_name = "USERS_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub users_database_url: Option<String>,
+
+    /// Academic database URL (default: a SQLite file in DATA_DIR).
+    #[arg(
+        long,
+        env = "ACADEMIC_DATABASE_URL",
+        value_name = "ACADEMIC_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub academic_database_url: Option<String>,
+
+    /// Projects database URL (default: a SQLite file in DATA_DIR).
+    #[arg(
+        long,
+        env = "PROJECTS_DATABASE_URL",
+        value_name = "PROJECTS_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub projects_database_url: Option<String>,
+
+    /// Connections per database pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_name = "DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+
+    /// Apply pending migrations at start (the migration binary does it otherwise).
+    #[arg(long, env = "MIGRATE_ON_START", value_name = "MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
+
+    /// `development` or `production`.
+    #[arg(
+        long,
+        env = "APP_ENV",
+        value_name = "APP_ENV",
+        value_enum,
+        default_value = "development"
+    )]
+    pub app_env: AppEnv,
+
+    /// `human` or `json`.
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_name = "LOG_FORMAT",
+        value_enum,
+        default_value = "human"
+    )]
+    pub log_format: LogFormat,
+
+    /// Origins allowed to call the API from a browser, comma-separated; `*` for any.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_name = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:3000,http://127.0.0.1:3000"
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Let browsers send cookies and credentials cross-origin (refused with `*` origins).
+    #[arg(long, env = "CORS_ALLOW_CREDENTIALS", value_name = "CORS_ALLOW_CREDENTIALS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cors_allow_credentials: bool,
+
+    /// Deepest selection a query may nest.
+    #[arg(long, env = "MAX_QUERY_DEPTH", value_name = "MAX_QUERY_DEPTH", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_query_depth: u16,
+
+    /// Most fields (each counted once, lists by their page size) a query may select.
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", value_name = "MAX_QUERY_COMPLEXITY", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_query_complexity: u32,
+
+    /// Largest request body accepted on /graphql, in bytes (413 above).
+    #[arg(long, env = "MAX_BODY_BYTES", value_name = "MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_body_bytes: u64,
+
+    /// Most operations in one batched request.
+    #[arg(long, env = "MAX_BATCH_LENGTH", value_name = "MAX_BATCH_LENGTH", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_batch_length: u16,
+
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+}
+
+/// A configuration that parsed but cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "CORS_ALLOW_CREDENTIALS=true cannot be combined with CORS_ALLOWED_ORIGINS=*: name the origins"
+    )]
+    CredentialsWithAnyOrigin,
+    #[error("CORS_ALLOWED_ORIGINS: {0:?} is not an origin such as https://app.example.edu")]
+    BadOrigin(String),
+    #[error("{variable}: {reason}")]
+    BadDatabaseUrl {
+        variable: &'static str,
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Checks what the types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.any_origin() && self.cors_allow_credentials {
+            return Err(ConfigError::CredentialsWithAnyOrigin);
+        }
+        if !self.any_origin() {
+            for origin in &self.cors_allowed_origins {
+                let parsed =
+                    url::Url::parse(origin).map_err(|_| ConfigError::BadOrigin(origin.clone()))?;
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.host().is_none()
+                    || parsed.path() != "/"
+                {
+                    return Err(ConfigError::BadOrigin(origin.clone()));
+                }
+            }
+        }
+        for domain in Domain::ALL {
+            let url = self.database_url(domain);
+            let scheme = url.split(':').next().unwrap_or_default();
+            if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+                return Err(ConfigError::BadDatabaseUrl {
+                    variable: domain.url_variable(),
+                    reason: "expected a sqlite:, postgres: or postgresql: URL".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any origin may call the API.
+    pub fn any_origin(&self) -> bool {
+        self.cors_allowed_origins.iter().any(|o| o == "*")
+    }
+
+    /// The configured URL of a domain's database, or its SQLite default.
+    pub fn database_url(&self, domain: Domain) -> String {
+        let configured = match domain {
+            Domain::Users => &self.users_database_url,
+            Domain::Academic => &self.academic_database_url,
+            Domain::Projects => &self.projects_database_url,
+        };
+        configured
+            .clone()
+            .unwrap_or_else(|| domain.default_url(&self.data_dir))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind_addr", &self.bind_addr)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "users_database_url",
+                &redact_url(&self.database_url(Domain::Users)),
+            )
+            .field(
+                "academic_database_url",
+                &redact_url(&self.database_url(Domain::Academic)),
+            )
+            .field(
+                "projects_database_url",
+                &redact_url(&self.database_url(Domain::Projects)),
+            )
+            .field("database_max_connections", &self.database_max_connections)
+            .field("migrate_on_start", &self.migrate_on_start)
+            .field("app_env", &self.app_env)
+            .field("log_format", &self.log_format)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("cors_allow_credentials", &self.cors_allow_credentials)
+            .field("max_query_depth", &self.max_query_depth)
+            .field("max_query_complexity", &self.max_query_complexity)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_batch_length", &self.max_batch_length)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .finish()
+    }
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_the_password_and_keeps_the_rest() {
+        let redacted = redact_url("postgres://app:s3cret@db.example:5432/users");
+        assert_eq!(redacted, "postgres://app:***@db.example:5432/users");
+    }
+}

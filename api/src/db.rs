@@ -1,0 +1,243 @@
+//! The three domain databases as distinct handle types, each counting the SQL statements
+//! it runs (the counter tests and benchmarks read), and recording errors in its error log.
+
+use std::{
+    marker::PhantomData,
+    ops::Deref,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use chrono::Utc;
+use migration::{Domain, Verb};
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    DbErr, Set,
+};
+
+use crate::config::Config;
+
+/// Marks which domain a handle belongs to, so the three handles are distinct types.
+pub trait DomainDb: Send + Sync + 'static {
+    const DOMAIN: Domain;
+
+    /// Writes one row to this domain's `error_logs` table.
+    fn record_error(
+        conn: &DatabaseConnection,
+        message: String,
+        detail: String,
+    ) -> impl Future<Output = Result<(), DbErr>> + Send;
+}
+
+/// The users database.
+pub struct UsersDomain;
+/// The academic database.
+pub struct AcademicDomain;
+/// The projects database.
+pub struct ProjectsDomain;
+
+macro_rules! error_log_writer {
+    ($marker:ty, $domain:expr, $entity:path) => {
+        impl DomainDb for $marker {
+            const DOMAIN: Domain = $domain;
+
+            async fn record_error(
+                conn: &DatabaseConnection,
+                message: String,
+                detail: String,
+            ) -> Result<(), DbErr> {
+                use $entity as error_log;
+                error_log::ActiveModel {
+                    message: Set(message),
+                    detail: Set(detail),
+                    created_at: Set(Utc::now()),
+                    ..Default::default()
+                }
+                .insert(conn)
+                .await
+                .map(|_| ())
+            }
+        }
+    };
+}
+
+error_log_writer!(UsersDomain, Domain::Users, entities::users::error_log);
+error_log_writer!(
+    AcademicDomain,
+    Domain::Academic,
+    entities::academic::error_log
+);
+error_log_writer!(
+    ProjectsDomain,
+    Domain::Projects,
+    entities::projects::error_log
+);
+
+/// A connection pool to one domain's database, cheap to clone.
+pub struct Db<D> {
+    conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+    domain: PhantomData<D>,
+}
+
+pub type UsersDb = Db<UsersDomain>;
+pub type AcademicDb = Db<AcademicDomain>;
+pub type ProjectsDb = Db<ProjectsDomain>;
+
+impl<D> Clone for Db<D> {
+    fn clone(&self) -> Self {
+        Self {
+            conn: self.conn.clone(),
+            statements: self.statements.clone(),
+            domain: PhantomData,
+        }
+    }
+}
+
+impl<D> Deref for Db<D> {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
+
+impl<D: DomainDb> Db<D> {
+    /// Creates the database when missing, migrates it when asked, and opens a pool.
+    pub async fn connect(config: &Config) -> Result<Self, migration::Error> {
+        let domain = D::DOMAIN;
+        let url = config.database_url(domain);
+        let db_error = |source| migration::Error::Database {
+            domain: domain.name(),
+            source,
+        };
+        migration::ensure_database(domain, &url).await?;
+        if config.migrate_on_start {
+            migration::run(domain, &url, Verb::Up).await?;
+        }
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(config.database_max_connections)
+            .min_connections(1)
+            .sqlx_logging(false);
+        let mut conn = Database::connect(options).await.map_err(db_error)?;
+        if conn.get_database_backend() == DbBackend::Sqlite {
+            // Readers do not block the writer; persistent for the file.
+            conn.execute_unprepared("PRAGMA journal_mode=WAL")
+                .await
+                .map_err(db_error)?;
+        }
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self {
+            conn,
+            statements,
+            domain: PhantomData,
+        })
+    }
+
+    /// How many SQL statements this pool has run since it opened.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    pub fn domain(&self) -> Domain {
+        D::DOMAIN
+    }
+
+    /// Records an unexpected error in this domain's error log.
+    pub async fn record_error(&self, message: String, detail: String) -> Result<(), DbErr> {
+        D::record_error(&self.conn, message, detail).await
+    }
+
+    /// Pings the database and names the migrations it still lacks.
+    pub async fn check(&self) -> Result<(), String> {
+        self.conn.ping().await.map_err(|e| e.to_string())?;
+        let pending = migration::pending(D::DOMAIN, &self.conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("pending migrations: {}", pending.join(", ")))
+        }
+    }
+}
+
+/// The three databases.
+#[derive(Clone)]
+pub struct Databases {
+    pub users: UsersDb,
+    pub academic: AcademicDb,
+    pub projects: ProjectsDb,
+}
+
+impl Databases {
+    pub async fn connect(config: &Config) -> Result<Self, migration::Error> {
+        Ok(Self {
+            users: Db::connect(config).await?,
+            academic: Db::connect(config).await?,
+            projects: Db::connect(config).await?,
+        })
+    }
+
+    /// Statement counts per database, in the order users, academic, projects.
+    pub fn statements(&self) -> StatementCounts {
+        StatementCounts {
+            users: self.users.statements(),
+            academic: self.academic.statements(),
+            projects: self.projects.statements(),
+        }
+    }
+
+    /// Records an unexpected error in the error log of `domain`'s database.
+    pub async fn record_error(
+        &self,
+        domain: Domain,
+        message: String,
+        detail: String,
+    ) -> Result<(), DbErr> {
+        match domain {
+            Domain::Users => self.users.record_error(message, detail).await,
+            Domain::Academic => self.academic.record_error(message, detail).await,
+            Domain::Projects => self.projects.record_error(message, detail).await,
+        }
+    }
+
+    pub async fn close(self) {
+        for result in [
+            self.users.conn.close().await,
+            self.academic.conn.close().await,
+            self.projects.conn.close().await,
+        ] {
+            if let Err(error) = result {
+                tracing::warn!(%error, "closing a database pool failed");
+            }
+        }
+    }
+}
+
+/// SQL statements run per database; subtract two readings to count one request's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatementCounts {
+    pub users: u64,
+    pub academic: u64,
+    pub projects: u64,
+}
+
+impl std::ops::Sub for StatementCounts {
+    type Output = StatementCounts;
+
+    fn sub(self, earlier: StatementCounts) -> StatementCounts {
+        StatementCounts {
+            users: self.users - earlier.users,
+            academic: self.academic - earlier.academic,
+            projects: self.projects - earlier.projects,
+        }
+    }
+}

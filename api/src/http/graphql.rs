@@ -1,0 +1,301 @@
+//! `/graphql` over HTTP, following GraphQL-over-HTTP: media type negotiation,
+//! `application/graphql-response+json` with 4xx for request errors, no mutations over
+//! GET, body and batch limits; and `/graphql/ws` over graphql-transport-ws.
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Request, Response as GqlResponse, Value,
+    http::{WebSocketProtocols, parse_query_string},
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    body::Body,
+    extract::{RawQuery, State, WebSocketUpgrade},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use std::str::FromStr;
+
+use serde_json::json;
+
+use super::HttpState;
+use crate::error::Code;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+const TRANSPORT_WS: &str = "graphql-transport-ws";
+
+/// The media type of the answer, from the request's `Accept`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Media {
+    /// `application/graphql-response+json`: request errors get 4xx statuses.
+    GraphqlResponse,
+    /// `application/json`, for legacy clients: well-formed requests get 200.
+    Json,
+}
+
+impl Media {
+    fn negotiate(headers: &HeaderMap) -> Option<Media> {
+        let Some(accept) = headers.get(header::ACCEPT) else {
+            return Some(Media::GraphqlResponse);
+        };
+        let accept = accept.to_str().ok()?;
+        let types: Vec<&str> = accept
+            .split(',')
+            .map(|part| part.split(';').next().unwrap_or_default().trim())
+            .collect();
+        if types.contains(&GRAPHQL_RESPONSE_JSON) {
+            Some(Media::GraphqlResponse)
+        } else if types.contains(&JSON) {
+            Some(Media::Json)
+        } else if types.iter().any(|t| *t == "*/*" || *t == "application/*") {
+            Some(Media::GraphqlResponse)
+        } else {
+            None
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponse => GRAPHQL_RESPONSE_JSON,
+            Media::Json => JSON,
+        })
+    }
+}
+
+/// A response that never reached the schema: `{"errors": [...]}` with a status.
+fn refusal(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
+    let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, Media::GraphqlResponse.content_type());
+    response
+}
+
+fn not_acceptable() -> Response {
+    refusal(
+        StatusCode::NOT_ACCEPTABLE,
+        Code::BadRequest,
+        format!("this endpoint answers {GRAPHQL_RESPONSE_JSON} or {JSON}"),
+    )
+}
+
+/// A response whose errors all stopped the request before execution.
+fn is_request_error(response: &GqlResponse) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code"))
+                .and_then(|code| match code {
+                    Value::String(code) => Code::parse(code),
+                    _ => None,
+                })
+                .is_some_and(Code::is_request_error)
+        })
+}
+
+fn json_response(status: StatusCode, media: Media, body: String, headers: HeaderMap) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().extend(headers);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+fn single_response(media: Media, response: GqlResponse) -> Response {
+    let headers = response.http_headers.clone();
+    if is_request_error(&response) {
+        let status = match media {
+            Media::GraphqlResponse => StatusCode::BAD_REQUEST,
+            Media::Json => StatusCode::OK,
+        };
+        // A request error has no `data` entry at all.
+        let body = json!({ "errors": response.errors });
+        return json_response(status, media, body.to_string(), headers);
+    }
+    match serde_json::to_string(&response) {
+        Ok(body) => json_response(StatusCode::OK, media, body, headers),
+        Err(error) => {
+            tracing::error!(%error, "could not serialise a response");
+            refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::InternalServerError,
+                "internal server error",
+            )
+        }
+    }
+}
+
+async fn execute(http: &HttpState, media: Media, batch: BatchRequest) -> Response {
+    match batch {
+        BatchRequest::Single(request) => single_response(media, http.schema.execute(request).await),
+        BatchRequest::Batch(requests) => {
+            let limit = usize::from(http.state.config.max_batch_length);
+            if requests.is_empty() || requests.len() > limit {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    Code::BadRequest,
+                    format!(
+                        "a batch holds 1 to {limit} operations, this one {}",
+                        requests.len()
+                    ),
+                );
+            }
+            let responses = http
+                .schema
+                .execute_batch(BatchRequest::Batch(requests))
+                .await;
+            let body = match &responses {
+                BatchResponse::Single(r) => serde_json::to_string(r),
+                BatchResponse::Batch(rs) => serde_json::to_string(rs),
+            };
+            match body {
+                Ok(body) => json_response(StatusCode::OK, media, body, HeaderMap::new()),
+                Err(error) => {
+                    tracing::error!(%error, "could not serialise a batch response");
+                    refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        Code::InternalServerError,
+                        "internal server error",
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// `POST /graphql` with a JSON body: one operation or a batch.
+pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(media) = Media::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if essence != JSON && essence != GRAPHQL_RESPONSE_JSON {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::BadRequest,
+            format!("send the request as {JSON}"),
+        );
+    }
+    let limit = http.state.config.max_body_bytes;
+    let bytes = match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await
+    {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Code::BadRequest,
+                    format!("the request body exceeds {limit} bytes"),
+                )
+            } else {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    Code::BadRequest,
+                    "the request body could not be read",
+                )
+            };
+        }
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(batch) => batch,
+        Err(error) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                Code::BadRequest,
+                format!("the body is not a GraphQL request: {error}"),
+            );
+        }
+    };
+    execute(&http, media, batch).await
+}
+
+/// The kind of operation a request would run, when its document parses.
+fn operation_type(request: &Request) -> Option<OperationType> {
+    let document = parse_query(&request.query).ok()?;
+    match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// `GET /graphql?query=…`: queries only; a mutation is answered 405.
+pub async fn get(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(media) = Media::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let request = match parse_query_string(query.as_deref().unwrap_or_default()) {
+        Ok(request) => request,
+        Err(error) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                Code::BadRequest,
+                format!("the query string is not a GraphQL request: {error}"),
+            );
+        }
+    };
+    match operation_type(&request) {
+        Some(OperationType::Mutation) | Some(OperationType::Subscription) => {
+            let mut response = refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Code::BadRequest,
+                "only queries may be sent with GET; send mutations with POST",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            response
+        }
+        _ => execute(&http, media, BatchRequest::Single(request)).await,
+    }
+}
+
+/// `GET /graphql/ws`: subscriptions (and queries) over graphql-transport-ws.
+pub async fn ws(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // `GraphQLProtocol` takes the first protocol it knows; it must be the current one.
+    let offered = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let first_known = offered
+        .split(',')
+        .map(str::trim)
+        .find(|p| WebSocketProtocols::from_str(p).is_ok());
+    if first_known != Some(TRANSPORT_WS) {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            Code::BadRequest,
+            "only the graphql-transport-ws subprotocol is supported",
+        );
+    }
+    let schema = http.schema.clone();
+    upgrade
+        .protocols([TRANSPORT_WS])
+        .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+}

@@ -1,0 +1,47 @@
+//! Liveness and readiness probes.
+
+use std::time::Duration;
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde_json::{Value, json};
+
+use super::HttpState;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `GET /livez`: the process answers.
+pub async fn livez() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: each database answers and has every migration applied; 503 otherwise,
+/// naming what failed.
+pub async fn readyz(State(http): State<HttpState>) -> (StatusCode, Json<Value>) {
+    let dbs = &http.state.databases;
+    let (users, academic, projects) = tokio::join!(
+        bounded(dbs.users.check()),
+        bounded(dbs.academic.check()),
+        bounded(dbs.projects.check())
+    );
+    let ready = users.is_ok() && academic.is_ok() && projects.is_ok();
+    let show = |result: Result<(), String>| match result {
+        Ok(()) => Value::from("ok"),
+        Err(reason) => Value::from(reason),
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "checks": { "users": show(users), "academic": show(academic), "projects": show(projects) },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+async fn bounded(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())))
+}

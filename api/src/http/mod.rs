@@ -1,0 +1,103 @@
+//! The router: GraphiQL, `/graphql` (HTTP and WebSocket), probes; CORS, request ids,
+//! one log line per request, timeouts.
+
+pub mod graphiql;
+pub mod graphql;
+pub mod health;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header},
+    routing::get,
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+use tracing::Span;
+
+use crate::{config::Config, graphql::AppSchema, state::AppState};
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub state: AppState,
+    pub schema: AppSchema,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState, schema: AppSchema) -> Router {
+    let config = state.config.clone();
+    let graphql_timeout =
+        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout());
+    Router::new()
+        .route("/", get(graphiql::page))
+        .route("/graphiql/{file}", get(graphiql::asset))
+        .route(
+            "/graphql",
+            get(graphql::get).post(graphql::post).layer(graphql_timeout),
+        )
+        .route("/graphql/ws", get(graphql::ws))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .with_state(HttpState { state, schema })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(log_response)
+                        .on_failure(()),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(cors(&config)),
+        )
+}
+
+/// The span every log line of a request carries; the path only, never the query string
+/// (it may hold variables).
+fn request_span(request: &Request<Body>) -> Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+}
+
+fn log_response(response: &Response<Body>, latency: Duration, _span: &Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        duration_ms = format_args!("{:.2}", latency.as_secs_f64() * 1000.0),
+        "served"
+    );
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins = if config.any_origin() {
+        AllowOrigin::any()
+    } else {
+        // `Config::validate` already checked each origin parses as a URL.
+        AllowOrigin::list(
+            config
+                .cors_allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .allow_credentials(config.cors_allow_credentials)
+        .max_age(Duration::from_secs(3600))
+}

@@ -1,0 +1,13 @@
+//! The GraphQL gateway of the student-projects platform: three domain schemas (users,
+//! academic, projects), each on its own database, merged behind one endpoint.
+
+pub mod academic;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod projects;
+pub mod state;
+pub mod users;

@@ -1,0 +1,5 @@
+//! The users domain: people, their roles, their student databases.
+
+pub mod query;
+pub mod service;
+pub mod types;
