@@ -149,7 +149,25 @@ pub enum ConfigError {
     },
 }
 
+/// Parses a configuration from flags alone (plus the environment), as tests do.
+#[derive(clap::Parser)]
+struct ConfigOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
 impl Config {
+    /// The configuration from these command-line words (the first is the program name),
+    /// falling back to the environment and the defaults.
+    pub fn from_args<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::Parser;
+        ConfigOnly::try_parse_from(args).map(|parsed| parsed.config)
+    }
+
     /// Checks what the types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.any_origin() && self.cors_allow_credentials {
@@ -248,6 +266,29 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_with_any_origin_are_refused() {
+        let config = Config::from_args([
+            "api",
+            "--cors-allowed-origins",
+            "*",
+            "--cors-allow-credentials",
+            "true",
+        ])
+        .expect("flags parse");
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::CredentialsWithAnyOrigin)
+        ));
+    }
+
+    #[test]
+    fn an_origin_with_a_path_is_refused() {
+        let config = Config::from_args(["api", "--cors-allowed-origins", "https://a.example/x"])
+            .expect("flags parse");
+        assert!(matches!(config.validate(), Err(ConfigError::BadOrigin(_))));
+    }
 
     #[test]
     fn redact_url_hides_the_password_and_keeps_the_rest() {

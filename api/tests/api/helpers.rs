@@ -1,0 +1,232 @@
+//! Start the real app on a free port against fresh databases (SQLite always; PostgreSQL
+//! when TEST_DATABASE_URL names a server), talk to it over real HTTP, clean up after.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use api::{app, config::Config, db::StatementCounts, state::AppState};
+use migration::Domain;
+use serde_json::{Value, json};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// Where a test's three databases live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends to run against: SQLite always, PostgreSQL when TEST_DATABASE_URL is set.
+/// In CI a missing TEST_DATABASE_URL is a failure, never a silent skip.
+pub fn backends() -> Vec<Backend> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(_) => vec![Backend::Sqlite, Backend::Postgres],
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests would not run")
+        }
+        Err(_) => vec![Backend::Sqlite],
+    }
+}
+
+/// A set of three fresh, uniquely named databases, dropped when this is dropped.
+pub struct TestDatabases {
+    pub dir: tempfile::TempDir,
+    pub urls: Vec<(Domain, String)>,
+    server: Option<String>,
+}
+
+impl TestDatabases {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let server = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some(std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set"))
+            }
+        };
+        let urls = Domain::ALL
+            .iter()
+            .map(|&domain| {
+                let url = match &server {
+                    None => domain.default_url(dir.path()),
+                    Some(server) => format!(
+                        "{}/t_{}_{}",
+                        server.trim_end_matches('/'),
+                        &tag[..12],
+                        domain.name()
+                    ),
+                };
+                (domain, url)
+            })
+            .collect();
+        Self { dir, urls, server }
+    }
+
+    pub fn url(&self, domain: Domain) -> &str {
+        &self
+            .urls
+            .iter()
+            .find(|(d, _)| *d == domain)
+            .expect("every domain has a URL")
+            .1
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// Drops one database now (connections are terminated): it becomes unreachable.
+    pub async fn drop_database(&self, domain: Domain) {
+        let server = self
+            .server
+            .as_ref()
+            .expect("only PostgreSQL databases can be dropped");
+        let name = self
+            .url(domain)
+            .rsplit('/')
+            .next()
+            .expect("a database name")
+            .to_owned();
+        drop_postgres_databases(server, &[name]).await;
+    }
+}
+
+async fn drop_postgres_databases(server: &str, names: &[String]) {
+    use sea_orm::ConnectionTrait;
+    let admin = sea_orm::Database::connect(format!("{}/postgres", server.trim_end_matches('/')))
+        .await
+        .expect("the PostgreSQL server answers");
+    for name in names {
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await
+            .expect("drop a test database");
+    }
+    let _ = admin.close().await;
+}
+
+impl Drop for TestDatabases {
+    fn drop(&mut self) {
+        let Some(server) = self.server.clone() else {
+            return;
+        };
+        let names: Vec<String> = self
+            .urls
+            .iter()
+            .map(|(_, url)| url.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        // Drop runs inside the test's runtime: clean up on a thread with its own.
+        let cleanup = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(drop_postgres_databases(&server, &names));
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// A running gateway.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    // Declared last: dropped after the server stops.
+    pub databases: TestDatabases,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Starts the app with extra flags (for example `["--max-query-depth", "2"]`).
+    pub async fn spawn_with(backend: Backend, extra: &[&str]) -> TestApp {
+        let databases = TestDatabases::new(backend);
+        let data_dir = databases.data_dir();
+        let mut args: Vec<String> = vec![
+            "api".into(),
+            "--bind".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--database-max-connections".into(),
+            "4".into(),
+        ];
+        for (domain, url) in &databases.urls {
+            args.push(format!("--{}-database-url", domain.name()));
+            args.push(url.clone());
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let config = Config::from_args(args).expect("test flags parse");
+        let app = app::build(config).await.expect("the app starts");
+        let addr = app.local_addr().expect("a bound address");
+        let state = app.state.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.serve(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("the app serves");
+        });
+        TestApp {
+            addr,
+            state,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+            databases,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL request and returns the status and the JSON body.
+    pub async fn post(&self, query: &str, variables: Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the request is sent");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// POSTs a query expected to succeed; returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// SQL statements each database has run so far.
+    pub fn statements(&self) -> StatementCounts {
+        self.state.databases.statements()
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// The `extensions.code` of the first error of a response body.
+pub fn first_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no code>")
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary: helpers that start the real gateway on a free port
+//! against fresh databases, then one module per area.
+
+mod foundation;
+mod helpers;
+mod http;
