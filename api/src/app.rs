@@ -1,7 +1,7 @@
 //! Build the state, the schema and the router; bind; serve until a shutdown signal.
 //! The binary and the tests go through the same `build`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -11,6 +11,7 @@ use crate::{
     db::Databases,
     graphql, http,
     state::AppState,
+    users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
 };
 
 /// Why the gateway could not start; each says which setting to look at.
@@ -32,8 +33,38 @@ pub enum StartError {
     },
     #[error(transparent)]
     Database(#[from] migration::Error),
+    #[error(transparent)]
+    Secret(#[from] crate::users::tokens::SecretError),
     #[error("serving: {0}")]
     Serve(#[source] std::io::Error),
+}
+
+/// Opens the databases and loads the secrets: everything but the listener.
+pub async fn state(config: Config) -> Result<AppState, StartError> {
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let secret = Tokens::load_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
+    let tokens = Tokens::new(
+        &secret,
+        Duration::from_secs(config.access_token_ttl_secs),
+        Duration::from_secs(config.refresh_token_ttl_secs),
+    )?;
+    let google = GoogleVerifier::new(
+        config.google_client_ids.clone(),
+        config.google_jwks_url.clone(),
+    );
+    let student_servers = StudentServers::new(&config);
+    let databases = Databases::connect(&config).await?;
+    Ok(AppState {
+        config: Arc::new(config),
+        databases,
+        tokens,
+        google: Arc::new(google),
+        student_servers: Arc::new(student_servers),
+    })
 }
 
 /// A gateway ready to serve: bound, connected, migrated.
@@ -52,15 +83,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             addr: config.bind_addr,
             source,
         })?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
-    let databases = Databases::connect(&config).await?;
-    let state = AppState {
-        config: Arc::new(config),
-        databases,
-    };
+    let state = state(config).await?;
     let schema = graphql::schema(state.clone());
     let router = http::router(state.clone(), schema);
     Ok(App {

@@ -128,6 +128,59 @@ pub struct Config {
     #[arg(long, env = "MAX_BATCH_LENGTH", value_name = "MAX_BATCH_LENGTH", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_batch_length: u16,
 
+    /// Google OAuth client ids whose ID tokens are accepted, comma-separated.
+    #[arg(
+        long,
+        env = "GOOGLE_CLIENT_IDS",
+        value_name = "GOOGLE_CLIENT_IDS",
+        value_delimiter = ','
+    )]
+    pub google_client_ids: Vec<String>,
+
+    /// Where Google's signing keys (a JSON Web Key Set) are published.
+    #[arg(
+        long,
+        env = "GOOGLE_JWKS_URL",
+        value_name = "GOOGLE_JWKS_URL",
+        default_value = "https://www.googleapis.com/oauth2/v3/certs"
+    )]
+    pub google_jwks_url: String,
+
+    /// Secret that signs our tokens (at least 32 bytes); generated into DATA_DIR when unset.
+    #[arg(
+        long,
+        env = "JWT_SECRET",
+        value_name = "JWT_SECRET",
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", value_name = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", value_name = "REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..))]
+    pub refresh_token_ttl_secs: u64,
+
+    /// Admin connection to the PostgreSQL server where students get databases.
+    #[arg(
+        long,
+        env = "STUDENT_POSTGRES_ADMIN_URL",
+        value_name = "STUDENT_POSTGRES_ADMIN_URL",
+        hide_env_values = true
+    )]
+    pub student_postgres_admin_url: Option<String>,
+
+    /// Admin connection to the MariaDB server where students get databases.
+    #[arg(
+        long,
+        env = "STUDENT_MARIADB_ADMIN_URL",
+        value_name = "STUDENT_MARIADB_ADMIN_URL",
+        hide_env_values = true
+    )]
+    pub student_mariadb_admin_url: Option<String>,
+
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
@@ -144,6 +197,13 @@ pub enum ConfigError {
     BadOrigin(String),
     #[error("{variable}: {reason}")]
     BadDatabaseUrl {
+        variable: &'static str,
+        reason: String,
+    },
+    #[error("JWT_SECRET: must be at least 32 bytes")]
+    ShortJwtSecret,
+    #[error("{variable}: {reason}")]
+    BadStudentServer {
         variable: &'static str,
         reason: String,
     },
@@ -182,6 +242,34 @@ impl Config {
                     || parsed.path() != "/"
                 {
                     return Err(ConfigError::BadOrigin(origin.clone()));
+                }
+            }
+        }
+        if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(ConfigError::ShortJwtSecret);
+        }
+        for (variable, url, schemes) in [
+            (
+                "STUDENT_POSTGRES_ADMIN_URL",
+                &self.student_postgres_admin_url,
+                ["postgres", "postgresql"],
+            ),
+            (
+                "STUDENT_MARIADB_ADMIN_URL",
+                &self.student_mariadb_admin_url,
+                ["mysql", "mariadb"],
+            ),
+        ] {
+            if let Some(url) = url {
+                let parsed = url::Url::parse(url).map_err(|e| ConfigError::BadStudentServer {
+                    variable,
+                    reason: e.to_string(),
+                })?;
+                if !schemes.contains(&parsed.scheme()) {
+                    return Err(ConfigError::BadStudentServer {
+                        variable,
+                        reason: format!("expected a {}:// URL", schemes[0]),
+                    });
                 }
             }
         }
@@ -248,6 +336,19 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch_length", &self.max_batch_length)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("google_client_ids", &self.google_client_ids)
+            .field("google_jwks_url", &self.google_jwks_url)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .field(
+                "student_postgres_admin_url",
+                &self.student_postgres_admin_url.as_deref().map(redact_url),
+            )
+            .field(
+                "student_mariadb_admin_url",
+                &self.student_mariadb_admin_url.as_deref().map(redact_url),
+            )
             .finish()
     }
 }

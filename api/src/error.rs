@@ -127,24 +127,94 @@ pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
-/// Errors of the reference-data services shared by the three domains.
+/// What a service of any domain can answer instead of a result. Every variant is mapped
+/// to exactly one code in [`ServiceError::into_graphql`].
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    #[error("{field}: {reason}")]
+    Conflict { field: String, reason: String },
+    #[error("{0}")]
+    Busy(String),
     #[error("database error")]
-    Database(#[from] sea_orm::DbErr),
+    Database(#[source] sea_orm::DbErr),
     /// Stored data breaks an invariant the code relies on.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// Any other unexpected failure, with its cause.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    /// A unique-constraint violation is a conflict naming the field; anything else is
+    /// an internal database error.
+    fn from(error: sea_orm::DbErr) -> Self {
+        match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => ServiceError::Conflict {
+                field: conflicting_field(&message),
+                reason: "already exists".into(),
+            },
+            _ => ServiceError::Database(error),
+        }
+    }
+}
+
+/// The column(s) a unique violation names: SQLite says `UNIQUE constraint failed:
+/// users.email`; PostgreSQL names the constraint (`users_email_key`, or our
+/// `uq_<table>_<columns>` indexes).
+fn conflicting_field(message: &str) -> String {
+    if let Some(columns) = message.split("UNIQUE constraint failed: ").nth(1) {
+        return columns
+            .split(',')
+            .map(|c| c.trim().rsplit('.').next().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    let constraint = message.split('"').nth(1).unwrap_or(message);
+    constraint
+        .strip_prefix("uq_")
+        .map(|rest| rest.split_once('_').map_or(rest, |(_, columns)| columns))
+        .or_else(|| {
+            constraint
+                .strip_suffix("_key")
+                .map(|rest| rest.split_once('_').map_or(rest, |(_, column)| column))
+        })
+        .unwrap_or(constraint)
+        .to_owned()
 }
 
 impl ServiceError {
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        ServiceError::Forbidden(reason.into())
+    }
+
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn conflict(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ServiceError::Conflict {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
     /// Maps every variant to what the client sees; `domain` says where it happened.
     pub fn into_graphql(self, domain: Domain) -> async_graphql::Error {
         match self {
+            ServiceError::Unauthenticated(reason) => client_error(Code::Unauthenticated, reason),
+            ServiceError::Forbidden(reason) => client_error(Code::Forbidden, reason),
             ServiceError::NotFound(what) => {
                 client_error(Code::NotFound, format!("{what} not found"))
             }
@@ -152,8 +222,16 @@ impl ServiceError {
                 client_error(Code::BadUserInput, format!("{field}: {reason}"))
                     .extend_with(|_, e| e.set("field", field))
             }
+            ServiceError::Conflict { field, reason } => {
+                let message = format!("{field}: {reason}");
+                client_error(Code::Conflict, message)
+                    .extend_with(move |_, e| e.set("field", field.clone()))
+            }
+            ServiceError::Busy(reason) => client_error(Code::Busy, reason),
             ServiceError::Database(error) => internal(domain, &error),
-            error @ ServiceError::Corrupt(_) => internal(domain, &error),
+            error @ (ServiceError::Corrupt(_) | ServiceError::Internal(_)) => {
+                internal(domain, &error)
+            }
         }
     }
 }
@@ -166,5 +244,28 @@ pub trait OrGraphql<T> {
 impl<T> OrGraphql<T> for Result<T, ServiceError> {
     fn or_graphql(self, domain: Domain) -> async_graphql::Result<T> {
         self.map_err(|e| e.into_graphql(domain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conflicting_field;
+
+    #[test]
+    fn conflicts_name_the_field_on_both_backends() {
+        assert_eq!(
+            conflicting_field("UNIQUE constraint failed: users.email"),
+            "email"
+        );
+        assert_eq!(
+            conflicting_field("duplicate key value violates unique constraint \"users_email_key\""),
+            "email"
+        );
+        assert_eq!(
+            conflicting_field(
+                "duplicate key value violates unique constraint \"uq_enrollments_course_student\""
+            ),
+            "course_student"
+        );
     }
 }

@@ -1,8 +1,8 @@
-//! The `api` binary: parse the configuration, set up logging, run (or print the schema).
+//! The `api` binary: parse the configuration, set up logging, run a command.
 
 use std::process::ExitCode;
 
-use api::{app, config::Config, graphql};
+use api::{app, cli, config::Config, graphql};
 use clap::{Parser, Subcommand};
 
 /// The GraphQL gateway of the student-projects platform.
@@ -21,6 +21,14 @@ enum Command {
     Serve,
     /// Print the GraphQL schema (SDL) without touching any database.
     Schema,
+    /// Manage users without Google (bootstrap the first admin).
+    #[command(subcommand)]
+    User(cli::UserCommand),
+    /// Print an access token for the user with this email.
+    Token {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -39,13 +47,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Command::Schema) = cli.command {
-        print!("{}", graphql::sdl());
-        return ExitCode::SUCCESS;
-    }
     app::init_tracing(cli.config.log_format);
-    match app::run(cli.config).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let outcome = match cli.command {
+        Some(Command::Schema) => Ok(graphql::sdl()),
+        Some(Command::User(command)) => cli::user(cli.config, command).await.map(|s| s + "\n"),
+        Some(Command::Token { email }) => cli::token(cli.config, email).await.map(|s| s + "\n"),
+        None | Some(Command::Serve) => app::run(cli.config)
+            .await
+            .map(|()| String::new())
+            .map_err(Into::into),
+    };
+    match outcome {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("error: {}", api::error::cause_chain(&error));
             ExitCode::FAILURE

@@ -2,12 +2,22 @@
 
 use std::sync::Arc;
 
-use crate::{config::Config, db::Databases};
+use crate::{
+    config::Config,
+    db::Databases,
+    users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub databases: Databases,
+    /// Signs and verifies our access and refresh tokens.
+    pub tokens: Tokens,
+    /// Verifies Google ID tokens (key set cached).
+    pub google: Arc<GoogleVerifier>,
+    /// Where student databases are provisioned.
+    pub student_servers: Arc<StudentServers>,
 }
 
 impl AppState {

@@ -3,22 +3,58 @@
 pub mod db_enum;
 pub mod extension;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{
+    EmptySubscription, MergedObject, Schema, SchemaBuilder, dataloader::DataLoader,
+};
 
 use crate::{
-    academic::query::AcademicQuery, projects::query::ProjectsQuery, state::AppState,
-    users::query::UsersQuery,
+    academic::query::AcademicQuery,
+    projects::query::ProjectsQuery,
+    state::AppState,
+    users::{
+        loaders::{RolesLoader, UserLoader},
+        mutation::UsersMutation,
+        query::UsersQuery,
+        viewer::{Credentials, ViewerCell},
+    },
 };
 
 /// Every query field, merged from the three domains.
 #[derive(MergedObject, Default)]
 pub struct Query(UsersQuery, AcademicQuery, ProjectsQuery);
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// Every mutation, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct Mutation(UsersMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema's shape alone: no database, no limits.
-pub fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// What each request carries besides the schema's data: who is asking, and fresh
+/// DataLoaders (one batch per field per request).
+pub fn request_data(
+    state: &AppState,
+    credentials: Credentials,
+    per_request_viewer: bool,
+) -> async_graphql::Data {
+    let mut data = async_graphql::Data::default();
+    data.insert(credentials);
+    if per_request_viewer {
+        data.insert(ViewerCell::default());
+    }
+    data.insert(DataLoader::new(
+        UserLoader(state.databases.users.clone()),
+        tokio::spawn,
+    ));
+    data.insert(DataLoader::new(
+        RolesLoader(state.databases.users.clone()),
+        tokio::spawn,
+    ));
+    data
 }
 
 /// The SDL written to `schema.graphql`.

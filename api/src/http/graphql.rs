@@ -22,7 +22,7 @@ use std::str::FromStr;
 use serde_json::json;
 
 use super::HttpState;
-use crate::error::Code;
+use crate::{error::Code, graphql, users::viewer::Credentials};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -134,7 +134,35 @@ fn single_response(media: Media, response: GqlResponse) -> Response {
     }
 }
 
-async fn execute(http: &HttpState, media: Media, batch: BatchRequest) -> Response {
+/// Attaches the caller's credentials and fresh loaders to a request.
+fn prepared(http: &HttpState, headers: &HeaderMap, mut request: Request) -> Request {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let data = graphql::request_data(
+        &http.state,
+        Credentials::from_authorization(authorization),
+        true,
+    );
+    request.data = data;
+    request
+}
+
+async fn execute(
+    http: &HttpState,
+    headers: &HeaderMap,
+    media: Media,
+    batch: BatchRequest,
+) -> Response {
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(prepared(http, headers, request)),
+        BatchRequest::Batch(requests) => BatchRequest::Batch(
+            requests
+                .into_iter()
+                .map(|r| prepared(http, headers, r))
+                .collect(),
+        ),
+    };
     match batch {
         BatchRequest::Single(request) => single_response(media, http.schema.execute(request).await),
         BatchRequest::Batch(requests) => {
@@ -221,7 +249,7 @@ pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Body)
             );
         }
     };
-    execute(&http, media, batch).await
+    execute(&http, &headers, media, batch).await
 }
 
 /// The kind of operation a request would run, when its document parses.
@@ -267,7 +295,7 @@ pub async fn get(
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             response
         }
-        _ => execute(&http, media, BatchRequest::Single(request)).await,
+        _ => execute(&http, &headers, media, BatchRequest::Single(request)).await,
     }
 }
 
@@ -295,7 +323,17 @@ pub async fn ws(
         );
     }
     let schema = http.schema.clone();
-    upgrade
-        .protocols([TRANSPORT_WS])
-        .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+    let state = http.state.clone();
+    upgrade.protocols([TRANSPORT_WS]).on_upgrade(move |socket| {
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                // The viewer is resolved afresh for each operation of the connection.
+                Ok(graphql::request_data(
+                    &state,
+                    Credentials::from_init_payload(&payload),
+                    false,
+                ))
+            })
+            .serve()
+    })
 }

@@ -1,5 +1,12 @@
-//! The users domain: people, their roles, their student databases.
+//! The users domain: people, their roles, sign-in and tokens, student databases.
 
+pub mod authz;
+pub mod google;
+pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod service;
+pub mod student_databases;
+pub mod tokens;
 pub mod types;
+pub mod viewer;

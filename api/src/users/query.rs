@@ -1,21 +1,42 @@
 //! Queries of the users domain.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{
+    Context, ID, Object, Result,
+    connection::{Connection, Edge, EmptyFields, OpaqueCursor, query},
+};
 use migration::Domain;
 
 use super::{
-    service,
-    types::{DatabaseEngine, Role},
+    authz, service, student_databases,
+    types::{DatabaseEngine, Role, StudentDatabase, User, UserFilter, UsersByEmails},
 };
-use crate::{error::OrGraphql, state::AppState};
+use crate::{
+    error::{OrGraphql, ServiceError},
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct UsersQuery;
+
+/// Extra fields of the `users` connection.
+#[derive(async_graphql::SimpleObject)]
+pub struct UserConnectionFields {
+    /// Users matching the filter, across all pages.
+    pub total_count: u64,
+}
+
+pub(crate) fn parse_id(id: &ID, field: &'static str) -> Result<i32, ServiceError> {
+    id.parse::<i32>()
+        .map_err(|_| ServiceError::invalid(field, format!("{:?} is not an id", id.as_str())))
+}
 
 #[Object]
 impl UsersQuery {
     /// Every role a user can hold. Public reference data.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+        authz::authorize(ctx, "roles")
+            .await
+            .or_graphql(Domain::Users)?;
         service::roles(&AppState::of(ctx).databases.users)
             .await
             .or_graphql(Domain::Users)
@@ -23,7 +44,105 @@ impl UsersQuery {
 
     /// The engines students can get databases on. Public reference data.
     async fn database_engines(&self, ctx: &Context<'_>) -> Result<Vec<DatabaseEngine>> {
+        authz::authorize(ctx, "databaseEngines")
+            .await
+            .or_graphql(Domain::Users)?;
         service::database_engines(&AppState::of(ctx).databases.users)
+            .await
+            .or_graphql(Domain::Users)
+    }
+
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+        let viewer = authz::require(ctx, "me").await.or_graphql(Domain::Users)?;
+        Ok(User(viewer.user.clone()))
+    }
+
+    /// A user by id, or null. Signed-in users.
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+        authz::require(ctx, "user")
+            .await
+            .or_graphql(Domain::Users)?;
+        let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
+        Ok(service::user(&AppState::of(ctx).databases.users, id)
+            .await
+            .or_graphql(Domain::Users)?
+            .map(User))
+    }
+
+    /// Users by id, as a Relay connection. Signed-in users.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrow the list.")] filter: Option<UserFilter>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<OpaqueCursor<i32>, User, UserConnectionFields, EmptyFields>> {
+        authz::require(ctx, "users")
+            .await
+            .or_graphql(Domain::Users)?;
+        let first = first.unwrap_or(20);
+        if !(1..=100).contains(&first) {
+            return Err(
+                ServiceError::invalid("first", "must be 1 to 100").into_graphql(Domain::Users)
+            );
+        }
+        let filter = filter.unwrap_or_default();
+        let db = &AppState::of(ctx).databases.users;
+        query(
+            after,
+            None,
+            Some(first),
+            None,
+            |after: Option<OpaqueCursor<i32>>, _, first, _| async move {
+                let first = first.unwrap_or(20) as u64;
+                let (rows, has_next, total) =
+                    service::users_page(db, &filter, after.map(|c| c.0), first)
+                        .await
+                        .or_graphql(Domain::Users)?;
+                let mut connection = Connection::with_additional_fields(
+                    false,
+                    has_next,
+                    UserConnectionFields { total_count: total },
+                );
+                connection.edges.extend(
+                    rows.into_iter()
+                        .map(|u| Edge::new(OpaqueCursor(u.id), User(u))),
+                );
+                Ok::<_, async_graphql::Error>(connection)
+            },
+        )
+        .await
+    }
+
+    /// The users with these emails, and the emails that match none. Teachers, admin
+    /// and support.
+    async fn users_by_emails(
+        &self,
+        ctx: &Context<'_>,
+        emails: Vec<String>,
+    ) -> Result<UsersByEmails> {
+        authz::require(ctx, "usersByEmails")
+            .await
+            .or_graphql(Domain::Users)?;
+        let (found, not_found) =
+            service::users_by_emails(&AppState::of(ctx).databases.users, &emails)
+                .await
+                .or_graphql(Domain::Users)?;
+        Ok(UsersByEmails {
+            found: found.into_iter().map(User).collect(),
+            not_found,
+        })
+    }
+
+    /// The signed-in user's databases on the student database servers, with live
+    /// table counts.
+    async fn my_student_databases(&self, ctx: &Context<'_>) -> Result<Vec<StudentDatabase>> {
+        let viewer = authz::require(ctx, "myStudentDatabases")
+            .await
+            .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        student_databases::list(&state.databases.users, &state.student_servers, viewer.id())
             .await
             .or_graphql(Domain::Users)
     }

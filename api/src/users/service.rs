@@ -1,10 +1,25 @@
 //! Rules and queries of the users domain.
 
-use entities::users::{database_engine, role};
-use sea_orm::{EntityTrait, QueryOrder};
+use std::collections::{BTreeSet, HashMap};
 
-use super::types::{DatabaseEngine, Role};
+use chrono::Utc;
+use entities::users::{database_engine, role, user, user_role};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func},
+};
+
+use super::{
+    google::GoogleIdentity,
+    tokens::{TokenKind, TokenPair, Tokens},
+    types::{DatabaseEngine, Role, RoleName, UpdateProfileInput, UserFilter},
+    viewer::Viewer,
+};
 use crate::{db::UsersDb, error::ServiceError};
+
+/// Longest name field.
+const NAME_MAX: usize = 150;
 
 /// Every role, in id order.
 pub async fn roles(db: &UsersDb) -> Result<Vec<Role>, ServiceError> {
@@ -26,4 +41,497 @@ pub async fn database_engines(db: &UsersDb) -> Result<Vec<DatabaseEngine>, Servi
         .into_iter()
         .map(DatabaseEngine::try_from)
         .collect()
+}
+
+/// Lower-cased and trimmed, as emails are stored.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn validate_email(email: &str) -> Result<String, ServiceError> {
+    let email = normalize_email(email);
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email)
+    } else {
+        Err(ServiceError::invalid(
+            "email",
+            format!("{email:?} is not an email address"),
+        ))
+    }
+}
+
+/// The roles a user holds now.
+async fn role_names(db: &UsersDb, user_id: i32) -> Result<Vec<RoleName>, ServiceError> {
+    role::Entity::find()
+        .inner_join(user_role::Entity)
+        .filter(user_role::Column::UserId.eq(user_id))
+        .order_by_asc(role::Column::Id)
+        .all(&**db)
+        .await?
+        .iter()
+        .map(|r| RoleName::from_db(&r.name))
+        .collect()
+}
+
+/// The user behind a verified access token, if the token is still good for them.
+pub async fn load_viewer(
+    db: &UsersDb,
+    user_id: i32,
+    token_version: i32,
+) -> Result<Viewer, ServiceError> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(&**db)
+        .await?
+        .ok_or_else(|| ServiceError::Unauthenticated("the token's user no longer exists".into()))?;
+    if !user.is_active {
+        return Err(ServiceError::Unauthenticated(
+            "this account is deactivated".into(),
+        ));
+    }
+    if user.token_version != token_version {
+        return Err(ServiceError::Unauthenticated(
+            "this token was revoked by a sign-out".into(),
+        ));
+    }
+    let roles = role_names(db, user_id).await?;
+    Ok(Viewer { user, roles })
+}
+
+pub async fn user(db: &UsersDb, id: i32) -> Result<Option<user::Model>, ServiceError> {
+    Ok(user::Entity::find_by_id(id).one(&**db).await?)
+}
+
+/// One page of users by id, after the user id `after`: the rows, whether more follow,
+/// and how many match in all.
+pub async fn users_page(
+    db: &UsersDb,
+    filter: &UserFilter,
+    after: Option<i32>,
+    first: u64,
+) -> Result<(Vec<user::Model>, bool, u64), ServiceError> {
+    let mut condition = Condition::all();
+    if let Some(role) = filter.role {
+        let holders = user_role::Entity::find()
+            .select_only()
+            .column(user_role::Column::UserId)
+            .inner_join(role::Entity)
+            .filter(role::Column::Name.eq(role.as_db()))
+            .into_query();
+        condition = condition.add(user::Column::Id.in_subquery(holders));
+    }
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let pattern = format!(
+            "%{}%",
+            search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let like = |column: user::Column| {
+            Expr::expr(Func::lower(Expr::col(column))).like(pattern.as_str())
+        };
+        condition = condition.add(
+            Condition::any()
+                .add(like(user::Column::Email))
+                .add(like(user::Column::Username))
+                .add(like(user::Column::FirstName))
+                .add(like(user::Column::LastName)),
+        );
+    }
+    let total = user::Entity::find()
+        .filter(condition.clone())
+        .count(&**db)
+        .await?;
+    let mut page = user::Entity::find().filter(condition);
+    if let Some(after) = after {
+        page = page.filter(user::Column::Id.gt(after));
+    }
+    let mut rows = page
+        .order_by_asc(user::Column::Id)
+        .limit(first + 1)
+        .all(&**db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, has_next, total))
+}
+
+/// The users with these emails, and the emails no user has (in the order given).
+pub async fn users_by_emails(
+    db: &UsersDb,
+    emails: &[String],
+) -> Result<(Vec<user::Model>, Vec<String>), ServiceError> {
+    let wanted: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+    let found = user::Entity::find()
+        .filter(user::Column::Email.is_in(wanted.iter().cloned()))
+        .order_by_asc(user::Column::Id)
+        .all(&**db)
+        .await?;
+    let known: BTreeSet<&str> = found.iter().map(|u| u.email.as_str()).collect();
+    let mut missing = Vec::new();
+    for email in &wanted {
+        if !known.contains(email.as_str()) && !missing.contains(email) {
+            missing.push(email.clone());
+        }
+    }
+    Ok((found, missing))
+}
+
+async fn role_id(db: &impl sea_orm::ConnectionTrait, name: RoleName) -> Result<i32, ServiceError> {
+    role::Entity::find()
+        .filter(role::Column::Name.eq(name.as_db()))
+        .one(db)
+        .await?
+        .map(|r| r.id)
+        .ok_or_else(|| ServiceError::Corrupt(format!("role {} is not seeded", name.as_db())))
+}
+
+/// Gives `user_id` the role unless they hold it already.
+async fn add_role(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i32,
+    name: RoleName,
+) -> Result<(), ServiceError> {
+    let role_id = role_id(db, name).await?;
+    let held = user_role::Entity::find_by_id((user_id, role_id))
+        .one(db)
+        .await?
+        .is_some();
+    if !held {
+        user_role::ActiveModel {
+            user_id: Set(user_id),
+            role_id: Set(role_id),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+fn username_from(email: &str) -> String {
+    email
+        .split('@')
+        .next()
+        .unwrap_or(email)
+        .chars()
+        .take(NAME_MAX)
+        .collect()
+}
+
+/// Signs in a verified Google identity: the user with that Google id, else the
+/// operator-made user with that email (linked now), else a new STUDENT.
+pub async fn sign_in_with_google(
+    db: &UsersDb,
+    identity: GoogleIdentity,
+) -> Result<user::Model, ServiceError> {
+    let email = validate_email(&identity.email)?;
+    let txn = db.begin().await?;
+    let existing = user::Entity::find()
+        .filter(
+            Condition::any()
+                .add(user::Column::GoogleId.eq(identity.sub.as_str()))
+                .add(user::Column::Email.eq(email.as_str())),
+        )
+        .order_by_asc(user::Column::Id)
+        .one(&txn)
+        .await?;
+    let now = Utc::now();
+    let user = match existing {
+        Some(user) => {
+            if !user.is_active {
+                return Err(ServiceError::Unauthenticated(
+                    "this account is deactivated".into(),
+                ));
+            }
+            if user.google_id.as_deref().is_some_and(|g| g != identity.sub) {
+                return Err(ServiceError::Unauthenticated(
+                    "this email belongs to another Google account".into(),
+                ));
+            }
+            let mut active: user::ActiveModel = user.into();
+            active.google_id = Set(Some(identity.sub));
+            active.last_login_at = Set(Some(now));
+            active.update(&txn).await?
+        }
+        None => {
+            let user = user::ActiveModel {
+                email: Set(email.clone()),
+                google_id: Set(Some(identity.sub)),
+                username: Set(username_from(&email)),
+                first_name: Set(identity
+                    .given_name
+                    .unwrap_or_default()
+                    .chars()
+                    .take(NAME_MAX)
+                    .collect()),
+                last_name: Set(identity
+                    .family_name
+                    .unwrap_or_default()
+                    .chars()
+                    .take(NAME_MAX)
+                    .collect()),
+                picture_url: Set(identity.picture),
+                is_active: Set(true),
+                has_db_account: Set(false),
+                token_version: Set(0),
+                created_at: Set(now),
+                last_login_at: Set(Some(now)),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            add_role(&txn, user.id, RoleName::Student).await?;
+            user
+        }
+    };
+    txn.commit().await?;
+    Ok(user)
+}
+
+fn signing_error(error: super::tokens::TokenError) -> ServiceError {
+    ServiceError::Internal(crate::error::cause_chain(&error))
+}
+
+/// A fresh token pair for the user.
+pub fn issue_pair(tokens: &Tokens, user: &user::Model) -> Result<TokenPair, ServiceError> {
+    tokens
+        .pair(user.id, user.token_version)
+        .map_err(signing_error)
+}
+
+/// Trades a valid refresh token for a new pair.
+pub async fn refresh(
+    db: &UsersDb,
+    tokens: &Tokens,
+    refresh_token: &str,
+) -> Result<(user::Model, TokenPair), ServiceError> {
+    let (user_id, version) = tokens
+        .verify(refresh_token, TokenKind::Refresh)
+        .map_err(|e| ServiceError::Unauthenticated(e.to_string()))?;
+    let viewer = load_viewer(db, user_id, version).await?;
+    let pair = issue_pair(tokens, &viewer.user)?;
+    Ok((viewer.user, pair))
+}
+
+/// Revokes every token of the user.
+pub async fn sign_out(db: &UsersDb, user_id: i32) -> Result<(), ServiceError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::TokenVersion,
+            Expr::col(user::Column::TokenVersion).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&**db)
+        .await?;
+    Ok(())
+}
+
+/// Gives TEACHER to every user with one of these emails; reports the unknown emails.
+pub async fn promote_to_teacher(
+    db: &UsersDb,
+    emails: &[String],
+) -> Result<(Vec<user::Model>, Vec<String>), ServiceError> {
+    if emails.is_empty() {
+        return Err(ServiceError::invalid("emails", "name at least one email"));
+    }
+    let (found, unknown) = users_by_emails(db, emails).await?;
+    let txn = db.begin().await?;
+    for user in &found {
+        add_role(&txn, user.id, RoleName::Teacher).await?;
+    }
+    txn.commit().await?;
+    Ok((found, unknown))
+}
+
+pub async fn grant_role(
+    db: &UsersDb,
+    user_id: i32,
+    role: RoleName,
+) -> Result<user::Model, ServiceError> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(&**db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    add_role(&**db, user_id, role).await?;
+    Ok(user)
+}
+
+/// Takes a role away; the last ADMIN keeps theirs.
+pub async fn revoke_role(
+    db: &UsersDb,
+    user_id: i32,
+    role: RoleName,
+) -> Result<user::Model, ServiceError> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(&**db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    let role_id = role_id(&**db, role).await?;
+    let txn = db.begin().await?;
+    if role == RoleName::Admin {
+        let admins = user_role::Entity::find()
+            .filter(user_role::Column::RoleId.eq(role_id))
+            .count(&txn)
+            .await?;
+        let held = user_role::Entity::find_by_id((user_id, role_id))
+            .one(&txn)
+            .await?
+            .is_some();
+        if held && admins <= 1 {
+            return Err(ServiceError::conflict(
+                "role",
+                "the last admin keeps the ADMIN role",
+            ));
+        }
+    }
+    user_role::Entity::delete_by_id((user_id, role_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Activates or deactivates a user; a deactivated user's tokens stop working at once.
+pub async fn set_user_active(
+    db: &UsersDb,
+    viewer: &Viewer,
+    user_id: i32,
+    active: bool,
+) -> Result<user::Model, ServiceError> {
+    if viewer.id() == user_id && !active {
+        return Err(ServiceError::invalid(
+            "userId",
+            "you cannot deactivate yourself",
+        ));
+    }
+    let user = user::Entity::find_by_id(user_id)
+        .one(&**db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    let mut model: user::ActiveModel = user.into();
+    model.is_active = Set(active);
+    Ok(model.update(&**db).await?)
+}
+
+fn checked_name(field: &'static str, value: String) -> Result<String, ServiceError> {
+    let value = value.trim().to_owned();
+    if value.is_empty() || value.chars().count() > NAME_MAX {
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be 1 to {NAME_MAX} characters"),
+        ));
+    }
+    Ok(value)
+}
+
+pub async fn update_profile(
+    db: &UsersDb,
+    user_id: i32,
+    input: UpdateProfileInput,
+) -> Result<user::Model, ServiceError> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(&**db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    let mut model: user::ActiveModel = user.into();
+    if let Some(username) = input.username {
+        model.username = Set(checked_name("username", username)?);
+    }
+    if let Some(first_name) = input.first_name {
+        model.first_name = Set(checked_name("firstName", first_name)?);
+    }
+    if let Some(last_name) = input.last_name {
+        model.last_name = Set(checked_name("lastName", last_name)?);
+    }
+    if let Some(picture_url) = input.picture_url {
+        if let Some(url) = &picture_url {
+            let parsed = url::Url::parse(url)
+                .map_err(|_| ServiceError::invalid("pictureUrl", "not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || url.len() > 2048 {
+                return Err(ServiceError::invalid(
+                    "pictureUrl",
+                    "must be an http(s) URL of at most 2048 characters",
+                ));
+            }
+        }
+        model.picture_url = Set(picture_url);
+    }
+    Ok(model.update(&**db).await?)
+}
+
+/// Creates a user by email (an operator's bootstrap), or finds the existing one, and
+/// gives them `role`.
+pub async fn create_user(
+    db: &UsersDb,
+    email: &str,
+    role: RoleName,
+) -> Result<(user::Model, bool), ServiceError> {
+    let email = validate_email(email)?;
+    let txn = db.begin().await?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&txn)
+        .await?;
+    let created = existing.is_none();
+    let user = match existing {
+        Some(user) => user,
+        None => {
+            user::ActiveModel {
+                email: Set(email.clone()),
+                google_id: Set(None),
+                username: Set(username_from(&email)),
+                first_name: Set(String::new()),
+                last_name: Set(String::new()),
+                picture_url: Set(None),
+                is_active: Set(true),
+                has_db_account: Set(false),
+                token_version: Set(0),
+                created_at: Set(Utc::now()),
+                last_login_at: Set(None),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    add_role(&txn, user.id, role).await?;
+    txn.commit().await?;
+    Ok((user, created))
+}
+
+/// The user with this email.
+pub async fn user_by_email(db: &UsersDb, email: &str) -> Result<user::Model, ServiceError> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(normalize_email(email)))
+        .one(&**db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))
+}
+
+/// Users by id, for checks made by other domains (teacher and student ids).
+pub async fn existing_ids(
+    db: &UsersDb,
+    ids: &[i32],
+) -> Result<HashMap<i32, user::Model>, ServiceError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(&**db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
 }

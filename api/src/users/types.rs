@@ -62,3 +62,147 @@ impl TryFrom<database_engine::Model> for DatabaseEngine {
         })
     }
 }
+
+/// A person on the platform. Signed-in users see the public card (names, picture);
+/// the user themself, admin and support staff see every field.
+pub struct User(pub entities::users::user::Model);
+
+impl From<entities::users::user::Model> for User {
+    fn from(model: entities::users::user::Model) -> Self {
+        User(model)
+    }
+}
+
+#[async_graphql::Object]
+impl User {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+
+    /// Profile picture URL.
+    async fn picture_url(&self) -> Option<&str> {
+        self.0.picture_url.as_deref()
+    }
+
+    /// Private: the user, admin and support only.
+    async fn email(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<&str> {
+        super::authz::may_see_private(ctx, self.0.id).await?;
+        Ok(&self.0.email)
+    }
+
+    /// The roles held now. Private: the user, admin and support only.
+    async fn roles(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<RoleName>> {
+        super::authz::may_see_private(ctx, self.0.id).await?;
+        super::loaders::roles_of(ctx, self.0.id).await
+    }
+
+    /// Whether the account may sign in. Private: the user, admin and support only.
+    async fn is_active(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<bool> {
+        super::authz::may_see_private(ctx, self.0.id).await?;
+        Ok(self.0.is_active)
+    }
+
+    /// Whether a login exists on the student database servers. Private.
+    async fn has_db_account(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<bool> {
+        super::authz::may_see_private(ctx, self.0.id).await?;
+        Ok(self.0.has_db_account)
+    }
+
+    /// Private: the user, admin and support only.
+    async fn created_at(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<chrono::DateTime<chrono::Utc>> {
+        super::authz::may_see_private(ctx, self.0.id).await?;
+        Ok(self.0.created_at)
+    }
+
+    /// Private: the user, admin and support only.
+    async fn last_login_at(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        super::authz::may_see_private(ctx, self.0.id).await?;
+        Ok(self.0.last_login_at)
+    }
+}
+
+/// Our tokens after a sign-in or a refresh.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Send as `Authorization: Bearer <accessToken>`.
+    pub access_token: String,
+    /// Trade for a new pair with `refreshToken` before it expires.
+    pub refresh_token: String,
+    /// Seconds the access token stays valid.
+    pub expires_in: u64,
+    pub user: User,
+}
+
+/// The outcome of `promoteToTeacher`.
+#[derive(SimpleObject)]
+pub struct PromotionResult {
+    /// Users who hold TEACHER now (including those who already did).
+    pub promoted: Vec<User>,
+    /// Emails that match no user; nothing was done for them.
+    pub unknown_emails: Vec<String>,
+}
+
+/// The outcome of `usersByEmails`.
+#[derive(SimpleObject)]
+pub struct UsersByEmails {
+    pub found: Vec<User>,
+    /// Emails that match no user.
+    pub not_found: Vec<String>,
+}
+
+/// Filters of `users`.
+#[derive(async_graphql::InputObject, Default)]
+pub struct UserFilter {
+    /// Only users holding this role.
+    pub role: Option<RoleName>,
+    /// Case-insensitive text in the email, username, first or last name.
+    pub search: Option<String>,
+}
+
+/// Fields of `updateMyProfile`; absent fields stay as they are.
+#[derive(async_graphql::InputObject)]
+pub struct UpdateProfileInput {
+    /// 1 to 150 characters.
+    pub username: Option<String>,
+    /// 1 to 150 characters.
+    pub first_name: Option<String>,
+    /// 1 to 150 characters.
+    pub last_name: Option<String>,
+    /// An http(s) URL, or null to remove it.
+    pub picture_url: Option<Option<String>>,
+}
+
+/// A database of the viewer's on a student database server.
+#[derive(SimpleObject)]
+pub struct StudentDatabase {
+    pub id: ID,
+    pub name: String,
+    pub engine: DatabaseEngineName,
+    /// Tables in it now, read live from its server.
+    pub table_count: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}

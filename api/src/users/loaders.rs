@@ -1,0 +1,93 @@
+//! DataLoaders for fields that point into the users database: one `WHERE … IN (…)` per
+//! field per request, never a query per row.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Context,
+    dataloader::{DataLoader, Loader},
+};
+use entities::users::{role, user, user_role};
+use migration::Domain;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::types::RoleName;
+use crate::{db::UsersDb, error::ServiceError};
+
+/// Users by id.
+pub struct UserLoader(pub UsersDb);
+
+impl Loader<i32> for UserLoader {
+    type Value = user::Model;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, user::Model>, Self::Error> {
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(ids.iter().copied()))
+            .all(&*self.0)
+            .await
+            .map_err(|e| Arc::new(ServiceError::from(e)))?;
+        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+    }
+}
+
+/// The role names each user holds, by user id.
+pub struct RolesLoader(pub UsersDb);
+
+impl Loader<i32> for RolesLoader {
+    type Value = Vec<RoleName>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<RoleName>>, Self::Error> {
+        let pairs = user_role::Entity::find()
+            .find_also_related(role::Entity)
+            .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+            .all(&*self.0)
+            .await
+            .map_err(|e| Arc::new(ServiceError::from(e)))?;
+        let mut roles: HashMap<i32, Vec<RoleName>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        for (pair, role) in pairs {
+            let role = role.ok_or_else(|| {
+                Arc::new(ServiceError::Corrupt(format!(
+                    "role {} is missing",
+                    pair.role_id
+                )))
+            })?;
+            let name = RoleName::from_db(&role.name).map_err(Arc::new)?;
+            roles.entry(pair.user_id).or_default().push(name);
+        }
+        for names in roles.values_mut() {
+            names.sort_by_key(|n| n.as_db());
+        }
+        Ok(roles)
+    }
+}
+
+fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error.into_graphql(Domain::Users),
+        Err(shared) => {
+            ServiceError::Internal(crate::error::cause_chain(&*shared)).into_graphql(Domain::Users)
+        }
+    }
+}
+
+/// The roles of one user, batched with every other `roles` field of the request.
+pub async fn roles_of(ctx: &Context<'_>, user_id: i32) -> async_graphql::Result<Vec<RoleName>> {
+    let loader = ctx.data::<DataLoader<RolesLoader>>()?;
+    Ok(loader
+        .load_one(user_id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
+}
+
+/// One user by id, batched with every other user lookup of the request.
+pub async fn user_by_id(
+    ctx: &Context<'_>,
+    user_id: i32,
+) -> async_graphql::Result<Option<user::Model>> {
+    let loader = ctx.data::<DataLoader<UserLoader>>()?;
+    loader.load_one(user_id).await.map_err(loader_error)
+}

@@ -1,0 +1,215 @@
+//! Mutations of the users domain.
+
+use async_graphql::{Context, ID, Object, Result};
+use migration::Domain;
+
+use super::{
+    authz,
+    query::parse_id,
+    service, student_databases,
+    types::{
+        AuthPayload, DatabaseEngineName, PromotionResult, RoleName, StudentDatabase,
+        UpdateProfileInput, User,
+    },
+};
+use crate::{
+    error::{OrGraphql, ServiceError},
+    state::AppState,
+};
+
+#[derive(Default)]
+pub struct UsersMutation;
+
+fn payload(user: entities::users::user::Model, pair: super::tokens::TokenPair) -> AuthPayload {
+    AuthPayload {
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+        expires_in: pair.expires_in,
+        user: User(user),
+    }
+}
+
+#[Object]
+impl UsersMutation {
+    /// Signs in with a Google ID token; the first sign-in creates the user as a STUDENT.
+    async fn sign_in_with_google(
+        &self,
+        ctx: &Context<'_>,
+        id_token: String,
+    ) -> Result<AuthPayload> {
+        authz::authorize(ctx, "signInWithGoogle")
+            .await
+            .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        let identity = state.google.verify(&id_token).await.map_err(|e| match e {
+            super::google::GoogleError::KeysUnavailable(_) => ServiceError::Internal(e.to_string()),
+            other => ServiceError::Unauthenticated(other.to_string()),
+        });
+        let user = service::sign_in_with_google(
+            &state.databases.users,
+            identity.or_graphql(Domain::Users)?,
+        )
+        .await
+        .or_graphql(Domain::Users)?;
+        let pair = service::issue_pair(&state.tokens, &user).or_graphql(Domain::Users)?;
+        Ok(payload(user, pair))
+    }
+
+    /// Trades a refresh token for a new access and refresh token.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        authz::authorize(ctx, "refreshToken")
+            .await
+            .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        let (user, pair) = service::refresh(&state.databases.users, &state.tokens, &refresh_token)
+            .await
+            .or_graphql(Domain::Users)?;
+        Ok(payload(user, pair))
+    }
+
+    /// Signs out everywhere: every token of the viewer stops working.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
+        let viewer = authz::require(ctx, "signOut")
+            .await
+            .or_graphql(Domain::Users)?;
+        service::sign_out(&AppState::of(ctx).databases.users, viewer.id())
+            .await
+            .or_graphql(Domain::Users)?;
+        Ok(true)
+    }
+
+    /// Changes the viewer's own names or picture.
+    async fn update_my_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> Result<User> {
+        let viewer = authz::require(ctx, "updateMyProfile")
+            .await
+            .or_graphql(Domain::Users)?;
+        let user = service::update_profile(&AppState::of(ctx).databases.users, viewer.id(), input)
+            .await
+            .or_graphql(Domain::Users)?;
+        Ok(User(user))
+    }
+
+    /// Gives the TEACHER role to the users with these emails. Admin and support.
+    async fn promote_to_teacher(
+        &self,
+        ctx: &Context<'_>,
+        emails: Vec<String>,
+    ) -> Result<PromotionResult> {
+        authz::require(ctx, "promoteToTeacher")
+            .await
+            .or_graphql(Domain::Users)?;
+        let (promoted, unknown_emails) =
+            service::promote_to_teacher(&AppState::of(ctx).databases.users, &emails)
+                .await
+                .or_graphql(Domain::Users)?;
+        Ok(PromotionResult {
+            promoted: promoted.into_iter().map(User).collect(),
+            unknown_emails,
+        })
+    }
+
+    /// Gives a user a role. Admin.
+    async fn grant_role(&self, ctx: &Context<'_>, user_id: ID, role: RoleName) -> Result<User> {
+        authz::require(ctx, "grantRole")
+            .await
+            .or_graphql(Domain::Users)?;
+        let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
+        let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role)
+            .await
+            .or_graphql(Domain::Users)?;
+        Ok(User(user))
+    }
+
+    /// Takes a role from a user; the last admin keeps ADMIN. Admin.
+    async fn revoke_role(&self, ctx: &Context<'_>, user_id: ID, role: RoleName) -> Result<User> {
+        authz::require(ctx, "revokeRole")
+            .await
+            .or_graphql(Domain::Users)?;
+        let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
+        let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role)
+            .await
+            .or_graphql(Domain::Users)?;
+        Ok(User(user))
+    }
+
+    /// Activates or deactivates a user; a deactivated user's tokens stop at once. Admin.
+    async fn set_user_active(&self, ctx: &Context<'_>, user_id: ID, active: bool) -> Result<User> {
+        let viewer = authz::require(ctx, "setUserActive")
+            .await
+            .or_graphql(Domain::Users)?;
+        let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
+        let user =
+            service::set_user_active(&AppState::of(ctx).databases.users, &viewer, user_id, active)
+                .await
+                .or_graphql(Domain::Users)?;
+        Ok(User(user))
+    }
+
+    /// Creates the viewer's login on every student database server; answers the login.
+    async fn create_database_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "8 to 64 printable ASCII characters with a lower-case letter, an upper-case letter and a digit; no quotes, backslashes or spaces."
+        )]
+        password: String,
+    ) -> Result<String> {
+        let viewer = authz::require(ctx, "createDatabaseAccount")
+            .await
+            .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        student_databases::create_account(
+            &state.databases.users,
+            &state.student_servers,
+            &viewer.user,
+            &password,
+        )
+        .await
+        .or_graphql(Domain::Users)
+    }
+
+    /// Creates a database for the viewer's login. Name: 3 to 63 of `[a-z0-9_]`,
+    /// starting with a letter, unique across engines.
+    async fn create_student_database(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        engine: DatabaseEngineName,
+    ) -> Result<StudentDatabase> {
+        let viewer = authz::require(ctx, "createStudentDatabase")
+            .await
+            .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        student_databases::create_database(
+            &state.databases.users,
+            &state.student_servers,
+            &viewer.user,
+            &name,
+            engine,
+        )
+        .await
+        .or_graphql(Domain::Users)
+    }
+
+    /// Drops one of the viewer's databases. Its owner only.
+    async fn delete_student_database(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let viewer = authz::require(ctx, "deleteStudentDatabase")
+            .await
+            .or_graphql(Domain::Users)?;
+        let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        student_databases::delete(
+            &state.databases.users,
+            &state.student_servers,
+            viewer.id(),
+            id,
+        )
+        .await
+        .or_graphql(Domain::Users)?;
+        Ok(true)
+    }
+}

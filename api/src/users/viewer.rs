@@ -1,0 +1,125 @@
+//! Who is asking: the bearer token of the request (HTTP `Authorization` header, or the
+//! WebSocket `connection_init` payload) resolved to a user and their roles. Resolved
+//! lazily, once per request, and re-read from the database on every request, so a
+//! promotion, a deactivation or a sign-out takes effect on the very next request.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use entities::users::user;
+use tokio::sync::OnceCell;
+
+use super::{service, tokens::TokenKind, types::RoleName};
+use crate::{error::ServiceError, state::AppState};
+
+/// The raw bearer token a request came with, if any.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials(pub Option<String>);
+
+impl Credentials {
+    /// From an `Authorization: Bearer …` header value.
+    pub fn from_authorization(value: Option<&str>) -> Self {
+        let token = value
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        Credentials(token)
+    }
+
+    /// From a graphql-transport-ws `connection_init` payload: `{"Authorization":
+    /// "Bearer …"}` (or `authorization`), or `{"authToken": "…"}`.
+    pub fn from_init_payload(payload: &serde_json::Value) -> Self {
+        let header = payload
+            .get("Authorization")
+            .or_else(|| payload.get("authorization"))
+            .and_then(|v| v.as_str());
+        match (
+            Credentials::from_authorization(header),
+            payload.get("authToken").and_then(|v| v.as_str()),
+        ) {
+            (Credentials(Some(token)), _) => Credentials(Some(token)),
+            (_, Some(token)) if !token.is_empty() => Credentials(Some(token.to_owned())),
+            _ => Credentials(None),
+        }
+    }
+}
+
+/// The signed-in user and the roles they hold now.
+#[derive(Debug)]
+pub struct Viewer {
+    pub user: user::Model,
+    pub roles: Vec<RoleName>,
+}
+
+impl Viewer {
+    pub fn id(&self) -> i32 {
+        self.user.id
+    }
+
+    pub fn has(&self, role: RoleName) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Admin or support staff.
+    pub fn is_staff(&self) -> bool {
+        self.has(RoleName::Admin) || self.has(RoleName::Support)
+    }
+}
+
+/// Why a token was not accepted; cloneable so the per-request cache can hold it.
+#[derive(Clone, Debug)]
+enum Refusal {
+    Unauthenticated(String),
+    Internal(String),
+}
+
+/// The per-request cache of the resolved viewer.
+#[derive(Default)]
+pub struct ViewerCell(OnceCell<Result<Option<Arc<Viewer>>, Refusal>>);
+
+async fn resolve(
+    state: &AppState,
+    credentials: &Credentials,
+) -> Result<Option<Arc<Viewer>>, Refusal> {
+    let Some(token) = credentials.0.as_deref() else {
+        return Ok(None);
+    };
+    let (user_id, version) = state
+        .tokens
+        .verify(token, TokenKind::Access)
+        .map_err(|e| Refusal::Unauthenticated(e.to_string()))?;
+    match service::load_viewer(&state.databases.users, user_id, version).await {
+        Ok(viewer) => Ok(Some(Arc::new(viewer))),
+        Err(ServiceError::Unauthenticated(reason)) => Err(Refusal::Unauthenticated(reason)),
+        Err(other) => Err(Refusal::Internal(crate::error::cause_chain(&other))),
+    }
+}
+
+/// The viewer of this request, if it carries a token; an invalid token is an error.
+pub async fn current(ctx: &Context<'_>) -> Result<Option<Arc<Viewer>>, ServiceError> {
+    let state = AppState::of(ctx);
+    let credentials = ctx.data_opt::<Credentials>().cloned().unwrap_or_default();
+    let result = match ctx.data_opt::<ViewerCell>() {
+        Some(cell) => cell
+            .0
+            .get_or_init(|| resolve(state, &credentials))
+            .await
+            .clone(),
+        // WebSocket operations share one connection: resolve afresh each time.
+        None => resolve(state, &credentials).await,
+    };
+    result.map_err(|refusal| match refusal {
+        Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
+        Refusal::Internal(detail) => ServiceError::Internal(detail),
+    })
+}
+
+/// The viewer, or `UNAUTHENTICATED`.
+pub async fn require(ctx: &Context<'_>) -> Result<Arc<Viewer>, ServiceError> {
+    current(ctx)
+        .await?
+        .ok_or_else(|| ServiceError::Unauthenticated("sign in first".into()))
+}
