@@ -25,7 +25,7 @@ fn payload(user: entities::users::user::Model, pair: super::tokens::TokenPair) -
         access_token: pair.access_token,
         refresh_token: pair.refresh_token,
         expires_in: pair.expires_in,
-        user: User(user),
+        user: User::own(user),
     }
 }
 
@@ -90,7 +90,7 @@ impl UsersMutation {
         let user = service::update_profile(&AppState::of(ctx).databases.users, viewer.id(), input)
             .await
             .or_graphql(Domain::Users)?;
-        Ok(User(user))
+        Ok(User::own(user))
     }
 
     /// Gives the TEACHER role to the users with these emails. Admin and support.
@@ -107,7 +107,7 @@ impl UsersMutation {
                 .await
                 .or_graphql(Domain::Users)?;
         Ok(PromotionResult {
-            promoted: promoted.into_iter().map(User).collect(),
+            promoted: promoted.into_iter().map(User::new).collect(),
             unknown_emails,
         })
     }
@@ -121,7 +121,7 @@ impl UsersMutation {
         let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role)
             .await
             .or_graphql(Domain::Users)?;
-        Ok(User(user))
+        Ok(User::new(user))
     }
 
     /// Takes a role from a user; the last admin keeps ADMIN. Admin.
@@ -133,7 +133,7 @@ impl UsersMutation {
         let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role)
             .await
             .or_graphql(Domain::Users)?;
-        Ok(User(user))
+        Ok(User::new(user))
     }
 
     /// Activates or deactivates a user; a deactivated user's tokens stop at once. Admin.
@@ -146,7 +146,7 @@ impl UsersMutation {
             service::set_user_active(&AppState::of(ctx).databases.users, &viewer, user_id, active)
                 .await
                 .or_graphql(Domain::Users)?;
-        Ok(User(user))
+        Ok(User::new(user))
     }
 
     /// Creates the viewer's login on every student database server; answers the login.

@@ -55,7 +55,7 @@ impl UsersQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let viewer = authz::require(ctx, "me").await.or_graphql(Domain::Users)?;
-        Ok(User(viewer.user.clone()))
+        Ok(User::own(viewer.user.clone()))
     }
 
     /// A user by id, or null. Signed-in users.
@@ -67,7 +67,7 @@ impl UsersQuery {
         Ok(service::user(&AppState::of(ctx).databases.users, id)
             .await
             .or_graphql(Domain::Users)?
-            .map(User))
+            .map(User::new))
     }
 
     /// Users by id, as a Relay connection. Signed-in users.
@@ -107,7 +107,7 @@ impl UsersQuery {
                 );
                 connection.edges.extend(
                     rows.into_iter()
-                        .map(|u| Edge::new(OpaqueCursor(u.id), User(u))),
+                        .map(|u| Edge::new(OpaqueCursor(u.id), User::new(u))),
                 );
                 Ok::<_, async_graphql::Error>(connection)
             },
@@ -130,7 +130,7 @@ impl UsersQuery {
                 .await
                 .or_graphql(Domain::Users)?;
         Ok(UsersByEmails {
-            found: found.into_iter().map(User).collect(),
+            found: found.into_iter().map(User::new).collect(),
             not_found,
         })
     }

@@ -65,41 +65,59 @@ impl TryFrom<database_engine::Model> for DatabaseEngine {
 
 /// A person on the platform. Signed-in users see the public card (names, picture);
 /// the user themself, admin and support staff see every field.
-pub struct User(pub entities::users::user::Model);
+pub struct User {
+    pub model: entities::users::user::Model,
+    /// Shown to the user themself (sign-in answers, `me`): private fields need no check.
+    own: bool,
+}
 
-impl From<entities::users::user::Model> for User {
-    fn from(model: entities::users::user::Model) -> Self {
-        User(model)
+impl User {
+    /// Another user, as the viewer may see them.
+    pub fn new(model: entities::users::user::Model) -> Self {
+        User { model, own: false }
+    }
+
+    /// The viewer themself.
+    pub fn own(model: entities::users::user::Model) -> Self {
+        User { model, own: true }
+    }
+
+    async fn check_private(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        if self.own {
+            Ok(())
+        } else {
+            super::authz::may_see_private(ctx, self.model.id).await
+        }
     }
 }
 
 #[async_graphql::Object]
 impl User {
     async fn id(&self) -> ID {
-        self.0.id.into()
+        self.model.id.into()
     }
 
     async fn username(&self) -> &str {
-        &self.0.username
+        &self.model.username
     }
 
     async fn first_name(&self) -> &str {
-        &self.0.first_name
+        &self.model.first_name
     }
 
     async fn last_name(&self) -> &str {
-        &self.0.last_name
+        &self.model.last_name
     }
 
     /// Profile picture URL.
     async fn picture_url(&self) -> Option<&str> {
-        self.0.picture_url.as_deref()
+        self.model.picture_url.as_deref()
     }
 
     /// Private: the user, admin and support only.
     async fn email(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<&str> {
-        super::authz::may_see_private(ctx, self.0.id).await?;
-        Ok(&self.0.email)
+        self.check_private(ctx).await?;
+        Ok(&self.model.email)
     }
 
     /// The roles held now. Private: the user, admin and support only.
@@ -107,14 +125,14 @@ impl User {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<RoleName>> {
-        super::authz::may_see_private(ctx, self.0.id).await?;
-        super::loaders::roles_of(ctx, self.0.id).await
+        self.check_private(ctx).await?;
+        super::loaders::roles_of(ctx, self.model.id).await
     }
 
     /// Whether the account may sign in. Private: the user, admin and support only.
     async fn is_active(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<bool> {
-        super::authz::may_see_private(ctx, self.0.id).await?;
-        Ok(self.0.is_active)
+        self.check_private(ctx).await?;
+        Ok(self.model.is_active)
     }
 
     /// Whether a login exists on the student database servers. Private.
@@ -122,8 +140,8 @@ impl User {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<bool> {
-        super::authz::may_see_private(ctx, self.0.id).await?;
-        Ok(self.0.has_db_account)
+        self.check_private(ctx).await?;
+        Ok(self.model.has_db_account)
     }
 
     /// Private: the user, admin and support only.
@@ -131,8 +149,8 @@ impl User {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<chrono::DateTime<chrono::Utc>> {
-        super::authz::may_see_private(ctx, self.0.id).await?;
-        Ok(self.0.created_at)
+        self.check_private(ctx).await?;
+        Ok(self.model.created_at)
     }
 
     /// Private: the user, admin and support only.
@@ -140,8 +158,8 @@ impl User {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
-        super::authz::may_see_private(ctx, self.0.id).await?;
-        Ok(self.0.last_login_at)
+        self.check_private(ctx).await?;
+        Ok(self.model.last_login_at)
     }
 }
 

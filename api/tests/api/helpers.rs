@@ -3,7 +3,13 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use api::{app, config::Config, db::StatementCounts, state::AppState};
+use api::{
+    app,
+    config::Config,
+    db::StatementCounts,
+    state::AppState,
+    users::{self, types::RoleName},
+};
 use migration::Domain;
 use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -140,11 +146,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_with(backend, &[]).await
+        Self::spawn_with(backend, &[] as &[&str]).await
     }
 
     /// Starts the app with extra flags (for example `["--max-query-depth", "2"]`).
-    pub async fn spawn_with(backend: Backend, extra: &[&str]) -> TestApp {
+    pub async fn spawn_with(backend: Backend, extra: &[impl AsRef<str>]) -> TestApp {
         let databases = TestDatabases::new(backend);
         let data_dir = databases.data_dir();
         let mut args: Vec<String> = vec![
@@ -160,7 +166,7 @@ impl TestApp {
             args.push(format!("--{}-database-url", domain.name()));
             args.push(url.clone());
         }
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args.extend(extra.iter().map(|s| s.as_ref().to_owned()));
         let config = Config::from_args(args).expect("test flags parse");
         let app = app::build(config).await.expect("the app starts");
         let addr = app.local_addr().expect("a bound address");
@@ -200,6 +206,47 @@ impl TestApp {
         (status, response.json().await.expect("a JSON body"))
     }
 
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn post_as(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the request is sent");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// POSTs as `token` a query expected to succeed; returns its `data`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post_as(token, query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// A user with this email and role (created the way the bootstrap command does)
+    /// and an access token for them.
+    pub async fn user_with_role(&self, email: &str, role: RoleName) -> (i32, String) {
+        let (user, _) = users::service::create_user(&self.state.databases.users, email, role)
+            .await
+            .expect("the user is created");
+        let token = self
+            .state
+            .tokens
+            .access(user.id, user.token_version)
+            .expect("a token");
+        (user.id, token)
+    }
+
     /// POSTs a query expected to succeed; returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(query, variables).await;
@@ -229,4 +276,9 @@ pub fn first_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("<no code>")
+}
+
+/// A unique, lower-case tag for names that live outside the test's own databases.
+pub fn unique_tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
 }

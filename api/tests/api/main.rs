@@ -2,6 +2,8 @@
 //! against fresh databases, then one module per area.
 
 mod foundation;
+mod google;
 mod helpers;
 mod http;
 mod readme;
+mod users;

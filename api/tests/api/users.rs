@@ -1,0 +1,412 @@
+//! Users and authentication through real HTTP: Google sign-in against a key set served
+//! on loopback, our tokens, roles read per request, the authorization table.
+
+use api::users::{authz, types::RoleName};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::{
+    google::{self, FakeGoogle},
+    helpers::{Backend, TestApp, backends, first_code, unique_tag},
+};
+
+const SIGN_IN: &str = "mutation($t: String!) { signInWithGoogle(idToken: $t) { accessToken refreshToken expiresIn user { id email roles } } }";
+
+async fn app_with_google(backend: Backend) -> (TestApp, FakeGoogle) {
+    let google = FakeGoogle::start().await;
+    let app = TestApp::spawn_with(backend, &google.flags()).await;
+    (app, google)
+}
+
+async fn sign_in(app: &TestApp, google: &FakeGoogle, email: &str) -> Value {
+    app.data(SIGN_IN, json!({ "t": google.id_token(email) }))
+        .await["signInWithGoogle"]
+        .clone()
+}
+
+#[tokio::test]
+async fn first_google_sign_in_creates_a_student_and_its_tokens_work() {
+    for backend in backends() {
+        let (app, google) = app_with_google(backend).await;
+        let first = sign_in(&app, &google, "Ana.Diaz@Uni.edu").await;
+        assert_eq!(first["user"]["email"], "ana.diaz@uni.edu");
+        assert_eq!(first["user"]["roles"], json!(["STUDENT"]));
+        let token = first["accessToken"].as_str().expect("a token");
+        let me = app
+            .data_as(
+                token,
+                "{ me { id firstName lastName pictureUrl email roles } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(me["me"]["firstName"], "Ana");
+        assert_eq!(me["me"]["id"], first["user"]["id"]);
+
+        let second = sign_in(&app, &google, "Ana.Diaz@Uni.edu").await;
+        assert_eq!(
+            second["user"]["id"], first["user"]["id"],
+            "{backend:?}: the same user signs in again"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_bad_id_token_is_unauthenticated_and_creates_nobody() {
+    let (app, google) = app_with_google(Backend::Sqlite).await;
+    let email = "mallory@uni.edu";
+    let claims = google.claims(email);
+    let now = jsonwebtoken::get_current_timestamp();
+    let with = |key: &str, value: Value| {
+        let mut claims = claims.clone();
+        claims[key] = value;
+        claims
+    };
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "wrong audience",
+            google.sign(&with("aud", json!("someone-else")), google::KID),
+        ),
+        (
+            "wrong issuer",
+            google.sign(&with("iss", json!("https://evil.example")), google::KID),
+        ),
+        (
+            "expired",
+            google.sign(&with("exp", json!(now - 600)), google::KID),
+        ),
+        (
+            "future not-before",
+            google.sign(&with("nbf", json!(now + 600)), google::KID),
+        ),
+        (
+            "tampered signature",
+            google::tampered(&google.id_token(email)),
+        ),
+        ("alg none", google::unsigned(&claims)),
+        (
+            "HS256 signed with the public key",
+            google::hs256_with_public_key(&google, &claims),
+        ),
+        ("unknown key id", google.sign(&claims, "some-other-key")),
+        ("malformed", "not.a.token".to_owned()),
+        (
+            "unverified email",
+            google.sign(&with("email_verified", json!(false)), google::KID),
+        ),
+    ];
+    for (case, token) in cases {
+        let (status, body) = app.post(SIGN_IN, json!({ "t": token })).await;
+        assert_eq!(status, 200, "{case}");
+        assert_eq!(first_code(&body), "UNAUTHENTICATED", "{case}: {body}");
+    }
+    let count = entities::users::user::Entity::find()
+        .count(&*app.state.databases.users)
+        .await
+        .expect("count users");
+    assert_eq!(count, 0, "no bad token created a user");
+}
+
+#[tokio::test]
+async fn sign_out_revokes_every_token_of_the_user() {
+    for backend in backends() {
+        let (app, google) = app_with_google(backend).await;
+        let signed_in = sign_in(&app, &google, "bo@uni.edu").await;
+        let access = signed_in["accessToken"].as_str().expect("token");
+        let refresh = signed_in["refreshToken"].as_str().expect("token");
+        let other_session = sign_in(&app, &google, "bo@uni.edu").await;
+
+        app.data_as(access, "mutation { signOut }", json!({})).await;
+        let (_, body) = app.post_as(access, "{ me { id } }", json!({})).await;
+        assert_eq!(first_code(&body), "UNAUTHENTICATED", "{backend:?}");
+        let other = other_session["accessToken"].as_str().expect("token");
+        let (_, body) = app.post_as(other, "{ me { id } }", json!({})).await;
+        assert_eq!(first_code(&body), "UNAUTHENTICATED", "every session ends");
+        let (_, body) = app
+            .post(
+                "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }",
+                json!({ "r": refresh }),
+            )
+            .await;
+        assert_eq!(first_code(&body), "UNAUTHENTICATED");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_token_buys_a_new_pair_and_an_access_token_does_not() {
+    let (app, google) = app_with_google(Backend::Sqlite).await;
+    let signed_in = sign_in(&app, &google, "cy@uni.edu").await;
+    let refresh =
+        "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken user { email } } }";
+    let data = app
+        .data(refresh, json!({ "r": signed_in["refreshToken"] }))
+        .await;
+    let access = data["refreshToken"]["accessToken"].as_str().expect("token");
+    app.data_as(access, "{ me { id } }", json!({})).await;
+    let (_, body) = app
+        .post(refresh, json!({ "r": signed_in["accessToken"] }))
+        .await;
+    assert_eq!(first_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_promotion_holds_on_the_next_request_with_the_same_token() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let (_, student) = app.user_with_role("dee@uni.edu", RoleName::Student).await;
+        let (_, support) = app.user_with_role("staff@uni.edu", RoleName::Support).await;
+        let before = app.data_as(&student, "{ me { roles } }", json!({})).await;
+        assert_eq!(before["me"]["roles"], json!(["STUDENT"]));
+
+        let promoted = app
+            .data_as(
+                &support,
+                "mutation { promoteToTeacher(emails: [\"DEE@uni.edu\", \"ghost@uni.edu\"]) { promoted { email } unknownEmails } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            promoted["promoteToTeacher"]["promoted"][0]["email"],
+            "dee@uni.edu"
+        );
+        assert_eq!(
+            promoted["promoteToTeacher"]["unknownEmails"],
+            json!(["ghost@uni.edu"])
+        );
+
+        let after = app.data_as(&student, "{ me { roles } }", json!({})).await;
+        assert_eq!(
+            after["me"]["roles"],
+            json!(["STUDENT", "TEACHER"]),
+            "{backend:?}"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_deactivated_users_token_stops_working_at_once() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (student_id, student) = app.user_with_role("eve@uni.edu", RoleName::Student).await;
+    let (_, admin) = app.user_with_role("root@uni.edu", RoleName::Admin).await;
+    app.data_as(&student, "{ me { id } }", json!({})).await;
+    app.data_as(
+        &admin,
+        "mutation($id: ID!) { setUserActive(userId: $id, active: false) { id } }",
+        json!({ "id": student_id.to_string() }),
+    )
+    .await;
+    let (_, body) = app.post_as(&student, "{ me { id } }", json!({})).await;
+    assert_eq!(first_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn others_see_the_public_card_and_staff_see_everything() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (target, own) = app.user_with_role("fay@uni.edu", RoleName::Student).await;
+    let (_, other) = app.user_with_role("gus@uni.edu", RoleName::Student).await;
+    let (_, support) = app.user_with_role("help@uni.edu", RoleName::Support).await;
+    let query = "query($id: ID!) { user(id: $id) { username email } }";
+    let vars = json!({ "id": target.to_string() });
+
+    let (_, body) = app.post_as(&other, query, vars.clone()).await;
+    assert_eq!(body["data"]["user"]["username"], "fay");
+    assert_eq!(first_code(&body), "FORBIDDEN");
+    assert_eq!(body["errors"][0]["path"], json!(["user", "email"]));
+
+    assert_eq!(
+        app.data_as(&own, query, vars.clone()).await["user"]["email"],
+        "fay@uni.edu"
+    );
+    assert_eq!(
+        app.data_as(&support, query, vars).await["user"]["email"],
+        "fay@uni.edu"
+    );
+
+    let (_, anonymous) = app.post(query, json!({ "id": target.to_string() })).await;
+    assert_eq!(first_code(&anonymous), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn users_page_by_cursor_and_filter_by_role_and_text() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let (_, admin) = app.user_with_role("admin@uni.edu", RoleName::Admin).await;
+        for n in 0..5 {
+            app.user_with_role(&format!("student{n}@uni.edu"), RoleName::Student)
+                .await;
+        }
+        app.user_with_role("teacher@uni.edu", RoleName::Teacher)
+            .await;
+        let page = "query($after: String) { users(first: 2, after: $after, filter: {role: STUDENT}) { totalCount pageInfo { hasNextPage endCursor } edges { node { email } } } }";
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let data = app.data_as(&admin, page, json!({ "after": after })).await;
+            let users = &data["users"];
+            assert_eq!(users["totalCount"], 5, "{backend:?}");
+            for edge in users["edges"].as_array().expect("edges") {
+                seen.push(edge["node"]["email"].as_str().expect("email").to_owned());
+            }
+            if users["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = users["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen.len(), 5);
+        assert!(seen.iter().all(|e| e.starts_with("student")));
+
+        let search = app
+            .data_as(
+                &admin,
+                "{ users(first: 10, filter: {search: \"TEACH\"}) { edges { node { email } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            search["users"]["edges"][0]["node"]["email"],
+            "teacher@uni.edu"
+        );
+        let (_, too_many) = app
+            .post_as(&admin, "{ users(first: 101) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(first_code(&too_many), "BAD_USER_INPUT");
+        app.stop().await;
+    }
+}
+
+/// One call of each operation of the users domain, with arguments that pass validation.
+fn call_of(operation: &str, ctx: &CallContext) -> (String, Value) {
+    let target = ctx.target_id.to_string();
+    let (document, variables) = match operation {
+        "roles" => ("{ roles { name } }", json!({})),
+        "databaseEngines" => ("{ databaseEngines { name } }", json!({})),
+        "me" => ("{ me { id } }", json!({})),
+        "user" => (
+            "query($id: ID!) { user(id: $id) { id } }",
+            json!({ "id": target }),
+        ),
+        "users" => ("{ users(first: 5) { totalCount } }", json!({})),
+        "usersByEmails" => (
+            "{ usersByEmails(emails: [\"x@uni.edu\"]) { notFound } }",
+            json!({}),
+        ),
+        "myStudentDatabases" => ("{ myStudentDatabases { id } }", json!({})),
+        "signInWithGoogle" => (SIGN_IN, json!({ "t": ctx.id_token })),
+        "refreshToken" => (
+            "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }",
+            json!({ "r": ctx.refresh_token }),
+        ),
+        "signOut" => ("mutation { signOut }", json!({})),
+        "updateMyProfile" => (
+            "mutation { updateMyProfile(input: {firstName: \"New\"}) { id } }",
+            json!({}),
+        ),
+        "promoteToTeacher" => (
+            "mutation { promoteToTeacher(emails: [\"nobody@uni.edu\"]) { unknownEmails } }",
+            json!({}),
+        ),
+        "grantRole" => (
+            "mutation($id: ID!) { grantRole(userId: $id, role: SUPPORT) { id } }",
+            json!({ "id": target }),
+        ),
+        "revokeRole" => (
+            "mutation($id: ID!) { revokeRole(userId: $id, role: SUPPORT) { id } }",
+            json!({ "id": target }),
+        ),
+        "setUserActive" => (
+            "mutation($id: ID!) { setUserActive(userId: $id, active: true) { id } }",
+            json!({ "id": target }),
+        ),
+        "createDatabaseAccount" => (
+            "mutation { createDatabaseAccount(password: \"Secret123\") }",
+            json!({}),
+        ),
+        "createStudentDatabase" => (
+            "mutation { createStudentDatabase(name: \"some_db\", engine: POSTGRESQL) { id } }",
+            json!({}),
+        ),
+        "deleteStudentDatabase" => (
+            "mutation { deleteStudentDatabase(id: \"999999\") }",
+            json!({}),
+        ),
+        other => panic!("the authorization test has no call for `{other}`: add one"),
+    };
+    (document.to_owned(), variables)
+}
+
+struct CallContext {
+    target_id: i32,
+    id_token: String,
+    refresh_token: String,
+}
+
+#[tokio::test]
+async fn every_operation_allows_exactly_whom_the_authorization_table_says() {
+    let (app, google) = app_with_google(Backend::Sqlite).await;
+    let (target_id, _) = app
+        .user_with_role("target@uni.edu", RoleName::Student)
+        .await;
+    let personas = [
+        ("anonymous", None),
+        ("student", Some(RoleName::Student)),
+        ("teacher", Some(RoleName::Teacher)),
+        ("support", Some(RoleName::Support)),
+        ("admin", Some(RoleName::Admin)),
+    ];
+    // signOut revokes the persona's token: it goes last.
+    let mut operations: Vec<(&str, authz::Rule)> = authz::TABLE.to_vec();
+    operations.sort_by_key(|(name, _)| *name == "signOut");
+    let mut mismatches = Vec::new();
+    for (persona, role) in personas {
+        let token = match role {
+            Some(role) => Some(
+                app.user_with_role(&format!("{persona}@uni.edu"), role)
+                    .await
+                    .1,
+            ),
+            None => None,
+        };
+        for (operation, rule) in &operations {
+            let signed_in =
+                sign_in(&app, &google, &format!("signer-{}@uni.edu", unique_tag())).await;
+            let ctx = CallContext {
+                target_id,
+                id_token: google.id_token(&format!("new-{}@uni.edu", unique_tag())),
+                refresh_token: signed_in["refreshToken"]
+                    .as_str()
+                    .expect("token")
+                    .to_owned(),
+            };
+            let (document, variables) = call_of(operation, &ctx);
+            let (_, body) = match &token {
+                Some(token) => app.post_as(token, &document, variables).await,
+                None => app.post(&document, variables).await,
+            };
+            let codes: Vec<&str> = body["errors"]
+                .as_array()
+                .map(|errors| {
+                    errors
+                        .iter()
+                        .filter_map(|e| e["extensions"]["code"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let allowed = !codes
+                .iter()
+                .any(|c| *c == "UNAUTHENTICATED" || *c == "FORBIDDEN");
+            let expected = match rule {
+                authz::Rule::Anyone => true,
+                authz::Rule::SignedIn => role.is_some(),
+                authz::Rule::AnyRole(roles) => role.is_some_and(|r| roles.contains(&r)),
+            };
+            if allowed != expected {
+                mismatches.push(format!(
+                    "{persona} {operation}: allowed={allowed}, table says {expected}: {body}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
