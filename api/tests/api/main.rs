@@ -6,4 +6,5 @@ mod google;
 mod helpers;
 mod http;
 mod readme;
+mod student_databases;
 mod users;
