@@ -357,3 +357,38 @@ async fn the_legacy_websocket_protocol_is_refused() {
     );
     assert!(tokio_tungstenite::connect_async(request).await.is_err());
 }
+
+#[tokio::test]
+async fn websocket_operations_see_the_viewer_from_the_connection_init_payload() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, token) = app
+        .user_with_role("ws@uni.edu", api::users::types::RoleName::Student)
+        .await;
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("a header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connected");
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut socket).await["type"], "connection_ack");
+    let subscribe =
+        json!({ "id": "me", "type": "subscribe", "payload": { "query": "{ me { email } }" } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .expect("sent");
+    let next = next_text(&mut socket).await;
+    assert_eq!(
+        next["payload"]["data"]["me"]["email"], "ws@uni.edu",
+        "{next}"
+    );
+}
