@@ -3,6 +3,7 @@
 
 pub mod academic;
 pub mod app;
+pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod db;

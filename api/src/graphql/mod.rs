@@ -2,6 +2,7 @@
 
 pub mod db_enum;
 pub mod extension;
+pub mod pagination;
 
 use async_graphql::{
     EmptySubscription, MergedObject, Schema, SchemaBuilder, dataloader::DataLoader,

@@ -1,9 +1,6 @@
 //! Queries of the users domain.
 
-use async_graphql::{
-    Context, ID, Object, Result,
-    connection::{Connection, Edge, EmptyFields, OpaqueCursor, query},
-};
+use async_graphql::{Context, ID, Object, Result};
 use migration::Domain;
 
 use super::{
@@ -12,18 +9,12 @@ use super::{
 };
 use crate::{
     error::{OrGraphql, ServiceError},
+    graphql::pagination::{IdConnection, Page, connection},
     state::AppState,
 };
 
 #[derive(Default)]
 pub struct UsersQuery;
-
-/// Extra fields of the `users` connection.
-#[derive(async_graphql::SimpleObject)]
-pub struct UserConnectionFields {
-    /// Users matching the filter, across all pages.
-    pub total_count: u64,
-}
 
 pub(crate) fn parse_id(id: &ID, field: &'static str) -> Result<i32, ServiceError> {
     id.parse::<i32>()
@@ -77,42 +68,16 @@ impl UsersQuery {
         #[graphql(desc = "Narrow the list.")] filter: Option<UserFilter>,
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<OpaqueCursor<i32>, User, UserConnectionFields, EmptyFields>> {
+    ) -> Result<IdConnection<User>> {
         authz::require(ctx, "users")
             .await
             .or_graphql(Domain::Users)?;
-        let first = first.unwrap_or(20);
-        if !(1..=100).contains(&first) {
-            return Err(
-                ServiceError::invalid("first", "must be 1 to 100").into_graphql(Domain::Users)
-            );
-        }
+        let page = Page::new(first, after).or_graphql(Domain::Users)?;
         let filter = filter.unwrap_or_default();
-        let db = &AppState::of(ctx).databases.users;
-        query(
-            after,
-            None,
-            Some(first),
-            None,
-            |after: Option<OpaqueCursor<i32>>, _, first, _| async move {
-                let first = first.unwrap_or(20) as u64;
-                let (rows, has_next, total) =
-                    service::users_page(db, &filter, after.map(|c| c.0), first)
-                        .await
-                        .or_graphql(Domain::Users)?;
-                let mut connection = Connection::with_additional_fields(
-                    false,
-                    has_next,
-                    UserConnectionFields { total_count: total },
-                );
-                connection.edges.extend(
-                    rows.into_iter()
-                        .map(|u| Edge::new(OpaqueCursor(u.id), User::new(u))),
-                );
-                Ok::<_, async_graphql::Error>(connection)
-            },
-        )
-        .await
+        let (rows, total) = service::users_page(&AppState::of(ctx).databases.users, &filter, &page)
+            .await
+            .or_graphql(Domain::Users)?;
+        Ok(connection(rows, &page, total, |u| u.id, User::new))
     }
 
     /// The users with these emails, and the emails that match none. Teachers, admin

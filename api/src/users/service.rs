@@ -16,7 +16,7 @@ use super::{
     types::{DatabaseEngine, Role, RoleName, UpdateProfileInput, UserFilter},
     viewer::Viewer,
 };
-use crate::{db::UsersDb, error::ServiceError};
+use crate::{db::UsersDb, error::ServiceError, graphql::pagination::Page};
 
 /// Longest name field.
 const NAME_MAX: usize = 150;
@@ -109,14 +109,13 @@ pub async fn user(db: &UsersDb, id: i32) -> Result<Option<user::Model>, ServiceE
     Ok(user::Entity::find_by_id(id).one(&**db).await?)
 }
 
-/// One page of users by id, after the user id `after`: the rows, whether more follow,
-/// and how many match in all.
+/// One page of users by id (one row more than asked, to tell whether more follow) and
+/// how many match in all.
 pub async fn users_page(
     db: &UsersDb,
     filter: &UserFilter,
-    after: Option<i32>,
-    first: u64,
-) -> Result<(Vec<user::Model>, bool, u64), ServiceError> {
+    page: &Page,
+) -> Result<(Vec<user::Model>, u64), ServiceError> {
     let mut condition = Condition::all();
     if let Some(role) = filter.role {
         let holders = user_role::Entity::find()
@@ -156,18 +155,16 @@ pub async fn users_page(
         .filter(condition.clone())
         .count(&**db)
         .await?;
-    let mut page = user::Entity::find().filter(condition);
-    if let Some(after) = after {
-        page = page.filter(user::Column::Id.gt(after));
+    let mut query = user::Entity::find().filter(condition);
+    if let Some(after) = page.after {
+        query = query.filter(user::Column::Id.gt(after));
     }
-    let mut rows = page
+    let rows = query
         .order_by_asc(user::Column::Id)
-        .limit(first + 1)
+        .limit(page.first + 1)
         .all(&**db)
         .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, has_next, total))
+    Ok((rows, total))
 }
 
 /// The users with these emails, and the emails no user has (in the order given).
