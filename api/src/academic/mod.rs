@@ -1,5 +1,8 @@
 //! The academic domain: subjects, courses, enrolments.
 
+pub mod authz;
+pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod service;
 pub mod types;

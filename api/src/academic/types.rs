@@ -1,7 +1,10 @@
 //! GraphQL types of the academic domain.
 
-use async_graphql::{ID, SimpleObject};
-use entities::academic::subject;
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
+use entities::academic::{course, enrollment, subject};
+
+use super::loaders;
+use crate::users::{loaders as user_loaders, types::User};
 
 /// A subject of the curriculum.
 #[derive(SimpleObject)]
@@ -15,10 +18,144 @@ pub struct Subject {
 
 impl From<subject::Model> for Subject {
     fn from(model: subject::Model) -> Self {
-        Self {
-            id: model.id.into(),
-            code: model.code,
-            name: model.name,
-        }
+        Self { id: model.id.into(), code: model.code, name: model.name }
     }
+}
+
+/// One group of a subject in a year and period, taught by one teacher.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Course {
+    pub id: ID,
+    pub year: i32,
+    /// 1 (before June) or 2.
+    pub period: i32,
+    /// The group's name, up to 3 characters.
+    pub group: String,
+    #[graphql(skip)]
+    pub model: course::Model,
+}
+
+impl From<course::Model> for Course {
+    fn from(model: course::Model) -> Self {
+        Self { id: model.id.into(), year: model.year, period: model.period, group: model.group_name.clone(), model }
+    }
+}
+
+#[ComplexObject]
+impl Course {
+    async fn subject(&self, ctx: &Context<'_>) -> Result<Subject> {
+        loaders::subject(ctx, self.model.subject_id).await
+    }
+
+    /// The teacher, read from the users database.
+    async fn teacher(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(user_loaders::user_by_id(ctx, self.model.teacher_id).await?.map(User::new))
+    }
+
+    /// The enrolled students, read from the users database.
+    async fn students(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        Ok(loaders::students(ctx, self.model.id).await?.into_iter().map(User::new).collect())
+    }
+
+    async fn enrollments(&self, ctx: &Context<'_>) -> Result<Vec<Enrollment>> {
+        Ok(loaders::enrollments(ctx, self.model.id).await?.into_iter().map(Enrollment).collect())
+    }
+
+    /// How many students are enrolled.
+    async fn student_count(&self, ctx: &Context<'_>) -> Result<usize> {
+        Ok(loaders::enrollments(ctx, self.model.id).await?.len())
+    }
+}
+
+/// A student enrolled in a course.
+pub struct Enrollment(pub enrollment::Model);
+
+#[async_graphql::Object]
+impl Enrollment {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn course(&self, ctx: &Context<'_>) -> Result<Course> {
+        loaders::course(ctx, self.0.course_id).await.map(Course::from)
+    }
+
+    /// The student, read from the users database.
+    async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(user_loaders::user_by_id(ctx, self.0.student_id).await?.map(User::new))
+    }
+}
+
+/// A subject to create.
+#[derive(InputObject)]
+pub struct SubjectInput {
+    /// 1 to 10 characters, unique.
+    pub code: String,
+    /// 1 to 120 characters.
+    pub name: String,
+}
+
+/// Changes to a subject; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateSubjectInput {
+    pub code: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A course to create.
+#[derive(InputObject)]
+pub struct CourseInput {
+    /// The subject's code.
+    pub subject_code: String,
+    /// The teacher's user id (or give `teacherEmail`).
+    pub teacher_id: Option<ID>,
+    /// The teacher's email (or give `teacherId`).
+    pub teacher_email: Option<String>,
+    /// 1 to 3 characters.
+    pub group: String,
+    /// Four digits; the current year when absent.
+    pub year: Option<i32>,
+    /// 1 or 2; the current period when absent (1 before June, else 2).
+    pub period: Option<i32>,
+}
+
+/// Changes to a course; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCourseInput {
+    pub teacher_id: Option<ID>,
+    pub teacher_email: Option<String>,
+    pub group: Option<String>,
+    pub year: Option<i32>,
+    pub period: Option<i32>,
+}
+
+/// Filters of `courses`.
+#[derive(InputObject, Default)]
+pub struct CourseFilter {
+    pub subject_id: Option<ID>,
+    pub year: Option<i32>,
+    pub period: Option<i32>,
+    pub teacher_id: Option<ID>,
+}
+
+/// What happened to one entry of `enrollStudents`.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollmentStatus {
+    /// Enrolled now.
+    Enrolled,
+    /// Was enrolled already; nothing changed.
+    AlreadyEnrolled,
+    /// No user has this id or email.
+    UnknownUser,
+}
+
+/// The outcome of one entry of `enrollStudents`.
+#[derive(SimpleObject)]
+pub struct EnrollmentResult {
+    /// The id or email as given.
+    pub entry: String,
+    pub status: EnrollmentStatus,
+    /// The user, when known.
+    pub user: Option<User>,
 }

@@ -9,7 +9,7 @@ use async_graphql::{
 };
 
 use crate::{
-    academic::query::AcademicQuery,
+    academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
     projects::query::ProjectsQuery,
     state::AppState,
     users::{
@@ -26,7 +26,7 @@ pub struct Query(UsersQuery, AcademicQuery, ProjectsQuery);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
-pub struct Mutation(UsersMutation);
+pub struct Mutation(UsersMutation, AcademicMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -55,6 +55,7 @@ pub fn request_data(
         RolesLoader(state.databases.users.clone()),
         tokio::spawn,
     ));
+    academic_loaders::register(&mut data, &state.databases.academic, &state.databases.users);
     data
 }
 

@@ -532,3 +532,19 @@ pub async fn existing_ids(
         .map(|u| (u.id, u))
         .collect())
 }
+
+/// Which of these users hold `role` now.
+pub async fn holders_of(db: &UsersDb, role: RoleName, ids: &[i32]) -> Result<BTreeSet<i32>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    Ok(user_role::Entity::find()
+        .inner_join(role::Entity)
+        .filter(role::Column::Name.eq(role.as_db()))
+        .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+        .all(&**db)
+        .await?
+        .into_iter()
+        .map(|pair| pair.user_id)
+        .collect())
+}

@@ -1,0 +1,166 @@
+//! DataLoaders for fields that point into the academic database, and for a course's
+//! students across the academic and users databases: one batched query per field per
+//! request.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Context,
+    dataloader::{DataLoader, Loader},
+};
+use entities::{
+    academic::{course, enrollment, subject},
+    users::user,
+};
+use migration::Domain;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::types::Subject;
+use crate::{
+    db::{AcademicDb, UsersDb},
+    error::ServiceError,
+};
+
+type Shared = Arc<ServiceError>;
+
+fn shared(error: sea_orm::DbErr) -> Shared {
+    Arc::new(ServiceError::from(error))
+}
+
+/// Subjects by id.
+pub struct SubjectLoader(pub AcademicDb);
+
+impl Loader<i32> for SubjectLoader {
+    type Value = subject::Model;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, subject::Model>, Shared> {
+        let rows = subject::Entity::find()
+            .filter(subject::Column::Id.is_in(ids.iter().copied()))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|s| (s.id, s)).collect())
+    }
+}
+
+/// Courses by id.
+pub struct CourseLoader(pub AcademicDb);
+
+impl Loader<i32> for CourseLoader {
+    type Value = course::Model;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, course::Model>, Shared> {
+        let rows = course::Entity::find()
+            .filter(course::Column::Id.is_in(ids.iter().copied()))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+}
+
+/// The enrolments of each course, by course id.
+pub struct EnrollmentsLoader(pub AcademicDb);
+
+impl Loader<i32> for EnrollmentsLoader {
+    type Value = Vec<enrollment::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<enrollment::Model>>, Shared> {
+        let rows = enrollment::Entity::find()
+            .filter(enrollment::Column::CourseId.is_in(ids.iter().copied()))
+            .order_by_asc(enrollment::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let mut by_course: HashMap<i32, Vec<enrollment::Model>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+        for row in rows {
+            by_course.entry(row.course_id).or_default().push(row);
+        }
+        Ok(by_course)
+    }
+}
+
+/// The students of each course, by course id: one query per database for the batch.
+pub struct StudentsLoader {
+    pub academic: AcademicDb,
+    pub users: UsersDb,
+}
+
+impl Loader<i32> for StudentsLoader {
+    type Value = Vec<user::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<user::Model>>, Shared> {
+        let enrollments = enrollment::Entity::find()
+            .filter(enrollment::Column::CourseId.is_in(ids.iter().copied()))
+            .order_by_asc(enrollment::Column::Id)
+            .all(&*self.academic)
+            .await
+            .map_err(shared)?;
+        let student_ids: Vec<i32> = enrollments.iter().map(|e| e.student_id).collect();
+        let users: HashMap<i32, user::Model> = if student_ids.is_empty() {
+            HashMap::new()
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(student_ids))
+                .all(&*self.users)
+                .await
+                .map_err(shared)?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect()
+        };
+        let mut by_course: HashMap<i32, Vec<user::Model>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+        for enrollment in enrollments {
+            if let Some(user) = users.get(&enrollment.student_id) {
+                by_course.entry(enrollment.course_id).or_default().push(user.clone());
+            }
+        }
+        Ok(by_course)
+    }
+}
+
+/// Adds the academic loaders to a request's data.
+pub fn register(data: &mut async_graphql::Data, academic: &AcademicDb, users: &UsersDb) {
+    data.insert(DataLoader::new(SubjectLoader(academic.clone()), tokio::spawn));
+    data.insert(DataLoader::new(CourseLoader(academic.clone()), tokio::spawn));
+    data.insert(DataLoader::new(EnrollmentsLoader(academic.clone()), tokio::spawn));
+    data.insert(DataLoader::new(StudentsLoader { academic: academic.clone(), users: users.clone() }, tokio::spawn));
+}
+
+fn loader_error(error: Shared) -> async_graphql::Error {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error.into_graphql(Domain::Academic),
+        Err(shared) => ServiceError::Internal(crate::error::cause_chain(&*shared)).into_graphql(Domain::Academic),
+    }
+}
+
+pub async fn subject(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Subject> {
+    let loader = ctx.data::<DataLoader<SubjectLoader>>()?;
+    let model = loader.load_one(id).await.map_err(loader_error)?;
+    model
+        .map(Subject::from)
+        .ok_or_else(|| ServiceError::Corrupt(format!("subject {id} is missing")).into_graphql(Domain::Academic))
+}
+
+pub async fn course(ctx: &Context<'_>, id: i32) -> async_graphql::Result<course::Model> {
+    let loader = ctx.data::<DataLoader<CourseLoader>>()?;
+    loader
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| ServiceError::NotFound("course").into_graphql(Domain::Academic))
+}
+
+pub async fn enrollments(ctx: &Context<'_>, course_id: i32) -> async_graphql::Result<Vec<enrollment::Model>> {
+    let loader = ctx.data::<DataLoader<EnrollmentsLoader>>()?;
+    Ok(loader.load_one(course_id).await.map_err(loader_error)?.unwrap_or_default())
+}
+
+pub async fn students(ctx: &Context<'_>, course_id: i32) -> async_graphql::Result<Vec<user::Model>> {
+    let loader = ctx.data::<DataLoader<StudentsLoader>>()?;
+    Ok(loader.load_one(course_id).await.map_err(loader_error)?.unwrap_or_default())
+}
