@@ -236,6 +236,14 @@ impl ServiceError {
     }
 }
 
+/// Maps an error a batch loader shared among several fields.
+pub fn shared_error(domain: Domain, error: std::sync::Arc<ServiceError>) -> async_graphql::Error {
+    match std::sync::Arc::try_unwrap(error) {
+        Ok(error) => error.into_graphql(domain),
+        Err(shared) => ServiceError::Internal(cause_chain(&*shared)).into_graphql(domain),
+    }
+}
+
 /// Converts a service result into a GraphQL result, mapping the error once.
 pub trait OrGraphql<T> {
     fn or_graphql(self, domain: Domain) -> async_graphql::Result<T>;

@@ -31,7 +31,10 @@ pub const TABLE: &[(&str, Rule)] = &[
     ("unenrollStudent", Rule::SignedIn),
 ];
 
-pub async fn authorize(ctx: &Context<'_>, operation: &str) -> Result<Option<Arc<Viewer>>, ServiceError> {
+pub async fn authorize(
+    ctx: &Context<'_>,
+    operation: &str,
+) -> Result<Option<Arc<Viewer>>, ServiceError> {
     crate::authz::authorize(ctx, TABLE, operation).await
 }
 

@@ -4,10 +4,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{
-    Context,
-    dataloader::{DataLoader, Loader},
-};
+use async_graphql::{Context, dataloader::Loader};
 use entities::{
     academic::{course, enrollment, subject},
     users::user,
@@ -19,6 +16,7 @@ use super::types::Subject;
 use crate::{
     db::{AcademicDb, UsersDb},
     error::ServiceError,
+    graphql::batch::BatchLoader,
 };
 
 type Shared = Arc<ServiceError>;
@@ -75,7 +73,8 @@ impl Loader<i32> for EnrollmentsLoader {
             .all(&*self.0)
             .await
             .map_err(shared)?;
-        let mut by_course: HashMap<i32, Vec<enrollment::Model>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+        let mut by_course: HashMap<i32, Vec<enrollment::Model>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
         for row in rows {
             by_course.entry(row.course_id).or_default().push(row);
         }
@@ -113,10 +112,14 @@ impl Loader<i32> for StudentsLoader {
                 .map(|u| (u.id, u))
                 .collect()
         };
-        let mut by_course: HashMap<i32, Vec<user::Model>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+        let mut by_course: HashMap<i32, Vec<user::Model>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
         for enrollment in enrollments {
             if let Some(user) = users.get(&enrollment.student_id) {
-                by_course.entry(enrollment.course_id).or_default().push(user.clone());
+                by_course
+                    .entry(enrollment.course_id)
+                    .or_default()
+                    .push(user.clone());
             }
         }
         Ok(by_course)
@@ -125,29 +128,31 @@ impl Loader<i32> for StudentsLoader {
 
 /// Adds the academic loaders to a request's data.
 pub fn register(data: &mut async_graphql::Data, academic: &AcademicDb, users: &UsersDb) {
-    data.insert(DataLoader::new(SubjectLoader(academic.clone()), tokio::spawn));
-    data.insert(DataLoader::new(CourseLoader(academic.clone()), tokio::spawn));
-    data.insert(DataLoader::new(EnrollmentsLoader(academic.clone()), tokio::spawn));
-    data.insert(DataLoader::new(StudentsLoader { academic: academic.clone(), users: users.clone() }, tokio::spawn));
+    data.insert(BatchLoader::<i32, _>::new(SubjectLoader(academic.clone())));
+    data.insert(BatchLoader::<i32, _>::new(CourseLoader(academic.clone())));
+    data.insert(BatchLoader::<i32, _>::new(EnrollmentsLoader(
+        academic.clone(),
+    )));
+    data.insert(BatchLoader::<i32, _>::new(StudentsLoader {
+        academic: academic.clone(),
+        users: users.clone(),
+    }));
 }
 
-fn loader_error(error: Shared) -> async_graphql::Error {
-    match Arc::try_unwrap(error) {
-        Ok(error) => error.into_graphql(Domain::Academic),
-        Err(shared) => ServiceError::Internal(crate::error::cause_chain(&*shared)).into_graphql(Domain::Academic),
-    }
+fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
+    crate::error::shared_error(Domain::Academic, error)
 }
 
 pub async fn subject(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Subject> {
-    let loader = ctx.data::<DataLoader<SubjectLoader>>()?;
+    let loader = ctx.data::<BatchLoader<i32, SubjectLoader>>()?;
     let model = loader.load_one(id).await.map_err(loader_error)?;
-    model
-        .map(Subject::from)
-        .ok_or_else(|| ServiceError::Corrupt(format!("subject {id} is missing")).into_graphql(Domain::Academic))
+    model.map(Subject::from).ok_or_else(|| {
+        ServiceError::Corrupt(format!("subject {id} is missing")).into_graphql(Domain::Academic)
+    })
 }
 
 pub async fn course(ctx: &Context<'_>, id: i32) -> async_graphql::Result<course::Model> {
-    let loader = ctx.data::<DataLoader<CourseLoader>>()?;
+    let loader = ctx.data::<BatchLoader<i32, CourseLoader>>()?;
     loader
         .load_one(id)
         .await
@@ -155,12 +160,26 @@ pub async fn course(ctx: &Context<'_>, id: i32) -> async_graphql::Result<course:
         .ok_or_else(|| ServiceError::NotFound("course").into_graphql(Domain::Academic))
 }
 
-pub async fn enrollments(ctx: &Context<'_>, course_id: i32) -> async_graphql::Result<Vec<enrollment::Model>> {
-    let loader = ctx.data::<DataLoader<EnrollmentsLoader>>()?;
-    Ok(loader.load_one(course_id).await.map_err(loader_error)?.unwrap_or_default())
+pub async fn enrollments(
+    ctx: &Context<'_>,
+    course_id: i32,
+) -> async_graphql::Result<Vec<enrollment::Model>> {
+    let loader = ctx.data::<BatchLoader<i32, EnrollmentsLoader>>()?;
+    Ok(loader
+        .load_one(course_id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
 }
 
-pub async fn students(ctx: &Context<'_>, course_id: i32) -> async_graphql::Result<Vec<user::Model>> {
-    let loader = ctx.data::<DataLoader<StudentsLoader>>()?;
-    Ok(loader.load_one(course_id).await.map_err(loader_error)?.unwrap_or_default())
+pub async fn students(
+    ctx: &Context<'_>,
+    course_id: i32,
+) -> async_graphql::Result<Vec<user::Model>> {
+    let loader = ctx.data::<BatchLoader<i32, StudentsLoader>>()?;
+    Ok(loader
+        .load_one(course_id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
 }

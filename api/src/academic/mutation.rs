@@ -5,7 +5,10 @@ use migration::Domain;
 
 use super::{
     authz, service,
-    types::{Course, CourseInput, EnrollmentResult, Subject, SubjectInput, UpdateCourseInput, UpdateSubjectInput},
+    types::{
+        Course, CourseInput, EnrollmentResult, Subject, SubjectInput, UpdateCourseInput,
+        UpdateSubjectInput,
+    },
 };
 use crate::{error::OrGraphql, state::AppState, users::types::User};
 
@@ -16,8 +19,14 @@ pub struct AcademicMutation;
 impl AcademicMutation {
     /// Creates subjects in bulk: all or nothing; duplicate codes are named. Admin and
     /// support.
-    async fn create_subjects(&self, ctx: &Context<'_>, subjects: Vec<SubjectInput>) -> Result<Vec<Subject>> {
-        authz::require(ctx, "createSubjects").await.or_graphql(Domain::Academic)?;
+    async fn create_subjects(
+        &self,
+        ctx: &Context<'_>,
+        subjects: Vec<SubjectInput>,
+    ) -> Result<Vec<Subject>> {
+        authz::require(ctx, "createSubjects")
+            .await
+            .or_graphql(Domain::Academic)?;
         let created = service::create_subjects(&AppState::of(ctx).databases.academic, subjects)
             .await
             .or_graphql(Domain::Academic)?;
@@ -25,8 +34,15 @@ impl AcademicMutation {
     }
 
     /// Changes a subject's code or name. Admin and support.
-    async fn update_subject(&self, ctx: &Context<'_>, id: ID, input: UpdateSubjectInput) -> Result<Subject> {
-        authz::require(ctx, "updateSubject").await.or_graphql(Domain::Academic)?;
+    async fn update_subject(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateSubjectInput,
+    ) -> Result<Subject> {
+        authz::require(ctx, "updateSubject")
+            .await
+            .or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let updated = service::update_subject(&AppState::of(ctx).databases.academic, id, input)
             .await
@@ -36,35 +52,60 @@ impl AcademicMutation {
 
     /// Deletes a subject; refused with CONFLICT while courses use it. Admin and support.
     async fn delete_subject(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        authz::require(ctx, "deleteSubject").await.or_graphql(Domain::Academic)?;
+        authz::require(ctx, "deleteSubject")
+            .await
+            .or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
-        service::delete_subject(&AppState::of(ctx).databases.academic, id).await.or_graphql(Domain::Academic)?;
+        service::delete_subject(&AppState::of(ctx).databases.academic, id)
+            .await
+            .or_graphql(Domain::Academic)?;
         Ok(true)
     }
 
     /// Creates courses in bulk by subject code: all or nothing. Year and period default
     /// to the current term (period 1 before June, else 2). Admin and support.
-    async fn create_courses(&self, ctx: &Context<'_>, courses: Vec<CourseInput>) -> Result<Vec<Course>> {
-        authz::require(ctx, "createCourses").await.or_graphql(Domain::Academic)?;
+    async fn create_courses(
+        &self,
+        ctx: &Context<'_>,
+        courses: Vec<CourseInput>,
+    ) -> Result<Vec<Course>> {
+        authz::require(ctx, "createCourses")
+            .await
+            .or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
-        let created = service::create_courses(&dbs.academic, &dbs.users, courses).await.or_graphql(Domain::Academic)?;
+        let created = service::create_courses(&dbs.academic, &dbs.users, courses)
+            .await
+            .or_graphql(Domain::Academic)?;
         Ok(created.into_iter().map(Course::from).collect())
     }
 
     /// Changes a course's teacher, group, year or period. Admin and support.
-    async fn update_course(&self, ctx: &Context<'_>, id: ID, input: UpdateCourseInput) -> Result<Course> {
-        authz::require(ctx, "updateCourse").await.or_graphql(Domain::Academic)?;
+    async fn update_course(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCourseInput,
+    ) -> Result<Course> {
+        authz::require(ctx, "updateCourse")
+            .await
+            .or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
-        let updated = service::update_course(&dbs.academic, &dbs.users, id, input).await.or_graphql(Domain::Academic)?;
+        let updated = service::update_course(&dbs.academic, &dbs.users, id, input)
+            .await
+            .or_graphql(Domain::Academic)?;
         Ok(Course::from(updated))
     }
 
     /// Deletes a course and its enrolments. Admin and support.
     async fn delete_course(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        authz::require(ctx, "deleteCourse").await.or_graphql(Domain::Academic)?;
+        authz::require(ctx, "deleteCourse")
+            .await
+            .or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
-        service::delete_course(&AppState::of(ctx).databases.academic, id).await.or_graphql(Domain::Academic)?;
+        service::delete_course(&AppState::of(ctx).databases.academic, id)
+            .await
+            .or_graphql(Domain::Academic)?;
         Ok(true)
     }
 
@@ -77,27 +118,47 @@ impl AcademicMutation {
         #[graphql(default)] user_ids: Vec<ID>,
         #[graphql(default)] emails: Vec<String>,
     ) -> Result<Vec<EnrollmentResult>> {
-        let viewer = authz::require(ctx, "enrollStudents").await.or_graphql(Domain::Academic)?;
-        let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
-        let dbs = &AppState::of(ctx).databases;
-        service::may_manage(&dbs.academic, &viewer, course_id).await.or_graphql(Domain::Academic)?;
-        let outcomes = service::enroll_students(&dbs.academic, &dbs.users, course_id, &user_ids, &emails)
+        let viewer = authz::require(ctx, "enrollStudents")
             .await
             .or_graphql(Domain::Academic)?;
+        let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
+        let dbs = &AppState::of(ctx).databases;
+        service::may_manage(&dbs.academic, &viewer, course_id)
+            .await
+            .or_graphql(Domain::Academic)?;
+        let outcomes =
+            service::enroll_students(&dbs.academic, &dbs.users, course_id, &user_ids, &emails)
+                .await
+                .or_graphql(Domain::Academic)?;
         Ok(outcomes
             .into_iter()
-            .map(|o| EnrollmentResult { entry: o.entry, status: o.status, user: o.user.map(User::new) })
+            .map(|o| EnrollmentResult {
+                entry: o.entry,
+                status: o.status,
+                user: o.user.map(User::new),
+            })
             .collect())
     }
 
     /// Removes a student from a course. The course's teacher, admin and support.
-    async fn unenroll_student(&self, ctx: &Context<'_>, course_id: ID, user_id: ID) -> Result<bool> {
-        let viewer = authz::require(ctx, "unenrollStudent").await.or_graphql(Domain::Academic)?;
+    async fn unenroll_student(
+        &self,
+        ctx: &Context<'_>,
+        course_id: ID,
+        user_id: ID,
+    ) -> Result<bool> {
+        let viewer = authz::require(ctx, "unenrollStudent")
+            .await
+            .or_graphql(Domain::Academic)?;
         let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
         let user_id = service::parse_id(&user_id, "userId").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
-        service::may_manage(&dbs.academic, &viewer, course_id).await.or_graphql(Domain::Academic)?;
-        service::unenroll_student(&dbs.academic, course_id, user_id).await.or_graphql(Domain::Academic)?;
+        service::may_manage(&dbs.academic, &viewer, course_id)
+            .await
+            .or_graphql(Domain::Academic)?;
+        service::unenroll_student(&dbs.academic, course_id, user_id)
+            .await
+            .or_graphql(Domain::Academic)?;
         Ok(true)
     }
 }

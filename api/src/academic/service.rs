@@ -9,12 +9,15 @@ use entities::{
     users::user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func},
 };
 
-use super::types::{CourseFilter, CourseInput, EnrollmentStatus, SubjectInput, UpdateCourseInput, UpdateSubjectInput};
+use super::types::{
+    CourseFilter, CourseInput, EnrollmentStatus, SubjectInput, UpdateCourseInput,
+    UpdateSubjectInput,
+};
 use crate::{
     db::{AcademicDb, UsersDb},
     error::ServiceError,
@@ -32,7 +35,10 @@ pub const GROUP_MAX: usize = 3;
 fn check_code(code: &str) -> Result<String, ServiceError> {
     let code = code.trim().to_uppercase();
     if code.is_empty() || code.chars().count() > CODE_MAX {
-        return Err(ServiceError::invalid("code", format!("must be 1 to {CODE_MAX} characters")));
+        return Err(ServiceError::invalid(
+            "code",
+            format!("must be 1 to {CODE_MAX} characters"),
+        ));
     }
     Ok(code)
 }
@@ -40,7 +46,10 @@ fn check_code(code: &str) -> Result<String, ServiceError> {
 fn check_subject_name(name: &str) -> Result<String, ServiceError> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(ServiceError::invalid("name", format!("must be 1 to {NAME_MAX} characters")));
+        return Err(ServiceError::invalid(
+            "name",
+            format!("must be 1 to {NAME_MAX} characters"),
+        ));
     }
     Ok(name)
 }
@@ -48,7 +57,10 @@ fn check_subject_name(name: &str) -> Result<String, ServiceError> {
 fn check_group(group: &str) -> Result<String, ServiceError> {
     let group = group.trim().to_uppercase();
     if group.is_empty() || group.chars().count() > GROUP_MAX {
-        return Err(ServiceError::invalid("group", format!("must be 1 to {GROUP_MAX} characters")));
+        return Err(ServiceError::invalid(
+            "group",
+            format!("must be 1 to {GROUP_MAX} characters"),
+        ));
     }
     Ok(group)
 }
@@ -74,13 +86,20 @@ pub fn current_term() -> (i32, i32) {
 }
 
 pub fn parse_id(id: &async_graphql::ID, field: &'static str) -> Result<i32, ServiceError> {
-    id.parse::<i32>().map_err(|_| ServiceError::invalid(field, format!("{:?} is not an id", id.as_str())))
+    id.parse::<i32>()
+        .map_err(|_| ServiceError::invalid(field, format!("{:?} is not an id", id.as_str())))
 }
 
 /// The subject with this code (codes are unique), if any.
-pub async fn subject_by_code(db: &AcademicDb, code: &str) -> Result<Option<subject::Model>, ServiceError> {
+pub async fn subject_by_code(
+    db: &AcademicDb,
+    code: &str,
+) -> Result<Option<subject::Model>, ServiceError> {
     let code = check_code(code)?;
-    Ok(subject::Entity::find().filter(subject::Column::Code.eq(code)).one(&**db).await?)
+    Ok(subject::Entity::find()
+        .filter(subject::Column::Code.eq(code))
+        .one(&**db)
+        .await?)
 }
 
 pub async fn subject(db: &AcademicDb, id: i32) -> Result<Option<subject::Model>, ServiceError> {
@@ -88,34 +107,64 @@ pub async fn subject(db: &AcademicDb, id: i32) -> Result<Option<subject::Model>,
 }
 
 fn like_pattern(search: &str) -> String {
-    format!("%{}%", search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    format!(
+        "%{}%",
+        search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
 }
 
 /// A page of subjects by id, optionally those whose code or name holds `search`.
-pub async fn subjects_page(db: &AcademicDb, search: Option<&str>, page: &Page) -> Result<(Vec<subject::Model>, u64), ServiceError> {
+pub async fn subjects_page(
+    db: &AcademicDb,
+    search: Option<&str>,
+    page: &Page,
+) -> Result<(Vec<subject::Model>, u64), ServiceError> {
     let mut condition = Condition::all();
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = like_pattern(search);
         condition = condition.add(
             Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(subject::Column::Code))).like(pattern.as_str()))
-                .add(Expr::expr(Func::lower(Expr::col(subject::Column::Name))).like(pattern.as_str())),
+                .add(
+                    Expr::expr(Func::lower(Expr::col(subject::Column::Code)))
+                        .like(pattern.as_str()),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col(subject::Column::Name)))
+                        .like(pattern.as_str()),
+                ),
         );
     }
-    let total = subject::Entity::find().filter(condition.clone()).count(&**db).await?;
+    let total = subject::Entity::find()
+        .filter(condition.clone())
+        .count(&**db)
+        .await?;
     let mut query = subject::Entity::find().filter(condition);
     if let Some(after) = page.after {
         query = query.filter(subject::Column::Id.gt(after));
     }
-    let rows = query.order_by_asc(subject::Column::Id).limit(page.first + 1).all(&**db).await?;
+    let rows = query
+        .order_by_asc(subject::Column::Id)
+        .limit(page.first + 1)
+        .all(&**db)
+        .await?;
     Ok((rows, total))
 }
 
 /// Creates every subject or none; duplicate codes (in the list or already stored) are
 /// named.
-pub async fn create_subjects(db: &AcademicDb, inputs: Vec<SubjectInput>) -> Result<Vec<subject::Model>, ServiceError> {
+pub async fn create_subjects(
+    db: &AcademicDb,
+    inputs: Vec<SubjectInput>,
+) -> Result<Vec<subject::Model>, ServiceError> {
     if inputs.is_empty() {
-        return Err(ServiceError::invalid("subjects", "give at least one subject"));
+        return Err(ServiceError::invalid(
+            "subjects",
+            "give at least one subject",
+        ));
     }
     let mut seen = BTreeSet::new();
     let mut repeated = BTreeSet::new();
@@ -129,7 +178,10 @@ pub async fn create_subjects(db: &AcademicDb, inputs: Vec<SubjectInput>) -> Resu
         rows.push((code, name));
     }
     if !repeated.is_empty() {
-        return Err(ServiceError::conflict("code", format!("repeated in the list: {}", join(&repeated))));
+        return Err(ServiceError::conflict(
+            "code",
+            format!("repeated in the list: {}", join(&repeated)),
+        ));
     }
     let txn = db.begin().await?;
     let existing: BTreeSet<String> = subject::Entity::find()
@@ -140,11 +192,22 @@ pub async fn create_subjects(db: &AcademicDb, inputs: Vec<SubjectInput>) -> Resu
         .map(|s| s.code)
         .collect();
     if !existing.is_empty() {
-        return Err(ServiceError::conflict("code", format!("already exist: {}", join(&existing))));
+        return Err(ServiceError::conflict(
+            "code",
+            format!("already exist: {}", join(&existing)),
+        ));
     }
     let mut created = Vec::with_capacity(rows.len());
     for (code, name) in rows {
-        created.push(subject::ActiveModel { code: Set(code), name: Set(name), ..Default::default() }.insert(&txn).await?);
+        created.push(
+            subject::ActiveModel {
+                code: Set(code),
+                name: Set(name),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?,
+        );
     }
     txn.commit().await?;
     Ok(created)
@@ -154,8 +217,15 @@ fn join(items: &BTreeSet<String>) -> String {
     items.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
-pub async fn update_subject(db: &AcademicDb, id: i32, input: UpdateSubjectInput) -> Result<subject::Model, ServiceError> {
-    let found = subject::Entity::find_by_id(id).one(&**db).await?.ok_or(ServiceError::NotFound("subject"))?;
+pub async fn update_subject(
+    db: &AcademicDb,
+    id: i32,
+    input: UpdateSubjectInput,
+) -> Result<subject::Model, ServiceError> {
+    let found = subject::Entity::find_by_id(id)
+        .one(&**db)
+        .await?
+        .ok_or(ServiceError::NotFound("subject"))?;
     let mut model: subject::ActiveModel = found.into();
     if let Some(code) = input.code {
         model.code = Set(check_code(&code)?);
@@ -169,10 +239,19 @@ pub async fn update_subject(db: &AcademicDb, id: i32, input: UpdateSubjectInput)
 /// Deletes a subject no course uses.
 pub async fn delete_subject(db: &AcademicDb, id: i32) -> Result<(), ServiceError> {
     let txn = db.begin().await?;
-    subject::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound("subject"))?;
-    let courses = course::Entity::find().filter(course::Column::SubjectId.eq(id)).count(&txn).await?;
+    subject::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound("subject"))?;
+    let courses = course::Entity::find()
+        .filter(course::Column::SubjectId.eq(id))
+        .count(&txn)
+        .await?;
     if courses > 0 {
-        return Err(ServiceError::conflict("subject", format!("{courses} course(s) use it")));
+        return Err(ServiceError::conflict(
+            "subject",
+            format!("{courses} course(s) use it"),
+        ));
     }
     subject::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
@@ -180,7 +259,11 @@ pub async fn delete_subject(db: &AcademicDb, id: i32) -> Result<(), ServiceError
 }
 
 /// A page of courses by id, filtered.
-pub async fn courses_page(db: &AcademicDb, filter: &CourseFilter, page: &Page) -> Result<(Vec<course::Model>, u64), ServiceError> {
+pub async fn courses_page(
+    db: &AcademicDb,
+    filter: &CourseFilter,
+    page: &Page,
+) -> Result<(Vec<course::Model>, u64), ServiceError> {
     let mut condition = Condition::all();
     if let Some(subject_id) = &filter.subject_id {
         condition = condition.add(course::Column::SubjectId.eq(parse_id(subject_id, "subjectId")?));
@@ -194,12 +277,19 @@ pub async fn courses_page(db: &AcademicDb, filter: &CourseFilter, page: &Page) -
     if let Some(teacher_id) = &filter.teacher_id {
         condition = condition.add(course::Column::TeacherId.eq(parse_id(teacher_id, "teacherId")?));
     }
-    let total = course::Entity::find().filter(condition.clone()).count(&**db).await?;
+    let total = course::Entity::find()
+        .filter(condition.clone())
+        .count(&**db)
+        .await?;
     let mut query = course::Entity::find().filter(condition);
     if let Some(after) = page.after {
         query = query.filter(course::Column::Id.gt(after));
     }
-    let rows = query.order_by_asc(course::Column::Id).limit(page.first + 1).all(&**db).await?;
+    let rows = query
+        .order_by_asc(course::Column::Id)
+        .limit(page.first + 1)
+        .all(&**db)
+        .await?;
     Ok((rows, total))
 }
 
@@ -208,7 +298,10 @@ pub async fn course(db: &AcademicDb, id: i32) -> Result<Option<course::Model>, S
 }
 
 /// The courses a teacher teaches, newest term first.
-pub async fn courses_taught_by(db: &AcademicDb, teacher_id: i32) -> Result<Vec<course::Model>, ServiceError> {
+pub async fn courses_taught_by(
+    db: &AcademicDb,
+    teacher_id: i32,
+) -> Result<Vec<course::Model>, ServiceError> {
     Ok(course::Entity::find()
         .filter(course::Column::TeacherId.eq(teacher_id))
         .order_by_desc(course::Column::Year)
@@ -219,7 +312,10 @@ pub async fn courses_taught_by(db: &AcademicDb, teacher_id: i32) -> Result<Vec<c
 }
 
 /// A student's enrolments.
-pub async fn enrollments_of(db: &AcademicDb, student_id: i32) -> Result<Vec<enrollment::Model>, ServiceError> {
+pub async fn enrollments_of(
+    db: &AcademicDb,
+    student_id: i32,
+) -> Result<Vec<enrollment::Model>, ServiceError> {
     Ok(enrollment::Entity::find()
         .filter(enrollment::Column::StudentId.eq(student_id))
         .order_by_asc(enrollment::Column::Id)
@@ -233,9 +329,15 @@ enum TeacherRef {
     Email(String),
 }
 
-fn teacher_ref(id: Option<&async_graphql::ID>, email: Option<&str>) -> Result<Option<TeacherRef>, ServiceError> {
+fn teacher_ref(
+    id: Option<&async_graphql::ID>,
+    email: Option<&str>,
+) -> Result<Option<TeacherRef>, ServiceError> {
     match (id, email) {
-        (Some(_), Some(_)) => Err(ServiceError::invalid("teacherId", "give teacherId or teacherEmail, not both")),
+        (Some(_), Some(_)) => Err(ServiceError::invalid(
+            "teacherId",
+            "give teacherId or teacherEmail, not both",
+        )),
         (Some(id), None) => Ok(Some(TeacherRef::Id(parse_id(id, "teacherId")?))),
         (None, Some(email)) => Ok(Some(TeacherRef::Email(users::normalize_email(email)))),
         (None, None) => Ok(None),
@@ -244,28 +346,62 @@ fn teacher_ref(id: Option<&async_graphql::ID>, email: Option<&str>) -> Result<Op
 
 /// Resolves teacher references in two queries (by id, by email) and checks each is an
 /// active TEACHER.
-async fn resolve_teachers(users_db: &UsersDb, refs: &[&TeacherRef]) -> Result<Vec<i32>, ServiceError> {
-    let ids: Vec<i32> = refs.iter().filter_map(|r| if let TeacherRef::Id(id) = r { Some(*id) } else { None }).collect();
-    let emails: Vec<String> =
-        refs.iter().filter_map(|r| if let TeacherRef::Email(e) = r { Some(e.clone()) } else { None }).collect();
+async fn resolve_teachers(
+    users_db: &UsersDb,
+    refs: &[&TeacherRef],
+) -> Result<Vec<i32>, ServiceError> {
+    let ids: Vec<i32> = refs
+        .iter()
+        .filter_map(|r| {
+            if let TeacherRef::Id(id) = r {
+                Some(*id)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let emails: Vec<String> = refs
+        .iter()
+        .filter_map(|r| {
+            if let TeacherRef::Email(e) = r {
+                Some(e.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     let by_id = users::existing_ids(users_db, &ids).await?;
-    let (by_email, _) = if emails.is_empty() { (Vec::new(), Vec::new()) } else { users::users_by_emails(users_db, &emails).await? };
-    let by_email: HashMap<&str, &user::Model> = by_email.iter().map(|u| (u.email.as_str(), u)).collect();
+    let (by_email, _) = if emails.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        users::users_by_emails(users_db, &emails).await?
+    };
+    let by_email: HashMap<&str, &user::Model> =
+        by_email.iter().map(|u| (u.email.as_str(), u)).collect();
     let found: Vec<&user::Model> = refs
         .iter()
         .map(|r| match r {
-            TeacherRef::Id(id) => by_id.get(id).ok_or_else(|| ServiceError::invalid("teacherId", format!("no user has id {id}"))),
-            TeacherRef::Email(email) => by_email
-                .get(email.as_str())
-                .copied()
-                .ok_or_else(|| ServiceError::invalid("teacherEmail", format!("no user has email {email}"))),
+            TeacherRef::Id(id) => by_id
+                .get(id)
+                .ok_or_else(|| ServiceError::invalid("teacherId", format!("no user has id {id}"))),
+            TeacherRef::Email(email) => by_email.get(email.as_str()).copied().ok_or_else(|| {
+                ServiceError::invalid("teacherEmail", format!("no user has email {email}"))
+            }),
         })
         .collect::<Result<_, _>>()?;
     let teacher_ids: BTreeSet<i32> = found.iter().map(|u| u.id).collect();
-    let teachers = users::holders_of(users_db, RoleName::Teacher, &teacher_ids.iter().copied().collect::<Vec<_>>()).await?;
+    let teachers = users::holders_of(
+        users_db,
+        RoleName::Teacher,
+        &teacher_ids.iter().copied().collect::<Vec<_>>(),
+    )
+    .await?;
     for user in &found {
         if !teachers.contains(&user.id) || !user.is_active {
-            return Err(ServiceError::invalid("teacherId", format!("{} is not an active teacher", user.email)));
+            return Err(ServiceError::invalid(
+                "teacherId",
+                format!("{} is not an active teacher", user.email),
+            ));
         }
     }
     Ok(found.iter().map(|u| u.id).collect())
@@ -304,9 +440,15 @@ pub async fn create_courses(
         .into_iter()
         .map(|s| (s.code, s.id))
         .collect();
-    let unknown: BTreeSet<String> = codes.into_iter().filter(|c| !subjects.contains_key(c)).collect();
+    let unknown: BTreeSet<String> = codes
+        .into_iter()
+        .filter(|c| !subjects.contains_key(c))
+        .collect();
     if !unknown.is_empty() {
-        return Err(ServiceError::invalid("subjectCode", format!("no subject has code {}", join(&unknown))));
+        return Err(ServiceError::invalid(
+            "subjectCode",
+            format!("no subject has code {}", join(&unknown)),
+        ));
     }
     let mut seen = BTreeSet::new();
     let mut models = Vec::with_capacity(rows.len());
@@ -330,12 +472,18 @@ pub async fn create_courses(
     let txn = academic.begin().await?;
     let mut created = Vec::with_capacity(models.len());
     for model in models {
-        created.push(model.insert(&txn).await.map_err(|e| match ServiceError::from(e) {
-            ServiceError::Conflict { .. } => {
-                ServiceError::conflict("group", "a course with this subject, year, period and group exists already")
-            }
-            other => other,
-        })?);
+        created.push(
+            model
+                .insert(&txn)
+                .await
+                .map_err(|e| match ServiceError::from(e) {
+                    ServiceError::Conflict { .. } => ServiceError::conflict(
+                        "group",
+                        "a course with this subject, year, period and group exists already",
+                    ),
+                    other => other,
+                })?,
+        );
     }
     txn.commit().await?;
     Ok(created)
@@ -347,7 +495,10 @@ pub async fn update_course(
     id: i32,
     input: UpdateCourseInput,
 ) -> Result<course::Model, ServiceError> {
-    let found = course::Entity::find_by_id(id).one(&**academic).await?.ok_or(ServiceError::NotFound("course"))?;
+    let found = course::Entity::find_by_id(id)
+        .one(&**academic)
+        .await?
+        .ok_or(ServiceError::NotFound("course"))?;
     let mut model: course::ActiveModel = found.into();
     if let Some(teacher) = teacher_ref(input.teacher_id.as_ref(), input.teacher_email.as_deref())? {
         let ids = resolve_teachers(users_db, &[&teacher]).await?;
@@ -362,12 +513,16 @@ pub async fn update_course(
     if let Some(period) = input.period {
         model.period = Set(check_period(period)?);
     }
-    model.update(&**academic).await.map_err(|e| match ServiceError::from(e) {
-        ServiceError::Conflict { .. } => {
-            ServiceError::conflict("group", "a course with this subject, year, period and group exists already")
-        }
-        other => other,
-    })
+    model
+        .update(&**academic)
+        .await
+        .map_err(|e| match ServiceError::from(e) {
+            ServiceError::Conflict { .. } => ServiceError::conflict(
+                "group",
+                "a course with this subject, year, period and group exists already",
+            ),
+            other => other,
+        })
 }
 
 /// Deletes a course and its enrolments.
@@ -380,12 +535,21 @@ pub async fn delete_course(academic: &AcademicDb, id: i32) -> Result<(), Service
 }
 
 /// The course's teacher, admin and support may manage its enrolments.
-pub async fn may_manage(academic: &AcademicDb, viewer: &Viewer, course_id: i32) -> Result<course::Model, ServiceError> {
-    let found = course::Entity::find_by_id(course_id).one(&**academic).await?.ok_or(ServiceError::NotFound("course"))?;
+pub async fn may_manage(
+    academic: &AcademicDb,
+    viewer: &Viewer,
+    course_id: i32,
+) -> Result<course::Model, ServiceError> {
+    let found = course::Entity::find_by_id(course_id)
+        .one(&**academic)
+        .await?
+        .ok_or(ServiceError::NotFound("course"))?;
     if viewer.is_staff() || found.teacher_id == viewer.id() {
         Ok(found)
     } else {
-        Err(ServiceError::forbidden("only the course's teacher, admin and support manage its students"))
+        Err(ServiceError::forbidden(
+            "only the course's teacher, admin and support manage its students",
+        ))
     }
 }
 
@@ -410,20 +574,36 @@ pub async fn enroll_students(
     }
     let ids: Vec<i32> = user_ids.iter().filter_map(|id| id.parse().ok()).collect();
     let by_id = users::existing_ids(users_db, &ids).await?;
-    let (found, _) = if emails.is_empty() { (Vec::new(), Vec::new()) } else { users::users_by_emails(users_db, emails).await? };
-    let by_email: HashMap<String, user::Model> = found.into_iter().map(|u| (u.email.clone(), u)).collect();
+    let (found, _) = if emails.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        users::users_by_emails(users_db, emails).await?
+    };
+    let by_email: HashMap<String, user::Model> =
+        found.into_iter().map(|u| (u.email.clone(), u)).collect();
 
     let mut entries: Vec<(String, Option<user::Model>)> = Vec::new();
     for id in user_ids {
-        entries.push((id.to_string(), id.parse::<i32>().ok().and_then(|id| by_id.get(&id).cloned())));
+        entries.push((
+            id.to_string(),
+            id.parse::<i32>()
+                .ok()
+                .and_then(|id| by_id.get(&id).cloned()),
+        ));
     }
     for email in emails {
-        entries.push((email.clone(), by_email.get(&users::normalize_email(email)).cloned()));
+        entries.push((
+            email.clone(),
+            by_email.get(&users::normalize_email(email)).cloned(),
+        ));
     }
     let txn = academic.begin().await?;
     let already: BTreeSet<i32> = enrollment::Entity::find()
         .filter(enrollment::Column::CourseId.eq(course_id))
-        .filter(enrollment::Column::StudentId.is_in(entries.iter().filter_map(|(_, u)| u.as_ref().map(|u| u.id))))
+        .filter(
+            enrollment::Column::StudentId
+                .is_in(entries.iter().filter_map(|(_, u)| u.as_ref().map(|u| u.id))),
+        )
         .all(&txn)
         .await?
         .into_iter()
@@ -434,22 +614,36 @@ pub async fn enroll_students(
     for (entry, user) in entries {
         let status = match &user {
             None => EnrollmentStatus::UnknownUser,
-            Some(user) if already.contains(&user.id) || enrolled_now.contains(&user.id) => EnrollmentStatus::AlreadyEnrolled,
+            Some(user) if already.contains(&user.id) || enrolled_now.contains(&user.id) => {
+                EnrollmentStatus::AlreadyEnrolled
+            }
             Some(user) => {
-                enrollment::ActiveModel { course_id: Set(course_id), student_id: Set(user.id), ..Default::default() }
-                    .insert(&txn)
-                    .await?;
+                enrollment::ActiveModel {
+                    course_id: Set(course_id),
+                    student_id: Set(user.id),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
                 enrolled_now.insert(user.id);
                 EnrollmentStatus::Enrolled
             }
         };
-        outcomes.push(EntryOutcome { entry, status, user });
+        outcomes.push(EntryOutcome {
+            entry,
+            status,
+            user,
+        });
     }
     txn.commit().await?;
     Ok(outcomes)
 }
 
-pub async fn unenroll_student(academic: &AcademicDb, course_id: i32, student_id: i32) -> Result<(), ServiceError> {
+pub async fn unenroll_student(
+    academic: &AcademicDb,
+    course_id: i32,
+    student_id: i32,
+) -> Result<(), ServiceError> {
     let result = enrollment::Entity::delete_many()
         .filter(enrollment::Column::CourseId.eq(course_id))
         .filter(enrollment::Column::StudentId.eq(student_id))

@@ -18,7 +18,11 @@ pub struct Subject {
 
 impl From<subject::Model> for Subject {
     fn from(model: subject::Model) -> Self {
-        Self { id: model.id.into(), code: model.code, name: model.name }
+        Self {
+            id: model.id.into(),
+            code: model.code,
+            name: model.name,
+        }
     }
 }
 
@@ -38,7 +42,13 @@ pub struct Course {
 
 impl From<course::Model> for Course {
     fn from(model: course::Model) -> Self {
-        Self { id: model.id.into(), year: model.year, period: model.period, group: model.group_name.clone(), model }
+        Self {
+            id: model.id.into(),
+            year: model.year,
+            period: model.period,
+            group: model.group_name.clone(),
+            model,
+        }
     }
 }
 
@@ -50,16 +60,26 @@ impl Course {
 
     /// The teacher, read from the users database.
     async fn teacher(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.model.teacher_id).await?.map(User::new))
+        Ok(user_loaders::user_by_id(ctx, self.model.teacher_id)
+            .await?
+            .map(User::new))
     }
 
     /// The enrolled students, read from the users database.
     async fn students(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        Ok(loaders::students(ctx, self.model.id).await?.into_iter().map(User::new).collect())
+        Ok(loaders::students(ctx, self.model.id)
+            .await?
+            .into_iter()
+            .map(User::new)
+            .collect())
     }
 
     async fn enrollments(&self, ctx: &Context<'_>) -> Result<Vec<Enrollment>> {
-        Ok(loaders::enrollments(ctx, self.model.id).await?.into_iter().map(Enrollment).collect())
+        Ok(loaders::enrollments(ctx, self.model.id)
+            .await?
+            .into_iter()
+            .map(Enrollment)
+            .collect())
     }
 
     /// How many students are enrolled.
@@ -78,12 +98,16 @@ impl Enrollment {
     }
 
     async fn course(&self, ctx: &Context<'_>) -> Result<Course> {
-        loaders::course(ctx, self.0.course_id).await.map(Course::from)
+        loaders::course(ctx, self.0.course_id)
+            .await
+            .map(Course::from)
     }
 
     /// The student, read from the users database.
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.0.student_id).await?.map(User::new))
+        Ok(user_loaders::user_by_id(ctx, self.0.student_id)
+            .await?
+            .map(User::new))
     }
 }
 

@@ -1,13 +1,13 @@
 //! Schema assembly: Query merged from one object per domain, limits and extensions.
 
+pub mod batch;
 pub mod db_enum;
 pub mod extension;
 pub mod pagination;
 
-use async_graphql::{
-    EmptySubscription, MergedObject, Schema, SchemaBuilder, dataloader::DataLoader,
-};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use self::batch::BatchLoader;
 use crate::{
     academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
     projects::query::ProjectsQuery,
@@ -47,14 +47,12 @@ pub fn request_data(
     if per_request_viewer {
         data.insert(ViewerCell::default());
     }
-    data.insert(DataLoader::new(
-        UserLoader(state.databases.users.clone()),
-        tokio::spawn,
-    ));
-    data.insert(DataLoader::new(
-        RolesLoader(state.databases.users.clone()),
-        tokio::spawn,
-    ));
+    data.insert(BatchLoader::<i32, _>::new(UserLoader(
+        state.databases.users.clone(),
+    )));
+    data.insert(BatchLoader::<i32, _>::new(RolesLoader(
+        state.databases.users.clone(),
+    )));
     academic_loaders::register(&mut data, &state.databases.academic, &state.databases.users);
     data
 }

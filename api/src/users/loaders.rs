@@ -3,16 +3,13 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{
-    Context,
-    dataloader::{DataLoader, Loader},
-};
+use async_graphql::{Context, dataloader::Loader};
 use entities::users::{role, user, user_role};
 use migration::Domain;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::types::RoleName;
-use crate::{db::UsersDb, error::ServiceError};
+use crate::{db::UsersDb, error::ServiceError, graphql::batch::BatchLoader};
 
 /// Users by id.
 pub struct UserLoader(pub UsersDb);
@@ -65,17 +62,12 @@ impl Loader<i32> for RolesLoader {
 }
 
 fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
-    match Arc::try_unwrap(error) {
-        Ok(error) => error.into_graphql(Domain::Users),
-        Err(shared) => {
-            ServiceError::Internal(crate::error::cause_chain(&*shared)).into_graphql(Domain::Users)
-        }
-    }
+    crate::error::shared_error(Domain::Users, error)
 }
 
 /// The roles of one user, batched with every other `roles` field of the request.
 pub async fn roles_of(ctx: &Context<'_>, user_id: i32) -> async_graphql::Result<Vec<RoleName>> {
-    let loader = ctx.data::<DataLoader<RolesLoader>>()?;
+    let loader = ctx.data::<BatchLoader<i32, RolesLoader>>()?;
     Ok(loader
         .load_one(user_id)
         .await
@@ -88,6 +80,6 @@ pub async fn user_by_id(
     ctx: &Context<'_>,
     user_id: i32,
 ) -> async_graphql::Result<Option<user::Model>> {
-    let loader = ctx.data::<DataLoader<UserLoader>>()?;
+    let loader = ctx.data::<BatchLoader<i32, UserLoader>>()?;
     loader.load_one(user_id).await.map_err(loader_error)
 }

@@ -534,7 +534,11 @@ pub async fn existing_ids(
 }
 
 /// Which of these users hold `role` now.
-pub async fn holders_of(db: &UsersDb, role: RoleName, ids: &[i32]) -> Result<BTreeSet<i32>, ServiceError> {
+pub async fn holders_of(
+    db: &UsersDb,
+    role: RoleName,
+    ids: &[i32],
+) -> Result<BTreeSet<i32>, ServiceError> {
     if ids.is_empty() {
         return Ok(BTreeSet::new());
     }

@@ -1,6 +1,7 @@
 //! The one integration-test binary: helpers that start the real gateway on a free port
 //! against fresh databases, then one module per area.
 
+mod academic;
 mod foundation;
 mod google;
 mod helpers;
