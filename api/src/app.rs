@@ -10,6 +10,7 @@ use crate::{
     config::{Config, ConfigError, LogFormat},
     db::Databases,
     graphql, http,
+    projects::crypto::Cipher,
     state::AppState,
     users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
 };
@@ -57,6 +58,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         config.google_jwks_url.clone(),
     );
     let student_servers = StudentServers::new(&config);
+    let cipher = Cipher::load(config.secrets_key.as_deref(), &config.data_dir)?;
     let databases = Databases::connect(&config).await?;
     Ok(AppState {
         config: Arc::new(config),
@@ -64,6 +66,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         tokens,
         google: Arc::new(google),
         student_servers: Arc::new(student_servers),
+        cipher,
     })
 }
 

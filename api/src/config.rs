@@ -181,6 +181,34 @@ pub struct Config {
     )]
     pub student_mariadb_admin_url: Option<String>,
 
+    /// Largest uploaded file, in bytes (413 above).
+    #[arg(long, env = "FILES_MAX_BYTES", value_name = "FILES_MAX_BYTES", default_value_t = 10_485_760, value_parser = clap::value_parser!(u64).range(1..))]
+    pub files_max_bytes: u64,
+
+    /// Content types an upload may have, comma-separated.
+    #[arg(
+        long,
+        env = "FILES_ALLOWED_TYPES",
+        value_name = "FILES_ALLOWED_TYPES",
+        value_delimiter = ',',
+        default_value = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,application/zip"
+    )]
+    pub files_allowed_types: Vec<String>,
+
+    /// Key (64 hex characters) that encrypts environment variables at rest; generated
+    /// into DATA_DIR when unset.
+    #[arg(
+        long,
+        env = "SECRETS_KEY",
+        value_name = "SECRETS_KEY",
+        hide_env_values = true
+    )]
+    pub secrets_key: Option<String>,
+
+    /// Accept local paths as repository URLs (for tests and demos).
+    #[arg(long, env = "ALLOW_LOCAL_REPOSITORIES", value_name = "ALLOW_LOCAL_REPOSITORIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_local_repositories: bool,
+
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
@@ -336,6 +364,10 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch_length", &self.max_batch_length)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("files_max_bytes", &self.files_max_bytes)
+            .field("files_allowed_types", &self.files_allowed_types)
+            .field("secrets_key", &self.secrets_key.as_ref().map(|_| "***"))
+            .field("allow_local_repositories", &self.allow_local_repositories)
             .field("google_client_ids", &self.google_client_ids)
             .field("google_jwks_url", &self.google_jwks_url)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))

@@ -11,5 +11,6 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod projects;
+pub mod secrets;
 pub mod state;
 pub mod users;

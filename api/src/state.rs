@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::{
     config::Config,
     db::Databases,
+    projects::crypto::Cipher,
     users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
 };
 
@@ -18,6 +19,8 @@ pub struct AppState {
     pub google: Arc<GoogleVerifier>,
     /// Where student databases are provisioned.
     pub student_servers: Arc<StudentServers>,
+    /// Encrypts environment variables at rest.
+    pub cipher: Cipher,
 }
 
 impl AppState {

@@ -82,6 +82,15 @@ impl Course {
             .collect())
     }
 
+    /// Projects built for this course, read from the projects database.
+    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<crate::projects::types::Project>> {
+        let rows = crate::projects::loaders::projects_of_course(ctx, self.model.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(crate::projects::types::Project)
+            .collect())
+    }
+
     /// How many students are enrolled.
     async fn student_count(&self, ctx: &Context<'_>) -> Result<usize> {
         Ok(loaders::enrollments(ctx, self.model.id).await?.len())

@@ -10,7 +10,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use self::batch::BatchLoader;
 use crate::{
     academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
-    projects::query::ProjectsQuery,
+    projects::{loaders as projects_loaders, mutation::ProjectsMutation, query::ProjectsQuery},
     state::AppState,
     users::{
         loaders::{RolesLoader, UserLoader},
@@ -26,7 +26,7 @@ pub struct Query(UsersQuery, AcademicQuery, ProjectsQuery);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
-pub struct Mutation(UsersMutation, AcademicMutation);
+pub struct Mutation(UsersMutation, AcademicMutation, ProjectsMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -54,6 +54,7 @@ pub fn request_data(
         state.databases.users.clone(),
     )));
     academic_loaders::register(&mut data, &state.databases.academic, &state.databases.users);
+    projects_loaders::register(&mut data, state);
     data
 }
 

@@ -1,6 +1,7 @@
 //! The router: GraphiQL, `/graphql` (HTTP and WebSocket), probes; CORS, request ids,
 //! one log line per request, timeouts.
 
+pub mod files;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
@@ -45,6 +46,13 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             get(graphql::get).post(graphql::post).layer(graphql_timeout),
         )
         .route("/graphql/ws", get(graphql::ws))
+        .route(
+            "/files",
+            axum::routing::post(files::upload).layer(axum::extract::DefaultBodyLimit::max(
+                upload_body_limit(&config),
+            )),
+        )
+        .route("/files/{id}", get(files::download))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .with_state(HttpState { state, schema })
@@ -61,6 +69,14 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(cors(&config)),
         )
+}
+
+/// Multipart framing around the largest allowed file; the upload itself stops at
+/// `FILES_MAX_BYTES` with a 413 and leaves nothing behind.
+fn upload_body_limit(config: &Config) -> usize {
+    usize::try_from(config.files_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024)
 }
 
 /// The span every log line of a request carries; the path only, never the query string

@@ -1,5 +1,10 @@
-//! The projects domain: projects, stages, tags, variables, deployments.
+//! The projects domain: projects, members, ratings, stages and files, tags, variables.
 
+pub mod authz;
+pub mod crypto;
+pub mod files;
+pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod service;
 pub mod types;

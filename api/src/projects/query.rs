@@ -1,13 +1,17 @@
 //! Queries of the projects domain.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 use migration::Domain;
 
 use super::{
-    service,
-    types::{StageStatus, Tag, TagType},
+    authz, service,
+    types::{Project, ProjectFilter, StageStatus, Tag, TagType},
 };
-use crate::{error::OrGraphql, state::AppState};
+use crate::{
+    error::OrGraphql,
+    graphql::pagination::{IdConnection, Page, connection},
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct ProjectsQuery;
@@ -16,8 +20,15 @@ pub struct ProjectsQuery;
 impl ProjectsQuery {
     /// The statuses a stage can have. Public reference data.
     async fn stage_statuses(&self, ctx: &Context<'_>) -> Result<Vec<StageStatus>> {
-        service::stage_statuses(&AppState::of(ctx).databases.projects)
+        authz::authorize(ctx, "stageStatuses")
             .await
+            .or_graphql(Domain::Projects)?;
+        let rows = service::stage_statuses(&AppState::of(ctx).databases.projects)
+            .await
+            .or_graphql(Domain::Projects)?;
+        rows.into_iter()
+            .map(StageStatus::try_from)
+            .collect::<Result<_, _>>()
             .or_graphql(Domain::Projects)
     }
 
@@ -27,7 +38,68 @@ impl ProjectsQuery {
         ctx: &Context<'_>,
         #[graphql(name = "type", desc = "Only tags of this type.")] of_type: Option<TagType>,
     ) -> Result<Vec<Tag>> {
-        service::tags(&AppState::of(ctx).databases.projects, of_type)
+        authz::authorize(ctx, "tags")
+            .await
+            .or_graphql(Domain::Projects)?;
+        let rows = service::tags(&AppState::of(ctx).databases.projects, of_type)
+            .await
+            .or_graphql(Domain::Projects)?;
+        rows.into_iter()
+            .map(Tag::try_from)
+            .collect::<Result<_, _>>()
+            .or_graphql(Domain::Projects)
+    }
+
+    /// A project by id, or null. Signed-in users.
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
+        authz::require(ctx, "project")
+            .await
+            .or_graphql(Domain::Projects)?;
+        let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
+        Ok(service::by_id(&AppState::of(ctx).databases.projects, id)
+            .await
+            .or_graphql(Domain::Projects)?
+            .map(Project))
+    }
+
+    /// A project by slug, or null. Signed-in users.
+    async fn project_by_slug(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Project>> {
+        authz::require(ctx, "projectBySlug")
+            .await
+            .or_graphql(Domain::Projects)?;
+        Ok(
+            service::by_slug(&AppState::of(ctx).databases.projects, &slug)
+                .await
+                .or_graphql(Domain::Projects)?
+                .map(Project),
+        )
+    }
+
+    /// Projects by id, as a Relay connection. Signed-in users.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrow the list.")] filter: Option<ProjectFilter>,
+        #[graphql(desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<IdConnection<Project>> {
+        authz::require(ctx, "projects")
+            .await
+            .or_graphql(Domain::Projects)?;
+        let page = Page::new(Some(first), after).or_graphql(Domain::Projects)?;
+        let filter = filter.unwrap_or_default();
+        let (rows, total) = service::page(&AppState::of(ctx).databases.projects, &filter, &page)
+            .await
+            .or_graphql(Domain::Projects)?;
+        Ok(connection(rows, &page, total, |p| p.id, Project))
+    }
+
+    /// Whether a slug is well-formed and not taken.
+    async fn slug_available(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+        authz::require(ctx, "slugAvailable")
+            .await
+            .or_graphql(Domain::Projects)?;
+        service::slug_available(&AppState::of(ctx).databases.projects, &slug)
             .await
             .or_graphql(Domain::Projects)
     }

@@ -5,8 +5,9 @@
 use std::{path::Path, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
+
+pub use crate::secrets::SecretError;
 
 /// What a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,20 +46,6 @@ pub enum TokenError {
     Signing(#[source] jsonwebtoken::errors::Error),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SecretError {
-    #[error("JWT secret file {path}: {source}")]
-    File {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("JWT secret file {path}: holds fewer than 32 bytes")]
-    Short { path: String },
-    #[error("JWT_SECRET: {0}")]
-    Unusable(String),
-}
-
 /// Signs and verifies our tokens.
 #[derive(Clone)]
 pub struct Tokens {
@@ -74,7 +61,10 @@ impl Tokens {
         access_ttl: Duration,
         refresh_ttl: Duration,
     ) -> Result<Self, SecretError> {
-        let unusable = |e: jsonwebtoken::errors::Error| SecretError::Unusable(e.to_string());
+        let unusable = |e: jsonwebtoken::errors::Error| SecretError::Unusable {
+            variable: "JWT_SECRET",
+            reason: e.to_string(),
+        };
         Ok(Self {
             encoding: EncodingKey::from_secret(secret).map_err(unusable)?,
             decoding: DecodingKey::from_secret(secret).map_err(unusable)?,
@@ -83,31 +73,10 @@ impl Tokens {
         })
     }
 
-    /// The configured secret, or the one kept in `data_dir/jwt_secret` (created on first
-    /// use, readable by the owner only) so restarts keep sessions.
+    /// The configured secret, or the one kept in `data_dir/jwt_secret`, created on first
+    /// use, so restarts keep sessions.
     pub fn load_secret(configured: Option<&str>, data_dir: &Path) -> Result<Vec<u8>, SecretError> {
-        if let Some(secret) = configured {
-            return Ok(secret.as_bytes().to_vec());
-        }
-        let path = data_dir.join("jwt_secret");
-        let file_error = |source| SecretError::File {
-            path: path.display().to_string(),
-            source,
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => Ok(text.trim().as_bytes().to_vec()),
-            Ok(_) => Err(SecretError::Short {
-                path: path.display().to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 48];
-                rand::rng().fill_bytes(&mut bytes);
-                let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                write_private(&path, &secret).map_err(file_error)?;
-                Ok(secret.into_bytes())
-            }
-            Err(error) => Err(file_error(error)),
-        }
+        Ok(crate::secrets::load_or_create(configured, data_dir, "jwt_secret", 48)?.into_bytes())
     }
 
     fn issue(&self, user_id: i32, version: i32, kind: TokenKind) -> Result<String, TokenError> {
@@ -155,14 +124,4 @@ impl Tokens {
         let user_id = data.claims.sub.parse().map_err(|_| TokenError::Invalid)?;
         Ok((user_id, data.claims.ver))
     }
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
 }

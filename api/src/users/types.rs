@@ -129,6 +129,18 @@ impl User {
         super::loaders::roles_of(ctx, self.model.id).await
     }
 
+    /// Projects the user owns or collaborates on.
+    async fn projects(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::projects::types::Project>> {
+        let rows = crate::projects::loaders::projects_of_user(ctx, self.model.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(crate::projects::types::Project)
+            .collect())
+    }
+
     /// Whether the account may sign in. Private: the user, admin and support only.
     async fn is_active(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<bool> {
         self.check_private(ctx).await?;

@@ -98,6 +98,19 @@ async fn resolve(
     }
 }
 
+/// The viewer behind a bearer token outside GraphQL (file routes).
+pub async fn from_credentials(
+    state: &AppState,
+    credentials: &Credentials,
+) -> Result<Option<Arc<Viewer>>, ServiceError> {
+    resolve(state, credentials)
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
+            Refusal::Internal(detail) => ServiceError::Internal(detail),
+        })
+}
+
 /// The viewer of this request, if it carries a token; an invalid token is an error.
 pub async fn current(ctx: &Context<'_>) -> Result<Option<Arc<Viewer>>, ServiceError> {
     let state = AppState::of(ctx);

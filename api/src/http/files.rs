@@ -1,0 +1,264 @@
+//! Files travel outside GraphQL: `POST /files` (multipart, signed in) stores one and
+//! answers its id; `GET /files/{id}` serves it to whoever may see it.
+
+use axum::{
+    Json,
+    extract::{Multipart, Path, State, multipart::Field},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use entities::projects::file;
+use migration::Domain;
+use sea_orm::EntityTrait;
+use serde_json::json;
+
+use super::HttpState;
+use crate::{
+    error::{Code, ServiceError, cause_chain},
+    projects::files::{self, Chunks, UploadError, Visibility},
+    users::{
+        types::RoleName,
+        viewer::{self, Credentials, Viewer},
+    },
+};
+
+fn refusal(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "message": message.into(), "code": code.as_str() } })),
+    )
+        .into_response()
+}
+
+fn service_refusal(state: &HttpState, error: ServiceError) -> Response {
+    match error {
+        ServiceError::Unauthenticated(reason) => {
+            refusal(StatusCode::UNAUTHORIZED, Code::Unauthenticated, reason)
+        }
+        ServiceError::Forbidden(reason) => refusal(StatusCode::FORBIDDEN, Code::Forbidden, reason),
+        ServiceError::NotFound(what) => refusal(
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            format!("{what} not found"),
+        ),
+        ServiceError::Invalid { field, reason } => refusal(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            format!("{field}: {reason}"),
+        ),
+        ServiceError::Conflict { field, reason } => refusal(
+            StatusCode::CONFLICT,
+            Code::Conflict,
+            format!("{field}: {reason}"),
+        ),
+        ServiceError::Busy(reason) => refusal(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, reason),
+        error @ (ServiceError::Database(_)
+        | ServiceError::Corrupt(_)
+        | ServiceError::Internal(_)) => {
+            let detail = cause_chain(&error);
+            tracing::error!(%detail, "internal error in a file route");
+            let databases = state.state.databases.clone();
+            tokio::spawn(async move {
+                if let Err(error) = databases
+                    .record_error(Domain::Projects, "file route".into(), detail)
+                    .await
+                {
+                    tracing::error!(%error, "could not record an internal error");
+                }
+            });
+            refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::InternalServerError,
+                "internal server error",
+            )
+        }
+    }
+}
+
+async fn viewer_of(
+    state: &HttpState,
+    headers: &HeaderMap,
+) -> Result<Option<std::sync::Arc<Viewer>>, ServiceError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    viewer::from_credentials(
+        &state.state,
+        &Credentials::from_authorization(authorization),
+    )
+    .await
+}
+
+struct FieldChunks<'a, 'b>(&'a mut Field<'b>);
+
+impl Chunks for FieldChunks<'_, '_> {
+    async fn next_chunk(&mut self) -> Result<Option<axum::body::Bytes>, String> {
+        self.0.chunk().await.map_err(|e| e.body_text())
+    }
+}
+
+/// `POST /files`: one multipart field named `file`; answers `201` with the file's id.
+pub async fn upload(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let viewer = match viewer_of(&http, &headers).await {
+        Ok(Some(viewer)) => viewer,
+        Ok(None) => {
+            return refusal(
+                StatusCode::UNAUTHORIZED,
+                Code::Unauthenticated,
+                "sign in first",
+            );
+        }
+        Err(error) => return service_refusal(&http, error),
+    };
+    let config = &http.state.config;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    Code::BadRequest,
+                    "send the file in a multipart field named `file`",
+                );
+            }
+            Err(error) => return refusal(error.status(), Code::BadRequest, error.body_text()),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_ascii_lowercase();
+        if !config
+            .files_allowed_types
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(&content_type))
+        {
+            return refusal(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::BadUserInput,
+                format!(
+                    "{content_type} is not allowed; allowed: {}",
+                    config.files_allowed_types.join(", ")
+                ),
+            );
+        }
+        let name = field.file_name().unwrap_or("upload").to_owned();
+        let stored = files::store(
+            &http.state.databases.projects,
+            &config.data_dir,
+            viewer.id(),
+            &name,
+            &content_type,
+            config.files_max_bytes,
+            &mut FieldChunks(&mut field),
+        )
+        .await;
+        return match stored {
+            Ok(stored) => (
+                StatusCode::CREATED,
+                Json(json!({
+                    "id": stored.id.to_string(),
+                    "name": stored.original_name,
+                    "contentType": stored.content_type,
+                    "size": stored.size,
+                    "url": format!("/files/{}", stored.id),
+                })),
+            )
+                .into_response(),
+            Err(UploadError::TooLarge(max)) => refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::BadRequest,
+                format!("files may be at most {max} bytes"),
+            ),
+            Err(UploadError::Invalid(reason)) => {
+                refusal(StatusCode::BAD_REQUEST, Code::BadRequest, reason)
+            }
+            Err(UploadError::Storage(reason)) => {
+                service_refusal(&http, ServiceError::Internal(reason))
+            }
+            Err(UploadError::Service(error)) => service_refusal(&http, error),
+        };
+    }
+}
+
+/// `GET /files/{id}`: project images to anyone, stage files to signed-in users, other
+/// files to their uploader (and admins).
+pub async fn download(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i32>() else {
+        return refusal(StatusCode::NOT_FOUND, Code::NotFound, "file not found");
+    };
+    let db = &http.state.databases.projects;
+    let found = match file::Entity::find_by_id(id).one(&**db).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return refusal(StatusCode::NOT_FOUND, Code::NotFound, "file not found"),
+        Err(error) => return service_refusal(&http, error.into()),
+    };
+    let visibility = match files::visibility(db, &found).await {
+        Ok(visibility) => visibility,
+        Err(error) => return service_refusal(&http, error),
+    };
+    if !matches!(visibility, Visibility::Public) {
+        let viewer = match viewer_of(&http, &headers).await {
+            Ok(Some(viewer)) => viewer,
+            Ok(None) => {
+                return refusal(
+                    StatusCode::UNAUTHORIZED,
+                    Code::Unauthenticated,
+                    "sign in first",
+                );
+            }
+            Err(error) => return service_refusal(&http, error),
+        };
+        if let Visibility::Uploader(uploader) = visibility
+            && uploader != viewer.id()
+            && !viewer.has(RoleName::Admin)
+        {
+            return refusal(
+                StatusCode::FORBIDDEN,
+                Code::Forbidden,
+                "this file is not attached anywhere yet",
+            );
+        }
+    }
+    let bytes = match tokio::fs::read(files::path_of(&http.state.config.data_dir, &found.uuid))
+        .await
+    {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            return service_refusal(&http, ServiceError::Internal(format!("file {id}: {error}")));
+        }
+    };
+    let disposition = if found.content_type.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let safe_name: String = found
+        .original_name
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' || *c == ' ')
+        .collect();
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&found.content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{safe_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

@@ -1,0 +1,163 @@
+//! Stored files: bytes under `DATA_DIR/files/<uuid>`, metadata in the `files` table.
+//! Uploads stream to disk with a size limit; an upload that fails leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use entities::projects::{file, project, stage_file};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use tokio::io::AsyncWriteExt;
+
+use crate::{db::ProjectsDb, error::ServiceError};
+
+pub fn folder(data_dir: &Path) -> PathBuf {
+    data_dir.join("files")
+}
+
+pub fn path_of(data_dir: &Path, uuid: &uuid::Uuid) -> PathBuf {
+    folder(data_dir).join(uuid.simple().to_string())
+}
+
+/// Why an upload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the file exceeds {0} bytes")]
+    TooLarge(u64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Storage(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// A chunk source (a multipart field).
+pub trait Chunks {
+    fn next_chunk(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<axum::body::Bytes>, String>> + Send;
+}
+
+/// Streams an upload to disk (at most `max` bytes), then records it.
+pub async fn store(
+    db: &ProjectsDb,
+    data_dir: &Path,
+    uploader: i32,
+    original_name: &str,
+    content_type: &str,
+    max: u64,
+    chunks: &mut impl Chunks,
+) -> Result<file::Model, UploadError> {
+    let uuid = uuid::Uuid::new_v4();
+    let path = path_of(data_dir, &uuid);
+    tokio::fs::create_dir_all(folder(data_dir))
+        .await
+        .map_err(|e| UploadError::Storage(e.to_string()))?;
+    let written = write_limited(&path, max, chunks).await;
+    let size = match written {
+        Ok(size) => size,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(error);
+        }
+    };
+    let name: String = Path::new(original_name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("upload")
+        .chars()
+        .take(255)
+        .collect();
+    let row = file::ActiveModel {
+        uuid: Set(uuid),
+        original_name: Set(name),
+        content_type: Set(content_type.to_owned()),
+        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+        uploaded_by: Set(uploader),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&**db)
+    .await;
+    match row {
+        Ok(row) => Ok(row),
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(ServiceError::from(error).into())
+        }
+    }
+}
+
+async fn write_limited(
+    path: &Path,
+    max: u64,
+    chunks: &mut impl Chunks,
+) -> Result<u64, UploadError> {
+    let storage = |e: std::io::Error| UploadError::Storage(e.to_string());
+    let mut out = tokio::fs::File::create(path).await.map_err(storage)?;
+    let mut size: u64 = 0;
+    while let Some(chunk) = chunks.next_chunk().await.map_err(UploadError::Invalid)? {
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(UploadError::TooLarge(max));
+        }
+        out.write_all(&chunk).await.map_err(storage)?;
+    }
+    out.flush().await.map_err(storage)?;
+    Ok(size)
+}
+
+/// Who may download a file: a project image, anyone; a stage file, signed-in users;
+/// a file attached nowhere yet, its uploader (and admins).
+pub enum Visibility {
+    Public,
+    SignedIn,
+    Uploader(i32),
+}
+
+pub async fn visibility(db: &ProjectsDb, file: &file::Model) -> Result<Visibility, ServiceError> {
+    let image = project::Entity::find()
+        .filter(project::Column::ImageFileId.eq(file.id))
+        .count(&**db)
+        .await?;
+    if image > 0 {
+        return Ok(Visibility::Public);
+    }
+    let attached = stage_file::Entity::find()
+        .filter(stage_file::Column::FileId.eq(file.id))
+        .count(&**db)
+        .await?;
+    Ok(if attached > 0 {
+        Visibility::SignedIn
+    } else {
+        Visibility::Uploader(file.uploaded_by)
+    })
+}
+
+/// Deletes files no project or stage uses any more, rows and bytes.
+pub async fn delete_unused(
+    db: &ProjectsDb,
+    data_dir: &Path,
+    ids: &[i32],
+) -> Result<(), ServiceError> {
+    for id in ids {
+        let used = project::Entity::find()
+            .filter(project::Column::ImageFileId.eq(*id))
+            .count(&**db)
+            .await?
+            + stage_file::Entity::find()
+                .filter(stage_file::Column::FileId.eq(*id))
+                .count(&**db)
+                .await?;
+        if used > 0 {
+            continue;
+        }
+        if let Some(found) = file::Entity::find_by_id(*id).one(&**db).await? {
+            file::Entity::delete_by_id(*id).exec(&**db).await?;
+            if let Err(error) = tokio::fs::remove_file(path_of(data_dir, &found.uuid)).await {
+                tracing::warn!(%error, file = id, "could not remove a stored file");
+            }
+        }
+    }
+    Ok(())
+}

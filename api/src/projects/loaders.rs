@@ -1,0 +1,697 @@
+//! Batch loaders for every relation of a project: one statement per field per request
+//! (per database), never one per row.
+
+use std::{collections::HashMap, hash::Hash, sync::Arc};
+
+use async_graphql::{Context, dataloader::Loader};
+use entities::{
+    academic::course,
+    projects::{
+        collaborator, deployment, environment_variable, file, project, project_course, project_tag,
+        rating, stage, stage_file, stage_status, statistic, tag, tag_type,
+    },
+    users::user,
+};
+use migration::Domain;
+use sea_orm::{
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::types::{EnvironmentVariable, Stage, StageStatusName, Tag};
+use crate::{
+    db::{AcademicDb, ProjectsDb, UsersDb},
+    error::ServiceError,
+    graphql::batch::BatchLoader,
+    state::AppState,
+    users::viewer,
+};
+
+type Shared = Arc<ServiceError>;
+
+fn shared(error: impl Into<ServiceError>) -> Shared {
+    Arc::new(error.into())
+}
+
+fn grouped<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for (key, value) in rows {
+        map.entry(key).or_default().push(value);
+    }
+    map
+}
+
+/// Projects by id.
+pub struct ProjectLoader(pub ProjectsDb);
+
+impl Loader<i32> for ProjectLoader {
+    type Value = project::Model;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, project::Model>, Shared> {
+        let rows = project::Entity::find()
+            .filter(project::Column::Id.is_in(ids.iter().copied()))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
+/// Collaborator ids of each project.
+pub struct CollaboratorIdsLoader(pub ProjectsDb);
+
+impl Loader<i32> for CollaboratorIdsLoader {
+    type Value = Vec<i32>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<i32>>, Shared> {
+        let rows = collaborator::Entity::find()
+            .filter(collaborator::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(collaborator::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(
+            ids,
+            rows.into_iter().map(|c| (c.project_id, c.user_id)),
+        ))
+    }
+}
+
+/// Collaborators of each project, as users: one statement per database.
+pub struct CollaboratorsLoader {
+    pub projects: ProjectsDb,
+    pub users: UsersDb,
+}
+
+impl Loader<i32> for CollaboratorsLoader {
+    type Value = Vec<user::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<user::Model>>, Shared> {
+        let pairs = CollaboratorIdsLoader(self.projects.clone())
+            .load(ids)
+            .await?;
+        let user_ids: Vec<i32> = pairs.values().flatten().copied().collect();
+        let users: HashMap<i32, user::Model> = if user_ids.is_empty() {
+            HashMap::new()
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(user_ids))
+                .all(&*self.users)
+                .await
+                .map_err(shared)?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect()
+        };
+        Ok(pairs
+            .into_iter()
+            .map(|(project, members)| {
+                (
+                    project,
+                    members
+                        .iter()
+                        .filter_map(|id| users.get(id).cloned())
+                        .collect(),
+                )
+            })
+            .collect())
+    }
+}
+
+/// Courses of each project, read from the academic database.
+pub struct CoursesLoader {
+    pub projects: ProjectsDb,
+    pub academic: AcademicDb,
+}
+
+impl Loader<i32> for CoursesLoader {
+    type Value = Vec<course::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<course::Model>>, Shared> {
+        let links = project_course::Entity::find()
+            .filter(project_course::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(project_course::Column::Id)
+            .all(&*self.projects)
+            .await
+            .map_err(shared)?;
+        let course_ids: Vec<i32> = links.iter().map(|l| l.course_id).collect();
+        let courses: HashMap<i32, course::Model> = if course_ids.is_empty() {
+            HashMap::new()
+        } else {
+            course::Entity::find()
+                .filter(course::Column::Id.is_in(course_ids))
+                .all(&*self.academic)
+                .await
+                .map_err(shared)?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect()
+        };
+        Ok(grouped(
+            ids,
+            links
+                .into_iter()
+                .filter_map(|l| courses.get(&l.course_id).map(|c| (l.project_id, c.clone()))),
+        ))
+    }
+}
+
+/// Tags (with their type) of each project.
+pub struct TagsLoader(pub ProjectsDb);
+
+impl Loader<i32> for TagsLoader {
+    type Value = Vec<Tag>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<Tag>>, Shared> {
+        let rows = project_tag::Entity::find()
+            .find_also_related(tag::Entity)
+            .filter(project_tag::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(project_tag::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let types: HashMap<i32, tag_type::Model> = tag_type::Entity::find()
+            .all(&*self.0)
+            .await
+            .map_err(shared)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mut tags = Vec::with_capacity(rows.len());
+        for (link, found) in rows {
+            let found = found.ok_or_else(|| {
+                shared(ServiceError::Corrupt(format!(
+                    "tag {} is missing",
+                    link.tag_id
+                )))
+            })?;
+            let of_type = types.get(&found.type_id).cloned().ok_or_else(|| {
+                shared(ServiceError::Corrupt(format!(
+                    "tag type {} is missing",
+                    found.type_id
+                )))
+            })?;
+            tags.push((
+                link.project_id,
+                Tag::try_from((found, of_type)).map_err(shared)?,
+            ));
+        }
+        Ok(grouped(ids, tags))
+    }
+}
+
+/// Stages (with their status) of each project.
+pub struct StagesLoader(pub ProjectsDb);
+
+impl Loader<i32> for StagesLoader {
+    type Value = Vec<(stage::Model, StageStatusName)>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Shared> {
+        let rows = stage::Entity::find()
+            .find_also_related(stage_status::Entity)
+            .filter(stage::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(stage::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let mut stages = Vec::with_capacity(rows.len());
+        for (found, status) in rows {
+            let status = status.ok_or_else(|| {
+                shared(ServiceError::Corrupt(format!(
+                    "stage {} has no status",
+                    found.id
+                )))
+            })?;
+            let status = StageStatusName::from_db(&status.name).map_err(shared)?;
+            stages.push((found.project_id, (found, status)));
+        }
+        Ok(grouped(ids, stages))
+    }
+}
+
+/// Files attached to each stage.
+pub struct StageFilesLoader(pub ProjectsDb);
+
+impl Loader<i32> for StageFilesLoader {
+    type Value = Vec<file::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<file::Model>>, Shared> {
+        let rows = stage_file::Entity::find()
+            .find_also_related(file::Entity)
+            .filter(stage_file::Column::StageId.is_in(ids.iter().copied()))
+            .order_by_asc(stage_file::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(
+            ids,
+            rows.into_iter()
+                .filter_map(|(link, found)| found.map(|f| (link.stage_id, f))),
+        ))
+    }
+}
+
+/// Ratings of each project.
+pub struct RatingsLoader(pub ProjectsDb);
+
+impl Loader<i32> for RatingsLoader {
+    type Value = Vec<rating::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<rating::Model>>, Shared> {
+        let rows = rating::Entity::find()
+            .filter(rating::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(rating::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(ids, rows.into_iter().map(|r| (r.project_id, r))))
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Average {
+    project_id: i32,
+    average: Option<f64>,
+}
+
+/// Mean stars of each project, computed by the database.
+pub struct AverageRatingLoader(pub ProjectsDb);
+
+impl Loader<i32> for AverageRatingLoader {
+    type Value = f64;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, f64>, Shared> {
+        let rows = rating::Entity::find()
+            .select_only()
+            .column(rating::Column::ProjectId)
+            .column_as(
+                Expr::col(rating::Column::Stars)
+                    .cast_as("DOUBLE PRECISION")
+                    .avg(),
+                "average",
+            )
+            .filter(rating::Column::ProjectId.is_in(ids.iter().copied()))
+            .group_by(rating::Column::ProjectId)
+            .into_model::<Average>()
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.average.map(|a| (r.project_id, a)))
+            .collect())
+    }
+}
+
+/// One user's rating of each project, keyed by (project, user).
+pub struct MyRatingLoader(pub ProjectsDb);
+
+impl Loader<(i32, i32)> for MyRatingLoader {
+    type Value = rating::Model;
+    type Error = Shared;
+
+    async fn load(
+        &self,
+        keys: &[(i32, i32)],
+    ) -> Result<HashMap<(i32, i32), rating::Model>, Shared> {
+        let Some((_, user_id)) = keys.first() else {
+            return Ok(HashMap::new());
+        };
+        // A request has one viewer: every key names the same user.
+        let rows = rating::Entity::find()
+            .filter(rating::Column::UserId.eq(*user_id))
+            .filter(rating::Column::ProjectId.is_in(keys.iter().map(|(p, _)| *p)))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.project_id, r.user_id), r))
+            .collect())
+    }
+}
+
+/// The newest `limit` rows of `table` for each project id, in one windowed statement.
+/// Ids and limits are integers this code formats itself: nothing user-supplied.
+fn newest_per_project(db: &ProjectsDb, table: &str, ids: &[i32], limit: i32) -> Statement {
+    let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
+    Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.project_id ORDER BY t.id DESC) AS row_rank \
+             FROM {table} t WHERE t.project_id IN ({})) ranked WHERE row_rank <= {limit} ORDER BY project_id, id DESC",
+            ids.join(", ")
+        ),
+    )
+}
+
+/// Deployments of each project, newest first, keyed by (project, how many).
+pub struct DeploymentsLoader(pub ProjectsDb);
+
+impl Loader<(i32, i32)> for DeploymentsLoader {
+    type Value = Vec<deployment::Model>;
+    type Error = Shared;
+
+    async fn load(
+        &self,
+        keys: &[(i32, i32)],
+    ) -> Result<HashMap<(i32, i32), Vec<deployment::Model>>, Shared> {
+        let limit = keys.iter().map(|(_, n)| *n).max().unwrap_or(1);
+        let ids: Vec<i32> = keys.iter().map(|(p, _)| *p).collect();
+        let rows = deployment::Entity::find()
+            .from_raw_sql(newest_per_project(&self.0, "deployments", &ids, limit))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let by_project = grouped(&ids, rows.into_iter().map(|d| (d.project_id, d)));
+        Ok(keys
+            .iter()
+            .map(|(project, n)| {
+                let rows = by_project
+                    .get(project)
+                    .map(|r| r.iter().take(*n as usize).cloned().collect())
+                    .unwrap_or_default();
+                ((*project, *n), rows)
+            })
+            .collect())
+    }
+}
+
+/// Statistics of each project, newest first, keyed by (project, how many).
+pub struct StatisticsLoader(pub ProjectsDb);
+
+impl Loader<(i32, i32)> for StatisticsLoader {
+    type Value = Vec<statistic::Model>;
+    type Error = Shared;
+
+    async fn load(
+        &self,
+        keys: &[(i32, i32)],
+    ) -> Result<HashMap<(i32, i32), Vec<statistic::Model>>, Shared> {
+        let limit = keys.iter().map(|(_, n)| *n).max().unwrap_or(1);
+        let ids: Vec<i32> = keys.iter().map(|(p, _)| *p).collect();
+        let rows = statistic::Entity::find()
+            .from_raw_sql(newest_per_project(&self.0, "statistics", &ids, limit))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let by_project = grouped(&ids, rows.into_iter().map(|s| (s.project_id, s)));
+        Ok(keys
+            .iter()
+            .map(|(project, n)| {
+                let rows = by_project
+                    .get(project)
+                    .map(|r| r.iter().take(*n as usize).cloned().collect())
+                    .unwrap_or_default();
+                ((*project, *n), rows)
+            })
+            .collect())
+    }
+}
+
+/// Environment variables of each project (still encrypted).
+pub struct VariablesLoader(pub ProjectsDb);
+
+impl Loader<i32> for VariablesLoader {
+    type Value = Vec<environment_variable::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Shared> {
+        let rows = environment_variable::Entity::find()
+            .filter(environment_variable::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(environment_variable::Column::Name)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(ids, rows.into_iter().map(|v| (v.project_id, v))))
+    }
+}
+
+/// Projects each user owns or collaborates on.
+pub struct ProjectsOfUserLoader(pub ProjectsDb);
+
+impl Loader<i32> for ProjectsOfUserLoader {
+    type Value = Vec<project::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<project::Model>>, Shared> {
+        let memberships = collaborator::Entity::find()
+            .filter(collaborator::Column::UserId.is_in(ids.iter().copied()))
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let member_projects: Vec<i32> = memberships.iter().map(|m| m.project_id).collect();
+        let projects = project::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(project::Column::OwnerId.is_in(ids.iter().copied()))
+                    .add(project::Column::Id.is_in(member_projects)),
+            )
+            .order_by_asc(project::Column::Id)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        let mut by_user: HashMap<i32, Vec<project::Model>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        for found in &projects {
+            if let Some(list) = by_user.get_mut(&found.owner_id) {
+                list.push(found.clone());
+            }
+        }
+        for membership in memberships {
+            if let (Some(list), Some(found)) = (
+                by_user.get_mut(&membership.user_id),
+                projects.iter().find(|p| p.id == membership.project_id),
+            ) {
+                list.push(found.clone());
+            }
+        }
+        for list in by_user.values_mut() {
+            list.sort_by_key(|p| p.id);
+        }
+        Ok(by_user)
+    }
+}
+
+/// Projects linked to each course.
+pub struct ProjectsOfCourseLoader(pub ProjectsDb);
+
+impl Loader<i32> for ProjectsOfCourseLoader {
+    type Value = Vec<project::Model>;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<project::Model>>, Shared> {
+        let rows = project_course::Entity::find()
+            .find_also_related(project::Entity)
+            .filter(project_course::Column::CourseId.is_in(ids.iter().copied()))
+            .order_by_asc(project_course::Column::ProjectId)
+            .all(&*self.0)
+            .await
+            .map_err(shared)?;
+        Ok(grouped(
+            ids,
+            rows.into_iter()
+                .filter_map(|(link, found)| found.map(|p| (link.course_id, p))),
+        ))
+    }
+}
+
+/// Adds the projects loaders to a request's data.
+pub fn register(data: &mut async_graphql::Data, state: &AppState) {
+    let dbs = &state.databases;
+    let projects = || dbs.projects.clone();
+    data.insert(BatchLoader::<i32, _>::new(ProjectLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(
+        CollaboratorIdsLoader(projects()),
+    ));
+    data.insert(BatchLoader::<i32, _>::new(CollaboratorsLoader {
+        projects: projects(),
+        users: dbs.users.clone(),
+    }));
+    data.insert(BatchLoader::<i32, _>::new(CoursesLoader {
+        projects: projects(),
+        academic: dbs.academic.clone(),
+    }));
+    data.insert(BatchLoader::<i32, _>::new(TagsLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(StagesLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(StageFilesLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(RatingsLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(AverageRatingLoader(projects())));
+    data.insert(BatchLoader::<(i32, i32), _>::new(
+        MyRatingLoader(projects()),
+    ));
+    data.insert(BatchLoader::<(i32, i32), _>::new(DeploymentsLoader(
+        projects(),
+    )));
+    data.insert(BatchLoader::<(i32, i32), _>::new(StatisticsLoader(
+        projects(),
+    )));
+    data.insert(BatchLoader::<i32, _>::new(VariablesLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(ProjectsOfUserLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(ProjectsOfCourseLoader(
+        projects(),
+    )));
+}
+
+fn loader_error(error: Shared) -> async_graphql::Error {
+    crate::error::shared_error(Domain::Projects, error)
+}
+
+async fn many<K, L>(ctx: &Context<'_>, key: K) -> async_graphql::Result<L::Value>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Shared>,
+    L::Value: Default,
+{
+    let loader = ctx.data::<BatchLoader<K, L>>()?;
+    Ok(loader
+        .load_one(key)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
+}
+
+pub async fn collaborators(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Vec<user::Model>> {
+    many::<_, CollaboratorsLoader>(ctx, project_id).await
+}
+
+pub async fn courses(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Vec<course::Model>> {
+    many::<_, CoursesLoader>(ctx, project_id).await
+}
+
+pub async fn tags(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Tag>> {
+    many::<_, TagsLoader>(ctx, project_id).await
+}
+
+pub async fn stages(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Stage>> {
+    let rows = many::<_, StagesLoader>(ctx, project_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(model, status)| Stage { model, status })
+        .collect())
+}
+
+pub async fn stage_files(
+    ctx: &Context<'_>,
+    stage_id: i32,
+) -> async_graphql::Result<Vec<file::Model>> {
+    many::<_, StageFilesLoader>(ctx, stage_id).await
+}
+
+pub async fn ratings(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Vec<rating::Model>> {
+    many::<_, RatingsLoader>(ctx, project_id).await
+}
+
+pub async fn average_rating(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Option<f64>> {
+    let loader = ctx.data::<BatchLoader<i32, AverageRatingLoader>>()?;
+    loader.load_one(project_id).await.map_err(loader_error)
+}
+
+pub async fn my_rating(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Option<rating::Model>> {
+    let viewer = viewer::require(ctx)
+        .await
+        .map_err(|e| e.into_graphql(Domain::Projects))?;
+    let loader = ctx.data::<BatchLoader<(i32, i32), MyRatingLoader>>()?;
+    loader
+        .load_one((project_id, viewer.id()))
+        .await
+        .map_err(loader_error)
+}
+
+pub async fn deployments(
+    ctx: &Context<'_>,
+    project_id: i32,
+    first: i32,
+) -> async_graphql::Result<Vec<deployment::Model>> {
+    many::<_, DeploymentsLoader>(ctx, (project_id, first)).await
+}
+
+pub async fn statistics(
+    ctx: &Context<'_>,
+    project_id: i32,
+    last: i32,
+) -> async_graphql::Result<Vec<statistic::Model>> {
+    many::<_, StatisticsLoader>(ctx, (project_id, last)).await
+}
+
+pub async fn projects_of_user(
+    ctx: &Context<'_>,
+    user_id: i32,
+) -> async_graphql::Result<Vec<project::Model>> {
+    many::<_, ProjectsOfUserLoader>(ctx, user_id).await
+}
+
+pub async fn projects_of_course(
+    ctx: &Context<'_>,
+    course_id: i32,
+) -> async_graphql::Result<Vec<project::Model>> {
+    many::<_, ProjectsOfCourseLoader>(ctx, course_id).await
+}
+
+/// Decrypted variables, if the viewer is the owner, a collaborator or an admin.
+pub async fn environment_variables(
+    ctx: &Context<'_>,
+    found: &project::Model,
+) -> async_graphql::Result<Vec<EnvironmentVariable>> {
+    let viewer = viewer::require(ctx)
+        .await
+        .map_err(|e| e.into_graphql(Domain::Projects))?;
+    let members = many::<_, CollaboratorIdsLoader>(ctx, found.id).await?;
+    let allowed = found.owner_id == viewer.id()
+        || members.contains(&viewer.id())
+        || viewer.has(crate::users::types::RoleName::Admin);
+    if !allowed {
+        return Err(ServiceError::forbidden(
+            "only the owner, collaborators and admins read environment variables",
+        )
+        .into_graphql(Domain::Projects));
+    }
+    let cipher = &AppState::of(ctx).cipher;
+    many::<_, VariablesLoader>(ctx, found.id)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let value = cipher
+                .open(v.project_id, &v.name, &v.value)
+                .map_err(|e| {
+                    ServiceError::Internal(format!(
+                        "variable {} of project {}: {e}",
+                        v.name, v.project_id
+                    ))
+                })
+                .map_err(|e| e.into_graphql(Domain::Projects))?;
+            Ok(EnvironmentVariable {
+                name: v.name,
+                value,
+                updated_at: v.updated_at,
+            })
+        })
+        .collect()
+}
