@@ -1,6 +1,6 @@
 //! A per-request batching loader with deterministic batches. Every key asked for while
 //! the request's task is busy resolving sibling fields lands in one batch: the batch
-//! waits for that task to yield once, then loads all its keys in one call. Unlike a
+//! waits until a round of that task brings no new key, then loads them all in one call. Unlike a
 //! timer-based DataLoader, the number of statements never depends on how fast the
 //! machine is, so tests can count them and a list of 50 costs what a list of 1 does.
 
@@ -67,8 +67,23 @@ where
         let taken = pending.clone();
         let loader = self.loader.clone();
         let result = async move {
-            // Let every sibling resolver of this poll add its keys first.
-            AfterYield::default().await;
+            // Let every sibling resolver add its keys first: wait for the task to yield,
+            // and again while the last round still brought keys (a long list may be
+            // polled over several rounds when its futures run out of budget).
+            let pending_len = || {
+                taken
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                    .map_or(0, Vec::len)
+            };
+            loop {
+                let before = pending_len();
+                AfterYield::default().await;
+                if pending_len() == before {
+                    break;
+                }
+            }
             let keys = taken
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

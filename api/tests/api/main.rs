@@ -6,6 +6,7 @@ mod foundation;
 mod google;
 mod helpers;
 mod http;
+mod projects;
 mod readme;
 mod student_databases;
 mod users;

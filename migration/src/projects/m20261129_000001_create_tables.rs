@@ -302,10 +302,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 project_child(Ratings::Table, Ratings::Id, Ratings::ProjectId)
                     .col(integer(Ratings::UserId))
-                    .col(
-                        small_integer(Ratings::Stars)
-                            .check(Expr::col(Ratings::Stars).between(1, 5)),
-                    )
+                    .col(integer(Ratings::Stars).check(Expr::col(Ratings::Stars).between(1, 5)))
                     .col(timestamp_with_time_zone(Ratings::CreatedAt))
                     .col(timestamp_with_time_zone(Ratings::UpdatedAt))
                     .foreign_key(&mut cascade(
