@@ -792,3 +792,93 @@ async fn record(
         ));
     }
 }
+
+#[tokio::test]
+async fn only_enrolled_students_teachers_of_the_course_and_admins_link_it() {
+    let s = scene(Backend::Sqlite).await;
+    let (_, outsider) = s
+        .app
+        .user_with_role("outsider@uni.edu", RoleName::Student)
+        .await;
+    let (_, other_teacher) = s
+        .app
+        .user_with_role("other.teacher@uni.edu", RoleName::Teacher)
+        .await;
+    for (token, slug) in [
+        (&outsider, "outsider-app"),
+        (&other_teacher, "teacher2-app"),
+    ] {
+        let (_, body) = s
+            .app
+            .post_as(token, CREATE, json!({ "input": project_input(&s, slug) }))
+            .await;
+        assert_eq!(first_code(&body), "FORBIDDEN", "{slug}: {body}");
+    }
+    for (token, slug) in [(&s.teacher, "teacher-app"), (&s.admin, "admin-app")] {
+        s.app
+            .data_as(token, CREATE, json!({ "input": project_input(&s, slug) }))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_project_deletes_its_files() {
+    let s = scene(Backend::Sqlite).await;
+    let image = upload_id(&s.app, &s.owner, "logo.png", "image/png", b"png".to_vec()).await;
+    let mut input = project_input(&s, "doomed-app");
+    input["imageFileId"] = json!(image);
+    let created = s
+        .app
+        .data_as(&s.owner, CREATE, json!({ "input": input }))
+        .await;
+    let project = created["createProject"]["id"].clone();
+    let stage = s
+        .app
+        .data_as(
+            &s.owner,
+            "mutation($p: ID!) { createStage(input: {projectId: $p, name: \"S\"}) { id } }",
+            json!({ "p": project }),
+        )
+        .await;
+    let file = upload_id(&s.app, &s.owner, "a.txt", "text/plain", b"a".to_vec()).await;
+    s.app
+        .data_as(
+            &s.owner,
+            "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }",
+            json!({ "s": stage["createStage"]["id"], "f": file }),
+        )
+        .await;
+    let (_, refused) = s
+        .app
+        .post_as(
+            &s.collaborator,
+            "mutation($p: ID!) { deleteProject(id: $p) }",
+            json!({ "p": project }),
+        )
+        .await;
+    assert_eq!(first_code(&refused), "FORBIDDEN");
+    s.app
+        .data_as(
+            &s.owner,
+            "mutation($p: ID!) { deleteProject(id: $p) }",
+            json!({ "p": project }),
+        )
+        .await;
+    let rows = entities::projects::file::Entity::find()
+        .count(&*s.app.state.databases.projects)
+        .await
+        .expect("count");
+    assert_eq!(rows, 0);
+    let stored = std::fs::read_dir(s.app.databases.data_dir().join("files"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(stored, 0);
+    let gone = s
+        .app
+        .client
+        .get(s.app.url(&format!("/files/{image}")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(gone.status(), 404);
+}
