@@ -69,3 +69,14 @@ pub async fn token(config: Config, email: String) -> Result<String, CommandError
         .access(user.id, user.token_version)
         .map_err(|e| CommandError::Service(cause_chain(&e)))
 }
+
+/// `api seed --scale S`: fills the databases with the benchmark dataset.
+pub async fn seed(config: Config, scale: f64, concurrency: usize) -> Result<String, CommandError> {
+    if !(scale > 0.0 && scale <= 20.0) {
+        return Err(CommandError::Service(
+            "--scale must be above 0 and at most 20".into(),
+        ));
+    }
+    let state = app::state(config).await?;
+    Ok(crate::seed::run(&state, scale, concurrency).await?)
+}

@@ -13,8 +13,8 @@ use std::{
 use chrono::Utc;
 use migration::{Domain, Verb};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    DbErr, Set,
+    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Config;
@@ -122,13 +122,15 @@ impl<D: DomainDb> Db<D> {
             .max_connections(config.database_max_connections)
             .min_connections(1)
             .sqlx_logging(false);
+        // SQLite: readers never block the writer (WAL), and commits wait for the WAL
+        // write, not for every fsync (NORMAL is corruption-safe in WAL mode).
+        options.map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(std::time::Duration::from_secs(10))
+        });
         let mut conn = Database::connect(options).await.map_err(db_error)?;
-        if conn.get_database_backend() == DbBackend::Sqlite {
-            // Readers do not block the writer; persistent for the file.
-            conn.execute_unprepared("PRAGMA journal_mode=WAL")
-                .await
-                .map_err(db_error)?;
-        }
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
@@ -139,6 +141,18 @@ impl<D: DomainDb> Db<D> {
             statements,
             domain: PhantomData,
         })
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of
+    /// failing when a read lock cannot be upgraded.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
     }
 
     /// How many SQL statements this pool has run since it opened.

@@ -12,5 +12,6 @@ pub mod graphql;
 pub mod http;
 pub mod projects;
 pub mod secrets;
+pub mod seed;
 pub mod state;
 pub mod users;

@@ -24,6 +24,15 @@ enum Command {
     /// Manage users without Google (bootstrap the first admin).
     #[command(subcommand)]
     User(cli::UserCommand),
+    /// Fill empty databases with the benchmark dataset (deterministic).
+    Seed {
+        /// 1 = 2,000 users, 400 courses, 5,000 projects.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Projects written at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Print an access token for the user with this email.
     Token {
         #[arg(long)]
@@ -52,6 +61,9 @@ async fn main() -> ExitCode {
         Some(Command::Schema) => Ok(graphql::sdl()),
         Some(Command::User(command)) => cli::user(cli.config, command).await.map(|s| s + "\n"),
         Some(Command::Token { email }) => cli::token(cli.config, email).await.map(|s| s + "\n"),
+        Some(Command::Seed { scale, concurrency }) => cli::seed(cli.config, scale, concurrency)
+            .await
+            .map(|s| s + "\n"),
         None | Some(Command::Serve) => app::run(cli.config)
             .await
             .map(|()| String::new())

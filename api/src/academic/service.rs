@@ -10,7 +10,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 
@@ -183,7 +183,7 @@ pub async fn create_subjects(
             format!("repeated in the list: {}", join(&repeated)),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let existing: BTreeSet<String> = subject::Entity::find()
         .filter(subject::Column::Code.is_in(seen.iter().cloned()))
         .all(&txn)
@@ -238,7 +238,7 @@ pub async fn update_subject(
 
 /// Deletes a subject no course uses.
 pub async fn delete_subject(db: &AcademicDb, id: i32) -> Result<(), ServiceError> {
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     subject::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -469,7 +469,7 @@ pub async fn create_courses(
             ..Default::default()
         });
     }
-    let txn = academic.begin().await?;
+    let txn = academic.begin_write().await?;
     let mut created = Vec::with_capacity(models.len());
     for model in models {
         created.push(
@@ -597,7 +597,7 @@ pub async fn enroll_students(
             by_email.get(&users::normalize_email(email)).cloned(),
         ));
     }
-    let txn = academic.begin().await?;
+    let txn = academic.begin_write().await?;
     let already: BTreeSet<i32> = enrollment::Entity::find()
         .filter(enrollment::Column::CourseId.eq(course_id))
         .filter(

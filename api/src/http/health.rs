@@ -45,3 +45,26 @@ async fn bounded(check: impl Future<Output = Result<(), String>>) -> Result<(), 
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())))
 }
+
+/// `GET /metrics`: Prometheus text with the SQL statements each database has run (the
+/// benchmark reads it to count statements per request).
+pub async fn metrics(
+    State(http): State<HttpState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let counts = http.state.databases.statements();
+    let body = format!(
+        "# HELP gateway_sql_statements_total SQL statements run, per domain database.\n\
+         # TYPE gateway_sql_statements_total counter\n\
+         gateway_sql_statements_total{{database=\"users\"}} {}\n\
+         gateway_sql_statements_total{{database=\"academic\"}} {}\n\
+         gateway_sql_statements_total{{database=\"projects\"}} {}\n",
+        counts.users, counts.academic, counts.projects
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+}

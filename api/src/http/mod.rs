@@ -55,6 +55,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/files/{id}", get(files::download))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .with_state(HttpState { state, schema })
         .layer(
             ServiceBuilder::new()

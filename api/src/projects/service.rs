@@ -13,7 +13,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 
@@ -360,7 +360,7 @@ pub async fn create(
         .map(|id| parse_id(id, "imageFileId"))
         .transpose()?;
     check_courses(academic, viewer, &course_ids).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     check_tags(&txn, &tag_ids).await?;
     if let Some(image) = image {
         check_image(&txn, viewer, image).await?;
@@ -719,7 +719,7 @@ pub async fn unlink_course(
     course_id: i32,
 ) -> Result<project::Model, ServiceError> {
     let found = writable(db, viewer, project_id).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let linked = project_course::Entity::find()
         .filter(project_course::Column::ProjectId.eq(project_id))
         .all(&txn)
@@ -940,7 +940,7 @@ pub async fn set_variable(
         .seal(project_id, &name, value)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let existing = environment_variable::Entity::find()
         .filter(environment_variable::Column::ProjectId.eq(project_id))
         .filter(environment_variable::Column::Name.eq(name.as_str()))
@@ -1018,4 +1018,57 @@ pub async fn tags(
             Ok((tag, tag_type))
         })
         .collect()
+}
+
+// ---- deployments ----------------------------------------------------------------------
+
+/// Writes a job and its deployment in one transaction, in the given state. This is the
+/// first step of a deploy (the worker takes it from there); the dataset generator uses
+/// it to give projects a history.
+pub async fn record_deployment(
+    db: &ProjectsDb,
+    project_id: i32,
+    triggered_by: i32,
+    status: entities::projects::enums::JobStatus,
+    commit: Option<String>,
+) -> Result<entities::projects::deployment::Model, ServiceError> {
+    use entities::projects::{deployment, enums, job};
+    let now = Utc::now();
+    let finished = matches!(
+        status,
+        enums::JobStatus::Succeeded | enums::JobStatus::Failed | enums::JobStatus::Cancelled
+    );
+    let txn = db.begin_write().await?;
+    let job = job::ActiveModel {
+        uuid: Set(uuid::Uuid::new_v4()),
+        kind: Set(enums::JobKind::Deploy),
+        payload: Set(serde_json::json!({ "projectId": project_id })),
+        status: Set(status),
+        progress: Set(if finished { 100 } else { 0 }),
+        message: Set(String::new()),
+        attempts: Set(i32::from(finished)),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let saved = deployment::ActiveModel {
+        project_id: Set(project_id),
+        triggered_by: Set(triggered_by),
+        job_id: Set(job.id),
+        status: Set(status),
+        successful: Set(status == enums::JobStatus::Succeeded),
+        commit: Set(commit),
+        endpoint: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
 }

@@ -6,7 +6,7 @@ use chrono::Utc;
 use entities::users::{database_engine, role, user, user_role};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, TransactionTrait,
+    QuerySelect, QueryTrait, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 
@@ -236,7 +236,7 @@ pub async fn sign_in_with_google(
     identity: GoogleIdentity,
 ) -> Result<user::Model, ServiceError> {
     let email = validate_email(&identity.email)?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let existing = user::Entity::find()
         .filter(
             Condition::any()
@@ -346,7 +346,7 @@ pub async fn promote_to_teacher(
         return Err(ServiceError::invalid("emails", "name at least one email"));
     }
     let (found, unknown) = users_by_emails(db, emails).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     for user in &found {
         add_role(&txn, user.id, RoleName::Teacher).await?;
     }
@@ -378,7 +378,7 @@ pub async fn revoke_role(
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
     let role_id = role_id(&**db, role).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     if role == RoleName::Admin {
         let admins = user_role::Entity::find()
             .filter(user_role::Column::RoleId.eq(role_id))
@@ -478,7 +478,7 @@ pub async fn create_user(
     role: RoleName,
 ) -> Result<(user::Model, bool), ServiceError> {
     let email = validate_email(email)?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let existing = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&txn)

@@ -8,7 +8,7 @@ use chrono::Utc;
 use entities::users::{database_engine, student_database, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, Set, Statement,
 };
 use tokio::sync::OnceCell;
 
@@ -300,7 +300,7 @@ pub async fn create_database(
         .into_iter()
         .find_map(|(id, e)| (e == engine).then_some(id))
         .ok_or_else(|| ServiceError::Corrupt(format!("engine {} is not seeded", engine.as_db())))?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let row = student_database::ActiveModel {
         owner_id: Set(user.id),
         name: Set(name.to_owned()),
