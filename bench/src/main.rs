@@ -1,0 +1,348 @@
+//! Load driver: keeps N requests in flight over keep-alive connections, varies ids across
+//! the seeded dataset, checks every answer has no `errors`, and prints requests/s,
+//! latency percentiles, errors, SQL statements per request and the server's peak memory.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Drives the gateway with the benchmark workloads.
+#[derive(Parser)]
+#[command(name = "bench")]
+struct Cli {
+    /// The gateway's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    url: String,
+    /// The file `api seed` wrote (ids and tokens).
+    #[arg(long, default_value = "data/bench-dataset.json")]
+    dataset: String,
+    /// Workloads, comma-separated: q0 q1 q2 q3 q4 m1.
+    #[arg(long, value_delimiter = ',', default_value = "q0,q1,q2,q3,q4,m1")]
+    workload: Vec<String>,
+    /// Requests in flight, comma-separated for several runs.
+    #[arg(long, value_delimiter = ',', default_value = "32")]
+    concurrency: Vec<usize>,
+    /// How long each run lasts, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured warm-up before each run, in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Sequential requests used to count SQL statements per request (0: skip).
+    #[arg(long, default_value_t = 20)]
+    statements: usize,
+    /// The server's process id, to report its peak resident memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// A label for the table (for example the backend).
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+#[derive(Deserialize)]
+struct Dataset {
+    projects: (i32, i32),
+    courses: (i32, i32),
+    student_tokens: Vec<String>,
+    teacher_tokens: Vec<String>,
+}
+
+struct Workload {
+    name: &'static str,
+    query: &'static str,
+}
+
+const WORKLOADS: [Workload; 6] = [
+    Workload {
+        name: "q0",
+        query: include_str!("../workloads/q0.graphql"),
+    },
+    Workload {
+        name: "q1",
+        query: include_str!("../workloads/q1.graphql"),
+    },
+    Workload {
+        name: "q2",
+        query: include_str!("../workloads/q2.graphql"),
+    },
+    Workload {
+        name: "q3",
+        query: include_str!("../workloads/q3.graphql"),
+    },
+    Workload {
+        name: "q4",
+        query: include_str!("../workloads/q4.graphql"),
+    },
+    Workload {
+        name: "m1",
+        query: include_str!("../workloads/m1.graphql"),
+    },
+];
+
+/// The variables and token of one request of `workload`, drawn from the dataset.
+fn request(workload: &str, dataset: &Dataset, rng: &mut StdRng) -> (Value, Option<String>) {
+    let project = rng.random_range(dataset.projects.0..=dataset.projects.1);
+    let student = dataset
+        .student_tokens
+        .get(rng.random_range(0..dataset.student_tokens.len().max(1)))
+        .cloned();
+    match workload {
+        "q0" => (json!({}), None),
+        "q1" | "q3" => (json!({ "id": project.to_string() }), student),
+        "q2" => {
+            let last_start = (dataset.projects.1 - 50).max(dataset.projects.0);
+            let start = rng.random_range(dataset.projects.0..=last_start) - 1;
+            let after =
+                (start >= dataset.projects.0).then(|| URL_SAFE_NO_PAD.encode(start.to_string()));
+            (json!({ "after": after }), student)
+        }
+        "q4" => (
+            json!({ "id": rng.random_range(dataset.courses.0..=dataset.courses.1).to_string() }),
+            student,
+        ),
+        "m1" => {
+            let teacher = dataset
+                .teacher_tokens
+                .get(rng.random_range(0..dataset.teacher_tokens.len().max(1)))
+                .cloned();
+            (
+                json!({ "project": project.to_string(), "stars": rng.random_range(1..=5) }),
+                teacher,
+            )
+        }
+        other => panic!("unknown workload {other}"),
+    }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> Result<(), String> {
+    let mut builder = client
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        builder = builder.bearer_auth(token);
+    }
+    let response = builder.send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(|e| e.to_string())?;
+    if status != 200 || body.get("errors").is_some() {
+        return Err(format!("{status}: {body}"));
+    }
+    Ok(())
+}
+
+async fn statements(client: &reqwest::Client, base: &str) -> Result<[u64; 3], String> {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut counts = [0u64; 3];
+    for (i, db) in ["users", "academic", "projects"].iter().enumerate() {
+        let prefix = format!("gateway_sql_statements_total{{database=\"{db}\"}} ");
+        counts[i] = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| format!("/metrics has no count for {db}"))?;
+    }
+    Ok(counts)
+}
+
+struct Outcome {
+    requests: u64,
+    errors: u64,
+    elapsed: f64,
+    histogram: Histogram<u64>,
+    first_error: Option<String>,
+}
+
+async fn run(
+    client: &reqwest::Client,
+    url: &str,
+    workload: &Workload,
+    dataset: Arc<Dataset>,
+    concurrency: usize,
+    duration: Duration,
+) -> Outcome {
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for worker in 0..concurrency {
+        let (client, url, dataset, stop, errors) = (
+            client.clone(),
+            url.to_owned(),
+            dataset.clone(),
+            stop.clone(),
+            errors.clone(),
+        );
+        let (name, query) = (workload.name, workload.query);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(worker as u64 * 7919 + 17);
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+            let mut first_error = None;
+            while !stop.load(Ordering::Relaxed) {
+                let (variables, token) = request(name, &dataset, &mut rng);
+                let sent = Instant::now();
+                let result = send(&client, &url, query, variables, token.as_deref()).await;
+                let _ = histogram.record(sent.elapsed().as_micros() as u64);
+                if let Err(error) = result {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    first_error.get_or_insert(error);
+                }
+            }
+            (histogram, first_error)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut first_error = None;
+    for task in tasks {
+        if let Ok((h, e)) = task.await {
+            let _ = histogram.add(&h);
+            if first_error.is_none() {
+                first_error = e;
+            }
+        }
+    }
+    Outcome {
+        requests: histogram.len(),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: started.elapsed().as_secs_f64(),
+        histogram,
+        first_error,
+    }
+}
+
+fn peak_memory_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let cli = Cli::parse();
+    let dataset: Dataset = serde_json::from_str(
+        &std::fs::read_to_string(&cli.dataset)
+            .map_err(|e| format!("{}: {e} (run `api seed` first)", cli.dataset))?,
+    )
+    .map_err(|e| format!("{}: {e}", cli.dataset))?;
+    let dataset = Arc::new(dataset);
+    let base = cli.url.trim_end_matches('/').to_owned();
+    let url = format!("{base}/graphql");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    println!(
+        "| backend | workload | concurrency | requests/s | p50 ms | p90 ms | p99 ms | errors | statements/request (users+academic+projects) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---|");
+    for name in &cli.workload {
+        let workload = WORKLOADS
+            .iter()
+            .find(|w| w.name == name.as_str())
+            .ok_or_else(|| format!("unknown workload {name}"))?;
+        let mut per_request = String::from("-");
+        if cli.statements > 0 {
+            let mut rng = StdRng::seed_from_u64(1);
+            let before = statements(&client, &base).await?;
+            for _ in 0..cli.statements {
+                let (variables, token) = request(workload.name, &dataset, &mut rng);
+                send(&client, &url, workload.query, variables, token.as_deref()).await?;
+            }
+            let after = statements(&client, &base).await?;
+            let each: Vec<f64> = (0..3)
+                .map(|i| (after[i] - before[i]) as f64 / cli.statements as f64)
+                .collect();
+            per_request = format!(
+                "{:.1} ({:.1}+{:.1}+{:.1})",
+                each.iter().sum::<f64>(),
+                each[0],
+                each[1],
+                each[2]
+            );
+        }
+        for &concurrency in &cli.concurrency {
+            if cli.warmup > 0.0 {
+                run(
+                    &client,
+                    &url,
+                    workload,
+                    dataset.clone(),
+                    concurrency,
+                    Duration::from_secs_f64(cli.warmup),
+                )
+                .await;
+            }
+            let outcome = run(
+                &client,
+                &url,
+                workload,
+                dataset.clone(),
+                concurrency,
+                Duration::from_secs_f64(cli.duration),
+            )
+            .await;
+            let ms = |q: f64| outcome.histogram.value_at_quantile(q) as f64 / 1000.0;
+            println!(
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                cli.label,
+                workload.name,
+                concurrency,
+                outcome.requests as f64 / outcome.elapsed,
+                ms(0.50),
+                ms(0.90),
+                ms(0.99),
+                outcome.errors,
+                per_request
+            );
+            if let Some(error) = outcome.first_error {
+                eprintln!(
+                    "first error of {} at {concurrency}: {}",
+                    workload.name,
+                    error.chars().take(400).collect::<String>()
+                );
+            }
+        }
+    }
+    if let Some(pid) = cli.server_pid {
+        match peak_memory_mb(pid) {
+            Some(mb) => println!("\nserver peak resident memory (VmHWM): {mb:.1} MB"),
+            None => println!("\nserver peak resident memory: unreadable for pid {pid}"),
+        }
+    }
+    Ok(())
+}
