@@ -14,11 +14,12 @@ use entities::{
 };
 use migration::Domain;
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Statement,
     sea_query::{Expr, ExprTrait},
 };
 
-use super::types::{EnvironmentVariable, Stage, StageStatusName, Tag};
+use super::types::{EnvironmentVariable, Stage, StageStatusName, Tag, TagType};
 use crate::{
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
@@ -166,42 +167,44 @@ impl Loader<i32> for CoursesLoader {
 /// Tags (with their type) of each project.
 pub struct TagsLoader(pub ProjectsDb);
 
+#[derive(FromQueryResult)]
+struct TagRow {
+    project_id: i32,
+    tag_id: i32,
+    tag_name: String,
+    type_name: String,
+}
+
 impl Loader<i32> for TagsLoader {
     type Value = Vec<Tag>;
     type Error = Shared;
 
+    /// One statement: project_tags joined with tags and their types.
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<Tag>>, Shared> {
         let rows = project_tag::Entity::find()
-            .find_also_related(tag::Entity)
+            .select_only()
+            .column(project_tag::Column::ProjectId)
+            .column_as(tag::Column::Id, "tag_id")
+            .column_as(tag::Column::Name, "tag_name")
+            .column_as(tag_type::Column::Name, "type_name")
+            .join(JoinType::InnerJoin, project_tag::Relation::Tag.def())
+            .join(JoinType::InnerJoin, tag::Relation::TagType.def())
             .filter(project_tag::Column::ProjectId.is_in(ids.iter().copied()))
             .order_by_asc(project_tag::Column::Id)
+            .into_model::<TagRow>()
             .all(&*self.0)
             .await
             .map_err(shared)?;
-        let types: HashMap<i32, tag_type::Model> = tag_type::Entity::find()
-            .all(&*self.0)
-            .await
-            .map_err(shared)?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
         let mut tags = Vec::with_capacity(rows.len());
-        for (link, found) in rows {
-            let found = found.ok_or_else(|| {
-                shared(ServiceError::Corrupt(format!(
-                    "tag {} is missing",
-                    link.tag_id
-                )))
-            })?;
-            let of_type = types.get(&found.type_id).cloned().ok_or_else(|| {
-                shared(ServiceError::Corrupt(format!(
-                    "tag type {} is missing",
-                    found.type_id
-                )))
-            })?;
+        for row in rows {
+            let tag_type = TagType::from_db(&row.type_name).map_err(shared)?;
             tags.push((
-                link.project_id,
-                Tag::try_from((found, of_type)).map_err(shared)?,
+                row.project_id,
+                Tag {
+                    id: row.tag_id.into(),
+                    name: row.tag_name,
+                    tag_type,
+                },
             ));
         }
         Ok(grouped(ids, tags))
