@@ -14,7 +14,7 @@ use entities::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
-    sea_query::{Expr, ExprTrait, Func},
+    sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 
 use super::{
@@ -661,31 +661,28 @@ pub async fn rate(
         ));
     }
     let now = Utc::now();
-    let existing = rating::Entity::find()
+    // One atomic upsert: two concurrent ratings by the same user cannot both insert.
+    rating::Entity::insert(rating::ActiveModel {
+        project_id: Set(project_id),
+        user_id: Set(viewer.id()),
+        stars: Set(stars),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([rating::Column::ProjectId, rating::Column::UserId])
+            .update_columns([rating::Column::Stars, rating::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(&**db)
+    .await?;
+    rating::Entity::find()
         .filter(rating::Column::ProjectId.eq(project_id))
         .filter(rating::Column::UserId.eq(viewer.id()))
         .one(&**db)
-        .await?;
-    Ok(match existing {
-        Some(existing) => {
-            let mut model: rating::ActiveModel = existing.into();
-            model.stars = Set(stars);
-            model.updated_at = Set(now);
-            model.update(&**db).await?
-        }
-        None => {
-            rating::ActiveModel {
-                project_id: Set(project_id),
-                user_id: Set(viewer.id()),
-                stars: Set(stars),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&**db)
-            .await?
-        }
-    })
+        .await?
+        .ok_or_else(|| ServiceError::Corrupt("a rating vanished after its upsert".into()))
 }
 
 pub async fn link_course(

@@ -882,3 +882,26 @@ async fn deleting_a_project_deletes_its_files() {
         .expect("sent");
     assert_eq!(gone.status(), 404);
 }
+
+#[tokio::test]
+async fn concurrent_ratings_by_one_user_leave_one_row_and_no_error() {
+    for backend in backends() {
+        let s = scene(backend).await;
+        let project = create_project(&s, "rated-app").await;
+        let rate =
+            "mutation($p: ID!, $n: Int!) { rateProject(projectId: $p, stars: $n) { stars } }";
+        let calls = (1..=10).map(|n| {
+            s.app
+                .post_as(&s.other, rate, json!({ "p": project, "n": 1 + n % 5 }))
+        });
+        for (_, body) in futures_util::future::join_all(calls).await {
+            assert!(body.get("errors").is_none(), "{backend:?}: {body}");
+        }
+        let rows = entities::projects::rating::Entity::find()
+            .count(&*s.app.state.databases.projects)
+            .await
+            .expect("count");
+        assert_eq!(rows, 1, "{backend:?}");
+        s.app.stop().await;
+    }
+}
