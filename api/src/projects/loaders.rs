@@ -360,6 +360,46 @@ fn newest_per_project(db: &ProjectsDb, table: &str, ids: &[i32], limit: i32) -> 
     )
 }
 
+/// The newest rows of `E` for each (project, how many) key, in one windowed statement.
+async fn newest<E>(
+    db: &ProjectsDb,
+    keys: &[(i32, i32)],
+    project_of: fn(&E::Model) -> i32,
+) -> Result<HashMap<(i32, i32), Vec<E::Model>>, Shared>
+where
+    E: EntityTrait,
+    E::Model: Clone,
+{
+    let limit = keys.iter().map(|(_, n)| *n).max().unwrap_or(1);
+    let ids: Vec<i32> = keys.iter().map(|(p, _)| *p).collect();
+    let rows = E::find()
+        .from_raw_sql(newest_per_project(
+            db,
+            E::default().table_name(),
+            &ids,
+            limit,
+        ))
+        .all(&**db)
+        .await
+        .map_err(shared)?;
+    let by_project = grouped(&ids, rows.into_iter().map(|row| (project_of(&row), row)));
+    Ok(keys
+        .iter()
+        .map(|(project, n)| {
+            let rows = by_project
+                .get(project)
+                .map(|r| {
+                    r.iter()
+                        .take(usize::try_from(*n).unwrap_or(0))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            ((*project, *n), rows)
+        })
+        .collect())
+}
+
 /// Deployments of each project, newest first, keyed by (project, how many).
 pub struct DeploymentsLoader(pub ProjectsDb);
 
@@ -367,28 +407,8 @@ impl Loader<(i32, i32)> for DeploymentsLoader {
     type Value = Vec<deployment::Model>;
     type Error = Shared;
 
-    async fn load(
-        &self,
-        keys: &[(i32, i32)],
-    ) -> Result<HashMap<(i32, i32), Vec<deployment::Model>>, Shared> {
-        let limit = keys.iter().map(|(_, n)| *n).max().unwrap_or(1);
-        let ids: Vec<i32> = keys.iter().map(|(p, _)| *p).collect();
-        let rows = deployment::Entity::find()
-            .from_raw_sql(newest_per_project(&self.0, "deployments", &ids, limit))
-            .all(&*self.0)
-            .await
-            .map_err(shared)?;
-        let by_project = grouped(&ids, rows.into_iter().map(|d| (d.project_id, d)));
-        Ok(keys
-            .iter()
-            .map(|(project, n)| {
-                let rows = by_project
-                    .get(project)
-                    .map(|r| r.iter().take(*n as usize).cloned().collect())
-                    .unwrap_or_default();
-                ((*project, *n), rows)
-            })
-            .collect())
+    async fn load(&self, keys: &[(i32, i32)]) -> Result<HashMap<(i32, i32), Self::Value>, Shared> {
+        newest::<deployment::Entity>(&self.0, keys, |d| d.project_id).await
     }
 }
 
@@ -399,28 +419,8 @@ impl Loader<(i32, i32)> for StatisticsLoader {
     type Value = Vec<statistic::Model>;
     type Error = Shared;
 
-    async fn load(
-        &self,
-        keys: &[(i32, i32)],
-    ) -> Result<HashMap<(i32, i32), Vec<statistic::Model>>, Shared> {
-        let limit = keys.iter().map(|(_, n)| *n).max().unwrap_or(1);
-        let ids: Vec<i32> = keys.iter().map(|(p, _)| *p).collect();
-        let rows = statistic::Entity::find()
-            .from_raw_sql(newest_per_project(&self.0, "statistics", &ids, limit))
-            .all(&*self.0)
-            .await
-            .map_err(shared)?;
-        let by_project = grouped(&ids, rows.into_iter().map(|s| (s.project_id, s)));
-        Ok(keys
-            .iter()
-            .map(|(project, n)| {
-                let rows = by_project
-                    .get(project)
-                    .map(|r| r.iter().take(*n as usize).cloned().collect())
-                    .unwrap_or_default();
-                ((*project, *n), rows)
-            })
-            .collect())
+    async fn load(&self, keys: &[(i32, i32)]) -> Result<HashMap<(i32, i32), Self::Value>, Shared> {
+        newest::<statistic::Entity>(&self.0, keys, |s| s.project_id).await
     }
 }
 

@@ -905,3 +905,44 @@ async fn concurrent_ratings_by_one_user_leave_one_row_and_no_error() {
         s.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn deployments_come_newest_first_and_limited_per_project() {
+    for backend in backends() {
+        let s = scene(backend).await;
+        let first = create_project(&s, "deploy-one").await;
+        let second = create_project(&s, "deploy-two").await;
+        let db = &s.app.state.databases.projects;
+        for (project, commits) in [
+            (&first, ["aaa1111", "bbb2222", "ccc3333"]),
+            (&second, ["ddd4444", "eee5555", "fff6666"]),
+        ] {
+            for commit in commits {
+                api::projects::service::record_deployment(
+                    db,
+                    project.parse().expect("an id"),
+                    1,
+                    entities::projects::enums::JobStatus::Succeeded,
+                    Some(commit.to_owned()),
+                )
+                .await
+                .expect("recorded");
+            }
+        }
+        let data = s
+            .app
+            .data_as(&s.owner, "{ projects(first: 10) { edges { node { slug deployments(first: 2) { commit status successful } } } } }", json!({}))
+            .await;
+        let edges = data["projects"]["edges"].as_array().expect("edges");
+        assert_eq!(
+            edges[0]["node"]["deployments"],
+            json!([
+                { "commit": "ccc3333", "status": "SUCCEEDED", "successful": true },
+                { "commit": "bbb2222", "status": "SUCCEEDED", "successful": true },
+            ]),
+            "{backend:?}"
+        );
+        assert_eq!(edges[1]["node"]["deployments"][0]["commit"], "fff6666");
+        s.app.stop().await;
+    }
+}
