@@ -28,7 +28,7 @@ run_backend() {
   fi
   echo "== $backend: seeding (scale 1)" >&2
   "$api" seed --scale 1 >&2
-  "$api" --database-max-connections 16 >/dev/null 2>&1 &
+  "$api" --database-max-connections 8 >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
   "$bench" --url "http://127.0.0.1:$port" --dataset "$dir/bench-dataset.json" --label "$backend" \

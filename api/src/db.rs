@@ -121,6 +121,9 @@ impl<D: DomainDb> Db<D> {
         options
             .max_connections(config.database_max_connections)
             .min_connections(1)
+            // A ping before every statement doubles its round trips; only connections
+            // idle for a while are checked.
+            .test_before_acquire_if_idle_for(std::time::Duration::from_secs(30))
             .sqlx_logging(false);
         // SQLite: readers never block the writer (WAL), and commits wait for the WAL
         // write, not for every fsync (NORMAL is corruption-safe in WAL mode).
