@@ -282,3 +282,19 @@ pub fn first_code(body: &Value) -> &str {
 pub fn unique_tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
 }
+
+/// Asserts that every measured request cost at most `bound` statements per database.
+/// The bound is one statement per field that follows a relation (plus the page and the
+/// sign-in check): it does not depend on the page size, so a list of 50 that stays within
+/// it has no N+1. Two relations that reach the same database at the same moment may share
+/// a batch, which only lowers a count.
+pub fn assert_within(costs: &[StatementCounts], bound: StatementCounts, what: &str) {
+    for cost in costs {
+        assert!(
+            cost.users <= bound.users
+                && cost.academic <= bound.academic
+                && cost.projects <= bound.projects,
+            "{what}: {cost:?} exceeds the per-field bound {bound:?} (all: {costs:?})"
+        );
+    }
+}
