@@ -210,6 +210,18 @@ impl ServiceError {
         }
     }
 
+    /// Maps a database error, naming the conflict when it is a unique violation:
+    /// `.map_err(ServiceError::conflict_as("tagId", "already tagged"))`.
+    pub fn conflict_as(
+        field: &'static str,
+        reason: &'static str,
+    ) -> impl FnOnce(sea_orm::DbErr) -> ServiceError {
+        move |error| match ServiceError::from(error) {
+            ServiceError::Conflict { .. } => ServiceError::conflict(field, reason),
+            other => other,
+        }
+    }
+
     /// Maps every variant to what the client sees; `domain` says where it happened.
     pub fn into_graphql(self, domain: Domain) -> async_graphql::Error {
         match self {

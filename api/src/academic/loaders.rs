@@ -100,18 +100,9 @@ impl Loader<i32> for StudentsLoader {
             .await
             .map_err(shared)?;
         let student_ids: Vec<i32> = enrollments.iter().map(|e| e.student_id).collect();
-        let users: HashMap<i32, user::Model> = if student_ids.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(student_ids))
-                .all(&*self.users)
-                .await
-                .map_err(shared)?
-                .into_iter()
-                .map(|u| (u.id, u))
-                .collect()
-        };
+        let users = crate::users::service::existing_ids(&self.users, &student_ids)
+            .await
+            .map_err(Arc::new)?;
         let mut by_course: HashMap<i32, Vec<user::Model>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
         for enrollment in enrollments {

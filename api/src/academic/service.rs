@@ -21,7 +21,7 @@ use super::types::{
 use crate::{
     db::{AcademicDb, UsersDb},
     error::ServiceError,
-    graphql::pagination::Page,
+    graphql::pagination::{Page, like_pattern},
     users::{service as users, types::RoleName, viewer::Viewer},
 };
 
@@ -104,17 +104,6 @@ pub async fn subject_by_code(
 
 pub async fn subject(db: &AcademicDb, id: i32) -> Result<Option<subject::Model>, ServiceError> {
     Ok(subject::Entity::find_by_id(id).one(&**db).await?)
-}
-
-fn like_pattern(search: &str) -> String {
-    format!(
-        "%{}%",
-        search
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
 }
 
 /// A page of subjects by id, optionally those whose code or name holds `search`.
@@ -472,18 +461,10 @@ pub async fn create_courses(
     let txn = academic.begin_write().await?;
     let mut created = Vec::with_capacity(models.len());
     for model in models {
-        created.push(
-            model
-                .insert(&txn)
-                .await
-                .map_err(|e| match ServiceError::from(e) {
-                    ServiceError::Conflict { .. } => ServiceError::conflict(
-                        "group",
-                        "a course with this subject, year, period and group exists already",
-                    ),
-                    other => other,
-                })?,
-        );
+        created.push(model.insert(&txn).await.map_err(ServiceError::conflict_as(
+            "group",
+            "a course with this subject, year, period and group exists already",
+        ))?);
     }
     txn.commit().await?;
     Ok(created)
@@ -516,13 +497,10 @@ pub async fn update_course(
     model
         .update(&**academic)
         .await
-        .map_err(|e| match ServiceError::from(e) {
-            ServiceError::Conflict { .. } => ServiceError::conflict(
-                "group",
-                "a course with this subject, year, period and group exists already",
-            ),
-            other => other,
-        })
+        .map_err(ServiceError::conflict_as(
+            "group",
+            "a course with this subject, year, period and group exists already",
+        ))
 }
 
 /// Deletes a course and its enrolments.

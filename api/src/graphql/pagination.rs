@@ -73,3 +73,13 @@ pub fn connection<R, T: OutputType>(
     );
     connection
 }
+
+/// A case-insensitive `LIKE` pattern for `search`, its wildcards escaped.
+pub fn like_pattern(search: &str) -> String {
+    let escaped = search
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -98,18 +98,9 @@ impl Loader<i32> for CollaboratorsLoader {
             .load(ids)
             .await?;
         let user_ids: Vec<i32> = pairs.values().flatten().copied().collect();
-        let users: HashMap<i32, user::Model> = if user_ids.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(user_ids))
-                .all(&*self.users)
-                .await
-                .map_err(shared)?
-                .into_iter()
-                .map(|u| (u.id, u))
-                .collect()
-        };
+        let users = crate::users::service::existing_ids(&self.users, &user_ids)
+            .await
+            .map_err(Arc::new)?;
         Ok(pairs
             .into_iter()
             .map(|(project, members)| {

@@ -27,7 +27,7 @@ use super::{
 use crate::{
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
-    graphql::pagination::Page,
+    graphql::pagination::{Page, like_pattern},
     users::{service as users, types::RoleName, viewer::Viewer},
 };
 
@@ -511,17 +511,6 @@ pub async fn slug_available(db: &ProjectsDb, slug: &str) -> Result<bool, Service
         == 0)
 }
 
-fn like_pattern(search: &str) -> String {
-    format!(
-        "%{}%",
-        search
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
 /// A page of projects by id, filtered; and how many match in all.
 pub async fn page(
     db: &ProjectsDb,
@@ -618,10 +607,10 @@ pub async fn add_collaborator(
     }
     .insert(&**db)
     .await
-    .map_err(|e| match ServiceError::from(e) {
-        ServiceError::Conflict { .. } => ServiceError::conflict("userId", "already a collaborator"),
-        other => other,
-    })?;
+    .map_err(ServiceError::conflict_as(
+        "userId",
+        "already a collaborator",
+    ))?;
     Ok(found)
 }
 
@@ -701,10 +690,7 @@ pub async fn link_course(
     }
     .insert(&**db)
     .await
-    .map_err(|e| match ServiceError::from(e) {
-        ServiceError::Conflict { .. } => ServiceError::conflict("courseId", "already linked"),
-        other => other,
-    })?;
+    .map_err(ServiceError::conflict_as("courseId", "already linked"))?;
     Ok(found)
 }
 
@@ -754,10 +740,7 @@ pub async fn tag(
     }
     .insert(&**db)
     .await
-    .map_err(|e| match ServiceError::from(e) {
-        ServiceError::Conflict { .. } => ServiceError::conflict("tagId", "already tagged"),
-        other => other,
-    })?;
+    .map_err(ServiceError::conflict_as("tagId", "already tagged"))?;
     Ok(found)
 }
 
@@ -890,10 +873,7 @@ pub async fn attach_file(
     }
     .insert(&**db)
     .await
-    .map_err(|e| match ServiceError::from(e) {
-        ServiceError::Conflict { .. } => ServiceError::conflict("fileId", "already attached"),
-        other => other,
-    })?;
+    .map_err(ServiceError::conflict_as("fileId", "already attached"))?;
     Ok(found)
 }
 

@@ -19,12 +19,9 @@ impl Loader<i32> for UserLoader {
     type Error = Arc<ServiceError>;
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, user::Model>, Self::Error> {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(ids.iter().copied()))
-            .all(&*self.0)
+        super::service::existing_ids(&self.0, ids)
             .await
-            .map_err(|e| Arc::new(ServiceError::from(e)))?;
-        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+            .map_err(Arc::new)
     }
 }
 

@@ -16,7 +16,11 @@ use super::{
     types::{DatabaseEngine, Role, RoleName, UpdateProfileInput, UserFilter},
     viewer::Viewer,
 };
-use crate::{db::UsersDb, error::ServiceError, graphql::pagination::Page};
+use crate::{
+    db::UsersDb,
+    error::ServiceError,
+    graphql::pagination::{Page, like_pattern},
+};
 
 /// Longest name field.
 const NAME_MAX: usize = 150;
@@ -132,14 +136,7 @@ pub async fn users_page(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let pattern = format!(
-            "%{}%",
-            search
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(search);
         let like = |column: user::Column| {
             Expr::expr(Func::lower(Expr::col(column))).like(pattern.as_str())
         };
@@ -519,11 +516,15 @@ pub async fn user_by_email(db: &UsersDb, email: &str) -> Result<user::Model, Ser
         .ok_or(ServiceError::NotFound("user"))
 }
 
-/// Users by id, for checks made by other domains (teacher and student ids).
+/// Users by id (no statement for no ids): checks made by other domains, and every
+/// loader that reads users.
 pub async fn existing_ids(
     db: &UsersDb,
     ids: &[i32],
 ) -> Result<HashMap<i32, user::Model>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     Ok(user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .all(&**db)
