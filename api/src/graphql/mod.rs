@@ -1,13 +1,15 @@
-//! Schema assembly: Query merged from one object per domain, limits and extensions.
+//! Schema assembly: Query merged from one object per domain, limits, and the executor
+//! that gives every error its code.
 
 pub mod batch;
 pub mod db_enum;
-pub mod extension;
+pub mod executor;
 pub mod pagination;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use self::batch::BatchLoader;
+pub use self::executor::Gateway;
 use crate::{
     academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
     projects::{loaders as projects_loaders, mutation::ProjectsMutation, query::ProjectsQuery},
@@ -63,13 +65,15 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-/// The serving schema: the shape plus state, limits and error handling.
-pub fn schema(state: AppState) -> AppSchema {
+/// The serving schema: the shape plus state and limits, run through the executor that
+/// codes and records errors.
+pub fn schema(state: AppState) -> Gateway {
     let config = &state.config;
-    builder()
+    let databases = state.databases.clone();
+    let schema = builder()
         .limit_depth(usize::from(config.max_query_depth))
         .limit_complexity(config.max_query_complexity as usize)
-        .extension(extension::ErrorHandling::new(state.databases.clone()))
         .data(state)
-        .finish()
+        .finish();
+    Gateway::new(schema, databases)
 }

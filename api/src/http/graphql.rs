@@ -3,7 +3,7 @@
 //! GET, body and batch limits; and `/graphql/ws` over graphql-transport-ws.
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request, Response as GqlResponse, Value,
+    BatchRequest, BatchResponse, Executor, Request, Response as GqlResponse, Value,
     http::{WebSocketProtocols, parse_query_string},
     parser::{
         parse_query,

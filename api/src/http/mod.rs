@@ -23,18 +23,18 @@ use tower_http::{
 };
 use tracing::Span;
 
-use crate::{config::Config, graphql::AppSchema, state::AppState};
+use crate::{config::Config, graphql::Gateway, state::AppState};
 
 /// What the HTTP handlers share.
 #[derive(Clone)]
 pub struct HttpState {
     pub state: AppState,
-    pub schema: AppSchema,
+    pub schema: Gateway,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState, schema: AppSchema) -> Router {
+pub fn router(state: AppState, schema: Gateway) -> Router {
     let config = state.config.clone();
     let graphql_timeout =
         TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout());

@@ -59,6 +59,34 @@ async fn an_unknown_field_is_a_validation_failure_with_400() {
 }
 
 #[tokio::test]
+async fn a_document_that_does_not_parse_is_a_parse_failure_with_400() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (status, body) = app.post("{ roles { name }", json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "GRAPHQL_PARSE_FAILED");
+    assert!(body.get("data").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn an_unknown_or_missing_operation_name_is_a_bad_request() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let two = "query A { __typename } query B { __typename }";
+    let (status, body) = app.post(two, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "BAD_REQUEST");
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": two, "operationName": "C" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(first_code(&body), "BAD_REQUEST", "{body}");
+}
+
+#[tokio::test]
 async fn legacy_json_clients_get_200_for_request_errors() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let response = app
