@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use api::{app, cli, config::Config, graphql};
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the gateway allocates many small short-lived
+/// objects per request (GraphQL values, rows); glibc's per-thread arenas fragment under
+/// load and hold the peak.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The GraphQL gateway of the student-projects platform.
 #[derive(Parser)]
 #[command(name = "api", version)]
