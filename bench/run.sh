@@ -3,12 +3,15 @@
 # the services, start the release gateway, drive every workload at concurrency 1, 32 and
 # 128, and print the table rows plus the server's peak memory.
 #   bash bench/run.sh [sqlite|postgres|both] [seconds per run]
-# PostgreSQL: a server at $BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
+# PostgreSQL: a server at $BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432),
+# reached with $BENCH_POSTGRES_OPTIONS (default ?sslmode=disable: on loopback TLS only adds
+# encryption work on both sides of each round trip; Debian's server offers it by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
 seconds=${2:-10}
 pg=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+pg_options=${BENCH_POSTGRES_OPTIONS-?sslmode=disable}
 port=${BENCH_PORT:-18400}
 cargo build --release -q -p api -p bench
 api=target/release/api
@@ -22,7 +25,8 @@ run_backend() {
     for d in users academic projects; do
       psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS bench_$d WITH (FORCE)" >/dev/null
     done
-    export USERS_DATABASE_URL=$pg/bench_users ACADEMIC_DATABASE_URL=$pg/bench_academic PROJECTS_DATABASE_URL=$pg/bench_projects
+    export USERS_DATABASE_URL=$pg/bench_users$pg_options ACADEMIC_DATABASE_URL=$pg/bench_academic$pg_options \
+      PROJECTS_DATABASE_URL=$pg/bench_projects$pg_options
   else
     unset USERS_DATABASE_URL ACADEMIC_DATABASE_URL PROJECTS_DATABASE_URL
   fi

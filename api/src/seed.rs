@@ -187,6 +187,13 @@ pub async fn run(state: &AppState, scale: f64, concurrency: usize) -> Result<Str
         student_tokens: tokens(&students, 500)?,
         teacher_tokens: tokens(&teachers, teachers.len())?,
     };
+    // Bulk loading leaves the planner without statistics (and autovacuum may be off):
+    // gather them now, as any operator would after a load.
+    for conn in [&*dbs.users, &*dbs.academic, &*dbs.projects] {
+        sea_orm::ConnectionTrait::execute_unprepared(conn, "ANALYZE")
+            .await
+            .map_err(internal)?;
+    }
     let path = data_dir.join("bench-dataset.json");
     let json = serde_json::to_string_pretty(&dataset).map_err(internal)?;
     std::fs::write(&path, json).map_err(internal)?;
