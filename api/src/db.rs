@@ -13,8 +13,9 @@ use std::{
 use chrono::Utc;
 use migration::{Domain, Verb};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait, sea_query::Expr,
 };
 
 use crate::config::Config;
@@ -156,6 +157,21 @@ impl<D: DomainDb> Db<D> {
                 ..Default::default()
             })
             .await
+    }
+
+    /// `column` is one of `ids`, for a batch. On PostgreSQL `column = ANY($1)` with one
+    /// array parameter: the same statement text whatever the batch's size, so each
+    /// connection prepares it once (an `IN ($1, …, $n)` list is a new statement, parsed
+    /// and planned again, for every new n). SQLite has no arrays: `IN (…)`.
+    pub fn any_of<C: ColumnTrait>(&self, column: C, ids: impl IntoIterator<Item = i32>) -> Expr {
+        let ids: Vec<i32> = ids.into_iter().collect();
+        match (self.conn.get_database_backend(), ids.as_slice()) {
+            // One key (a page of one, a single project): `= $1`, whose generic plan
+            // PostgreSQL adopts after five runs, so it is no longer planned per execution.
+            (_, [id]) => column.eq(*id),
+            (DbBackend::Postgres, _) => column.eq_any(ids),
+            _ => column.is_in(ids),
+        }
     }
 
     /// How many SQL statements this pool has run since it opened.

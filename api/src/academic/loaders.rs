@@ -10,7 +10,7 @@ use entities::{
     users::user,
 };
 use migration::Domain;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
 
 use super::types::Subject;
 use crate::{
@@ -34,7 +34,7 @@ impl Loader<i32> for SubjectLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, subject::Model>, Shared> {
         let rows = subject::Entity::find()
-            .filter(subject::Column::Id.is_in(ids.iter().copied()))
+            .filter(self.0.any_of(subject::Column::Id, ids.iter().copied()))
             .all(&*self.0)
             .await
             .map_err(shared)?;
@@ -51,7 +51,7 @@ impl Loader<i32> for CourseLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, course::Model>, Shared> {
         let rows = course::Entity::find()
-            .filter(course::Column::Id.is_in(ids.iter().copied()))
+            .filter(self.0.any_of(course::Column::Id, ids.iter().copied()))
             .all(&*self.0)
             .await
             .map_err(shared)?;
@@ -68,7 +68,10 @@ impl Loader<i32> for EnrollmentsLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<enrollment::Model>>, Shared> {
         let rows = enrollment::Entity::find()
-            .filter(enrollment::Column::CourseId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(enrollment::Column::CourseId, ids.iter().copied()),
+            )
             .order_by_asc(enrollment::Column::Id)
             .all(&*self.0)
             .await
@@ -94,7 +97,10 @@ impl Loader<i32> for StudentsLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<user::Model>>, Shared> {
         let enrollments = enrollment::Entity::find()
-            .filter(enrollment::Column::CourseId.is_in(ids.iter().copied()))
+            .filter(
+                self.academic
+                    .any_of(enrollment::Column::CourseId, ids.iter().copied()),
+            )
             .order_by_asc(enrollment::Column::Id)
             .all(&*self.academic)
             .await

@@ -84,7 +84,7 @@ impl AcademicQuery {
             service::courses_page(&AppState::of(ctx).databases.academic, &filter, &page)
                 .await
                 .or_graphql(Domain::Academic)?;
-        Ok(connection(rows, &page, total, |c| c.id, Course::from))
+        Ok(connection(rows, &page, total, |(c, _)| c.id, Course::from))
     }
 
     /// A course by id, or null. Signed-in users.

@@ -252,7 +252,7 @@ pub async fn courses_page(
     db: &AcademicDb,
     filter: &CourseFilter,
     page: &Page,
-) -> Result<(Vec<course::Model>, u64), ServiceError> {
+) -> Result<(Vec<(course::Model, Option<subject::Model>)>, u64), ServiceError> {
     let mut condition = Condition::all();
     if let Some(subject_id) = &filter.subject_id {
         condition = condition.add(course::Column::SubjectId.eq(parse_id(subject_id, "subjectId")?));
@@ -274,9 +274,11 @@ pub async fn courses_page(
     if let Some(after) = page.after {
         query = query.filter(course::Column::Id.gt(after));
     }
+    // Each course with its subject (one joined statement instead of a second batch).
     let rows = query
         .order_by_asc(course::Column::Id)
         .limit(page.first + 1)
+        .find_also_related(subject::Entity)
         .all(&**db)
         .await?;
     Ok((rows, total))

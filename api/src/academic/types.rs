@@ -38,16 +38,26 @@ pub struct Course {
     pub group: String,
     #[graphql(skip)]
     pub model: course::Model,
+    /// The subject when it was read with the course (one joined statement).
+    #[graphql(skip)]
+    pub subject: Option<subject::Model>,
 }
 
 impl From<course::Model> for Course {
     fn from(model: course::Model) -> Self {
+        Self::from((model, None))
+    }
+}
+
+impl From<(course::Model, Option<subject::Model>)> for Course {
+    fn from((model, subject): (course::Model, Option<subject::Model>)) -> Self {
         Self {
             id: model.id.into(),
             year: model.year,
             period: model.period,
             group: model.group_name.clone(),
             model,
+            subject,
         }
     }
 }
@@ -55,7 +65,10 @@ impl From<course::Model> for Course {
 #[ComplexObject]
 impl Course {
     async fn subject(&self, ctx: &Context<'_>) -> Result<Subject> {
-        loaders::subject(ctx, self.model.subject_id).await
+        match &self.subject {
+            Some(subject) => Ok(Subject::from(subject.clone())),
+            None => loaders::subject(ctx, self.model.subject_id).await,
+        }
     }
 
     /// The teacher, read from the users database.

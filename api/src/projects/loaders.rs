@@ -5,7 +5,7 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::{Context, dataloader::Loader};
 use entities::{
-    academic::course,
+    academic::{course, subject},
     projects::{
         collaborator, deployment, environment_variable, file, project, project_course, project_tag,
         rating, stage, stage_file, stage_status, statistic, tag, tag_type,
@@ -14,8 +14,8 @@ use entities::{
 };
 use migration::Domain;
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, Statement,
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Statement,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -54,7 +54,7 @@ impl Loader<i32> for ProjectLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, project::Model>, Shared> {
         let rows = project::Entity::find()
-            .filter(project::Column::Id.is_in(ids.iter().copied()))
+            .filter(self.0.any_of(project::Column::Id, ids.iter().copied()))
             .all(&*self.0)
             .await
             .map_err(shared)?;
@@ -71,7 +71,10 @@ impl Loader<i32> for CollaboratorIdsLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<i32>>, Shared> {
         let rows = collaborator::Entity::find()
-            .filter(collaborator::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(collaborator::Column::ProjectId, ids.iter().copied()),
+            )
             .order_by_asc(collaborator::Column::Id)
             .all(&*self.0)
             .await
@@ -117,33 +120,41 @@ impl Loader<i32> for CollaboratorsLoader {
 }
 
 /// Courses of each project, read from the academic database.
+/// A course and its subject, read together.
+pub type CourseWithSubject = (course::Model, Option<subject::Model>);
+
 pub struct CoursesLoader {
     pub projects: ProjectsDb,
     pub academic: AcademicDb,
 }
 
 impl Loader<i32> for CoursesLoader {
-    type Value = Vec<course::Model>;
+    type Value = Vec<CourseWithSubject>;
     type Error = Shared;
 
-    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<course::Model>>, Shared> {
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<CourseWithSubject>>, Shared> {
         let links = project_course::Entity::find()
-            .filter(project_course::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(
+                self.projects
+                    .any_of(project_course::Column::ProjectId, ids.iter().copied()),
+            )
             .order_by_asc(project_course::Column::Id)
             .all(&*self.projects)
             .await
             .map_err(shared)?;
         let course_ids: Vec<i32> = links.iter().map(|l| l.course_id).collect();
-        let courses: HashMap<i32, course::Model> = if course_ids.is_empty() {
+        let courses: HashMap<i32, CourseWithSubject> = if course_ids.is_empty() {
             HashMap::new()
         } else {
+            // Each course with its subject, which every client showing a course asks for.
             course::Entity::find()
-                .filter(course::Column::Id.is_in(course_ids))
+                .filter(self.academic.any_of(course::Column::Id, course_ids))
+                .find_also_related(subject::Entity)
                 .all(&*self.academic)
                 .await
                 .map_err(shared)?
                 .into_iter()
-                .map(|c| (c.id, c))
+                .map(|(c, s)| (c.id, (c, s)))
                 .collect()
         };
         Ok(grouped(
@@ -180,7 +191,10 @@ impl Loader<i32> for TagsLoader {
             .column_as(tag_type::Column::Name, "type_name")
             .join(JoinType::InnerJoin, project_tag::Relation::Tag.def())
             .join(JoinType::InnerJoin, tag::Relation::TagType.def())
-            .filter(project_tag::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(project_tag::Column::ProjectId, ids.iter().copied()),
+            )
             .order_by_asc(project_tag::Column::Id)
             .into_model::<TagRow>()
             .all(&*self.0)
@@ -212,7 +226,7 @@ impl Loader<i32> for StagesLoader {
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Shared> {
         let rows = stage::Entity::find()
             .find_also_related(stage_status::Entity)
-            .filter(stage::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(self.0.any_of(stage::Column::ProjectId, ids.iter().copied()))
             .order_by_asc(stage::Column::Id)
             .all(&*self.0)
             .await
@@ -242,7 +256,10 @@ impl Loader<i32> for StageFilesLoader {
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<file::Model>>, Shared> {
         let rows = stage_file::Entity::find()
             .find_also_related(file::Entity)
-            .filter(stage_file::Column::StageId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(stage_file::Column::StageId, ids.iter().copied()),
+            )
             .order_by_asc(stage_file::Column::Id)
             .all(&*self.0)
             .await
@@ -264,7 +281,10 @@ impl Loader<i32> for RatingsLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<rating::Model>>, Shared> {
         let rows = rating::Entity::find()
-            .filter(rating::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(rating::Column::ProjectId, ids.iter().copied()),
+            )
             .order_by_asc(rating::Column::Id)
             .all(&*self.0)
             .await
@@ -296,7 +316,10 @@ impl Loader<i32> for AverageRatingLoader {
                     .avg(),
                 "average",
             )
-            .filter(rating::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(rating::Column::ProjectId, ids.iter().copied()),
+            )
             .group_by(rating::Column::ProjectId)
             .into_model::<Average>()
             .all(&*self.0)
@@ -326,7 +349,10 @@ impl Loader<(i32, i32)> for MyRatingLoader {
         // A request has one viewer: every key names the same user.
         let rows = rating::Entity::find()
             .filter(rating::Column::UserId.eq(*user_id))
-            .filter(rating::Column::ProjectId.is_in(keys.iter().map(|(p, _)| *p)))
+            .filter(
+                self.0
+                    .any_of(rating::Column::ProjectId, keys.iter().map(|(p, _)| *p)),
+            )
             .all(&*self.0)
             .await
             .map_err(shared)?;
@@ -338,16 +364,26 @@ impl Loader<(i32, i32)> for MyRatingLoader {
 }
 
 /// The newest `limit` rows of `table` for each project id, in one windowed statement.
-/// Ids and limits are integers this code formats itself: nothing user-supplied.
+/// The ids and the limit are bound parameters (the table name is the entity's own), so
+/// the statement's text, and its prepared plan, do not change from one batch to the next.
 fn newest_per_project(db: &ProjectsDb, table: &str, ids: &[i32], limit: i32) -> Statement {
-    let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
-    Statement::from_string(
-        db.get_database_backend(),
+    let backend = db.get_database_backend();
+    let (in_ids, limit_param, mut values): (String, &str, Vec<sea_orm::Value>) = match backend {
+        DbBackend::Postgres => ("= ANY($1)".into(), "$2", vec![ids.to_vec().into()]),
+        _ => (
+            format!("IN ({})", vec!["?"; ids.len()].join(", ")),
+            "?",
+            ids.iter().map(|id| (*id).into()).collect(),
+        ),
+    };
+    values.push(limit.into());
+    Statement::from_sql_and_values(
+        backend,
         format!(
             "SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.project_id ORDER BY t.id DESC) AS row_rank \
-             FROM {table} t WHERE t.project_id IN ({})) ranked WHERE row_rank <= {limit} ORDER BY project_id, id DESC",
-            ids.join(", ")
+             FROM {table} t WHERE t.project_id {in_ids}) ranked WHERE row_rank <= {limit_param} ORDER BY project_id, id DESC"
         ),
+        values,
     )
 }
 
@@ -424,7 +460,10 @@ impl Loader<i32> for VariablesLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Shared> {
         let rows = environment_variable::Entity::find()
-            .filter(environment_variable::Column::ProjectId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(environment_variable::Column::ProjectId, ids.iter().copied()),
+            )
             .order_by_asc(environment_variable::Column::Name)
             .all(&*self.0)
             .await
@@ -442,7 +481,10 @@ impl Loader<i32> for ProjectsOfUserLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<project::Model>>, Shared> {
         let memberships = collaborator::Entity::find()
-            .filter(collaborator::Column::UserId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(collaborator::Column::UserId, ids.iter().copied()),
+            )
             .all(&*self.0)
             .await
             .map_err(shared)?;
@@ -450,8 +492,8 @@ impl Loader<i32> for ProjectsOfUserLoader {
         let projects = project::Entity::find()
             .filter(
                 sea_orm::Condition::any()
-                    .add(project::Column::OwnerId.is_in(ids.iter().copied()))
-                    .add(project::Column::Id.is_in(member_projects)),
+                    .add(self.0.any_of(project::Column::OwnerId, ids.iter().copied()))
+                    .add(self.0.any_of(project::Column::Id, member_projects)),
             )
             .order_by_asc(project::Column::Id)
             .all(&*self.0)
@@ -489,7 +531,10 @@ impl Loader<i32> for ProjectsOfCourseLoader {
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<project::Model>>, Shared> {
         let rows = project_course::Entity::find()
             .find_also_related(project::Entity)
-            .filter(project_course::Column::CourseId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(project_course::Column::CourseId, ids.iter().copied()),
+            )
             .order_by_asc(project_course::Column::ProjectId)
             .all(&*self.0)
             .await
@@ -567,7 +612,7 @@ pub async fn collaborators(
 pub async fn courses(
     ctx: &Context<'_>,
     project_id: i32,
-) -> async_graphql::Result<Vec<course::Model>> {
+) -> async_graphql::Result<Vec<CourseWithSubject>> {
     many::<_, CoursesLoader>(ctx, project_id).await
 }
 

@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::{Context, dataloader::Loader};
 use entities::users::{role, user, user_role};
 use migration::Domain;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{EntityTrait, QueryFilter};
 
 use super::types::RoleName;
 use crate::{db::UsersDb, error::ServiceError, graphql::batch::BatchLoader};
@@ -35,7 +35,10 @@ impl Loader<i32> for RolesLoader {
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<RoleName>>, Self::Error> {
         let pairs = user_role::Entity::find()
             .find_also_related(role::Entity)
-            .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(user_role::Column::UserId, ids.iter().copied()),
+            )
             .all(&*self.0)
             .await
             .map_err(|e| Arc::new(ServiceError::from(e)))?;

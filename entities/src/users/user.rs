@@ -26,6 +26,9 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     #[sea_orm(has_many)]
     pub user_roles: HasMany<super::user_role::Entity>,
+    /// The roles held, through `user_roles`.
+    #[sea_orm(has_many, via = "user_role")]
+    pub roles: HasMany<super::role::Entity>,
     #[sea_orm(has_many)]
     pub student_databases: HasMany<super::student_database::Entity>,
 }
