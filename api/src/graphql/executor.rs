@@ -5,13 +5,21 @@
 //! extension is registered, async-graphql sends every field through the extension chain
 //! (a registry lookup, a formatted type name and a boxed future per field), which cost
 //! about a tenth of the gateway's CPU on the benchmark's lists.
+//!
+//! It also keeps the documents it parsed: clients send the same few operations over and
+//! over, and parsing (pest) was a tenth of the gateway's own CPU on small queries.
 
-use std::sync::Arc;
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use async_graphql::{
     Data, Executor, PathSegment, Request, Response, ServerError,
     futures_util::stream::{self, BoxStream, StreamExt},
+    parser::types::ExecutableDocument,
 };
+use lru::LruCache;
 
 use super::AppSchema;
 use crate::{
@@ -19,22 +27,53 @@ use crate::{
     error::{Code, Internal},
 };
 
+/// How many parsed documents are kept, and the longest query text kept.
+const DOCUMENTS: usize = 256;
+const LONGEST_CACHED_QUERY: usize = 16 * 1024;
+
+type Documents = Mutex<LruCache<String, Arc<ExecutableDocument>>>;
+
 /// The serving schema plus what its errors need.
 #[derive(Clone)]
 pub struct Gateway {
     schema: AppSchema,
     databases: Databases,
+    documents: Arc<Documents>,
 }
 
 impl Gateway {
     pub fn new(schema: AppSchema, databases: Databases) -> Self {
-        Self { schema, databases }
+        let capacity = NonZeroUsize::new(DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            schema,
+            databases,
+            documents: Arc::new(Mutex::new(LruCache::new(capacity))),
+        }
+    }
+
+    /// Gives the request its parsed document, from the cache when this text was seen.
+    fn parse(&self, request: &mut Request) -> Result<(), ServerError> {
+        let lock = || {
+            self.documents
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        let cached = lock().get(request.query.as_str()).cloned();
+        if let Some(document) = cached {
+            request.set_parsed_query(ExecutableDocument::clone(&document));
+            return Ok(());
+        }
+        let document = Arc::new(request.parsed_query()?.clone());
+        if request.query.len() <= LONGEST_CACHED_QUERY {
+            lock().put(request.query.clone(), document);
+        }
+        Ok(())
     }
 }
 
 impl Executor for Gateway {
     async fn execute(&self, mut request: Request) -> Response {
-        if let Err(error) = request.parsed_query() {
+        if let Err(error) = self.parse(&mut request) {
             return parse_failure(error);
         }
         let response = self.schema.execute(request).await;
@@ -46,7 +85,7 @@ impl Executor for Gateway {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Err(error) = request.parsed_query() {
+        if let Err(error) = self.parse(&mut request) {
             return stream::once(async move { parse_failure(error) }).boxed();
         }
         let databases = self.databases.clone();
