@@ -162,12 +162,12 @@ impl UsersMutation {
             .await
             .or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
-        student_databases::create_account(
+        Box::pin(student_databases::create_account(
             &state.databases.users,
             &state.student_servers,
             &viewer.user,
             &password,
-        )
+        ))
         .await
         .or_graphql(Domain::Users)
     }
@@ -184,13 +184,13 @@ impl UsersMutation {
             .await
             .or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
-        student_databases::create_database(
+        Box::pin(student_databases::create_database(
             &state.databases.users,
             &state.student_servers,
             &viewer.user,
             &name,
             engine,
-        )
+        ))
         .await
         .or_graphql(Domain::Users)
     }
@@ -202,12 +202,12 @@ impl UsersMutation {
             .or_graphql(Domain::Users)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
-        student_databases::delete(
+        Box::pin(student_databases::delete(
             &state.databases.users,
             &state.student_servers,
             viewer.id(),
             id,
-        )
+        ))
         .await
         .or_graphql(Domain::Users)?;
         Ok(true)

@@ -107,8 +107,14 @@ impl UsersQuery {
             .await
             .or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
-        student_databases::list(&state.databases.users, &state.student_servers, viewer.id())
-            .await
-            .or_graphql(Domain::Users)
+        // Boxed, as the other student-database calls: their futures (connections to other
+        // servers) are ~20 KB, and every field of Query would otherwise be that size.
+        Box::pin(student_databases::list(
+            &state.databases.users,
+            &state.student_servers,
+            viewer.id(),
+        ))
+        .await
+        .or_graphql(Domain::Users)
     }
 }

@@ -115,14 +115,16 @@ pub async fn from_credentials(
 pub async fn current(ctx: &Context<'_>) -> Result<Option<Arc<Viewer>>, ServiceError> {
     let state = AppState::of(ctx);
     let credentials = ctx.data_opt::<Credentials>().cloned().unwrap_or_default();
+    // The lookup's future is boxed: every field that checks the viewer embeds this one,
+    // and async-graphql allocates each field's future at the size of its type's largest.
     let result = match ctx.data_opt::<ViewerCell>() {
         Some(cell) => cell
             .0
-            .get_or_init(|| resolve(state, &credentials))
+            .get_or_init(|| Box::pin(resolve(state, &credentials)))
             .await
             .clone(),
         // WebSocket operations share one connection: resolve afresh each time.
-        None => resolve(state, &credentials).await,
+        None => Box::pin(resolve(state, &credentials)).await,
     };
     result.map_err(|refusal| match refusal {
         Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
