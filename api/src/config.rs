@@ -209,6 +209,12 @@ pub struct Config {
     #[arg(long, env = "ALLOW_LOCAL_REPOSITORIES", value_name = "ALLOW_LOCAL_REPOSITORIES", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_local_repositories: bool,
 
+    /// Most GraphQL operations over HTTP executing at once; later ones wait their turn
+    /// (within the request timeout). Bounds the memory that responses under construction
+    /// take: past the point where the CPU is busy, more at once only adds memory.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", value_name = "MAX_CONCURRENT_REQUESTS", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_requests: u16,
+
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
@@ -363,6 +369,7 @@ impl std::fmt::Debug for Config {
             .field("max_query_complexity", &self.max_query_complexity)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch_length", &self.max_batch_length)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("files_max_bytes", &self.files_max_bytes)
             .field("files_allowed_types", &self.files_allowed_types)

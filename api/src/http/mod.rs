@@ -15,6 +15,7 @@ use axum::{
     routing::get,
 };
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -43,7 +44,13 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route(
             "/graphql",
-            get(graphql::get).post(graphql::post).layer(graphql_timeout),
+            get(graphql::get)
+                .post(graphql::post)
+                // Inside the timeout: waiting for a turn counts against it.
+                .layer::<_, std::convert::Infallible>(GlobalConcurrencyLimitLayer::new(
+                    usize::from(config.max_concurrent_requests),
+                ))
+                .layer(graphql_timeout),
         )
         .route("/graphql/ws", get(graphql::ws))
         .route(

@@ -420,3 +420,16 @@ async fn websocket_operations_see_the_viewer_from_the_connection_init_payload() 
         "{next}"
     );
 }
+
+#[tokio::test]
+async fn requests_past_the_concurrency_limit_wait_their_turn_and_all_succeed() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-concurrent-requests", "1"]).await;
+    let answers = futures_util::future::join_all(
+        (0..20).map(|_| app.post("{ roles { name } tags { name } }", json!({}))),
+    )
+    .await;
+    for (status, body) in answers {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["roles"][0]["name"], "STUDENT", "{body}");
+    }
+}
