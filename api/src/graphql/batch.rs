@@ -25,6 +25,7 @@ use futures_util::{
 type BatchResult<K, V, E> = Result<Arc<HashMap<K, V>>, E>;
 type SharedBatch<K, V, E> = Shared<BoxFuture<'static, BatchResult<K, V, E>>>;
 type OpenBatch<K, L> = Mutex<Option<Batch<K, <L as Loader<K>>::Value, <L as Loader<K>>::Error>>>;
+type Primed<K, L> = Mutex<HashMap<K, Option<<L as Loader<K>>::Value>>>;
 
 struct Batch<K, V, E> {
     /// Keys asked for so far; `None` once the batch has started loading.
@@ -39,6 +40,8 @@ where
 {
     loader: Arc<L>,
     open: OpenBatch<K, L>,
+    /// Values already read by another statement of the request (see `prime`).
+    primed: Primed<K, L>,
 }
 
 impl<K, L> BatchLoader<K, L>
@@ -50,7 +53,17 @@ where
         Self {
             loader: Arc::new(loader),
             open: Mutex::new(None),
+            primed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records values a statement of this request already read (`None`: known to be
+    /// absent), so `load_one` answers them without a batch.
+    pub fn prime(&self, entries: impl IntoIterator<Item = (K, Option<L::Value>)>) {
+        self.primed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(entries);
     }
 
     /// Adds `keys` to the open batch (opening one if needed) and returns its result.
@@ -106,6 +119,15 @@ where
     }
 
     pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, L::Error> {
+        let primed = self
+            .primed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(value) = primed {
+            return Ok(value);
+        }
         let result = self.enqueue([key.clone()]).await?;
         Ok(result.get(&key).cloned())
     }
@@ -221,6 +243,10 @@ mod tests {
                 2,
                 "a later call is a new batch"
             );
+            loader.prime([(7, Some(70)), (8, None)]);
+            assert_eq!(loader.load_one(7).await, Ok(Some(70)));
+            assert_eq!(loader.load_one(8).await, Ok(None));
+            assert_eq!(calls.load(Ordering::SeqCst), 2, "primed keys cost no batch");
         })
         .await
         .expect("the task ends");

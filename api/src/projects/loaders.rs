@@ -650,6 +650,13 @@ pub async fn average_rating(
     loader.load_one(project_id).await.map_err(loader_error)
 }
 
+/// Records a mean rating the project's own statement already read.
+pub fn prime_average_rating(ctx: &Context<'_>, project_id: i32, average: Option<f64>) {
+    if let Ok(loader) = ctx.data::<BatchLoader<i32, AverageRatingLoader>>() {
+        loader.prime([(project_id, average)]);
+    }
+}
+
 pub async fn my_rating(
     ctx: &Context<'_>,
     project_id: i32,

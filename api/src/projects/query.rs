@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use migration::Domain;
 
 use super::{
-    authz, service,
+    authz, loaders, service,
     types::{Project, ProjectFilter, StageStatus, Tag, TagType},
 };
 use crate::{
@@ -56,10 +56,11 @@ impl ProjectsQuery {
             .await
             .or_graphql(Domain::Projects)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
-        Ok(service::by_id(&AppState::of(ctx).databases.projects, id)
+        let with_average = ctx.look_ahead().field("averageRating").exists();
+        let found = service::read_by_id(&AppState::of(ctx).databases.projects, id, with_average)
             .await
-            .or_graphql(Domain::Projects)?
-            .map(Project))
+            .or_graphql(Domain::Projects)?;
+        Ok(found.map(|row| read(ctx, row)))
     }
 
     /// A project by slug, or null. Signed-in users.
@@ -88,10 +89,27 @@ impl ProjectsQuery {
             .or_graphql(Domain::Projects)?;
         let page = Page::new(Some(first), after).or_graphql(Domain::Projects)?;
         let filter = filter.unwrap_or_default();
-        let (rows, total) = service::page(&AppState::of(ctx).databases.projects, &filter, &page)
-            .await
-            .or_graphql(Domain::Projects)?;
-        Ok(connection(rows, &page, total, |p| p.id, Project))
+        let with_average = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("averageRating")
+            .exists();
+        let (rows, total) = service::page(
+            &AppState::of(ctx).databases.projects,
+            &filter,
+            &page,
+            with_average,
+        )
+        .await
+        .or_graphql(Domain::Projects)?;
+        Ok(connection(
+            rows,
+            &page,
+            total,
+            |p| p.model.id,
+            |row| read(ctx, row),
+        ))
     }
 
     /// Whether a slug is well-formed and not taken.
@@ -103,4 +121,13 @@ impl ProjectsQuery {
             .await
             .or_graphql(Domain::Projects)
     }
+}
+
+/// A project read by a query: its mean rating, when read with it, goes to the request's
+/// rating loader so `averageRating` costs no statement of its own.
+fn read(ctx: &Context<'_>, row: service::ProjectRead) -> Project {
+    if let Some(average) = row.average_rating {
+        loaders::prime_average_rating(ctx, row.model.id, average);
+    }
+    Project(row.model)
 }

@@ -12,9 +12,9 @@ use entities::{
     },
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
-    sea_query::{Expr, ExprTrait, Func, OnConflict},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    sea_query::{Expr, ExprTrait, Func, OnConflict, SubQueryStatement},
 };
 
 use super::{
@@ -492,6 +492,80 @@ pub async fn by_id(db: &ProjectsDb, id: i32) -> Result<Option<project::Model>, S
     Ok(project::Entity::find_by_id(id).one(&**db).await?)
 }
 
+/// A project row as the read queries return it: with the mean of its ratings when the
+/// client asked for `averageRating` (`None` when not read, `Some(None)` with no ratings).
+#[derive(Debug)]
+pub struct ProjectRead {
+    pub model: project::Model,
+    pub average_rating: Option<Option<f64>>,
+}
+
+#[derive(FromQueryResult)]
+struct ProjectWithAverage {
+    #[sea_orm(nested)]
+    model: project::Model,
+    average_rating: Option<f64>,
+}
+
+/// Runs a projects query, reading each project's mean rating in the same statement (a
+/// correlated subquery on the ratings index) when `with_average`.
+async fn read_projects(
+    db: &ProjectsDb,
+    query: sea_orm::Select<project::Entity>,
+    with_average: bool,
+) -> Result<Vec<ProjectRead>, ServiceError> {
+    if !with_average {
+        return Ok(query
+            .all(&**db)
+            .await?
+            .into_iter()
+            .map(|model| ProjectRead {
+                model,
+                average_rating: None,
+            })
+            .collect());
+    }
+    let average = rating::Entity::find()
+        .select_only()
+        .expr(
+            Expr::col((rating::Entity, rating::Column::Stars))
+                .cast_as("DOUBLE PRECISION")
+                .avg(),
+        )
+        .filter(
+            Expr::col((rating::Entity, rating::Column::ProjectId))
+                .equals((project::Entity, project::Column::Id)),
+        )
+        .into_query();
+    Ok(query
+        .column_as(
+            Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(average))),
+            "average_rating",
+        )
+        .into_model::<ProjectWithAverage>()
+        .all(&**db)
+        .await?
+        .into_iter()
+        .map(|row| ProjectRead {
+            model: row.model,
+            average_rating: Some(row.average_rating),
+        })
+        .collect())
+}
+
+/// One project by id for reading, with its mean rating when asked.
+pub async fn read_by_id(
+    db: &ProjectsDb,
+    id: i32,
+    with_average: bool,
+) -> Result<Option<ProjectRead>, ServiceError> {
+    let query = project::Entity::find().filter(project::Column::Id.eq(id));
+    Ok(read_projects(db, query, with_average)
+        .await?
+        .into_iter()
+        .next())
+}
+
 pub async fn by_slug(db: &ProjectsDb, slug: &str) -> Result<Option<project::Model>, ServiceError> {
     Ok(project::Entity::find()
         .filter(project::Column::Slug.eq(slug.trim()))
@@ -516,7 +590,8 @@ pub async fn page(
     db: &ProjectsDb,
     filter: &ProjectFilter,
     page: &Page,
-) -> Result<(Vec<project::Model>, u64), ServiceError> {
+    with_average: bool,
+) -> Result<(Vec<ProjectRead>, u64), ServiceError> {
     let mut condition = Condition::all();
     if !filter.tag_ids.is_empty() {
         let tagged = project_tag::Entity::find()
@@ -569,11 +644,10 @@ pub async fn page(
     if let Some(after) = page.after {
         query = query.filter(project::Column::Id.gt(after));
     }
-    let rows = query
+    let query = query
         .order_by_asc(project::Column::Id)
-        .limit(page.first + 1)
-        .all(&**db)
-        .await?;
+        .limit(page.first + 1);
+    let rows = read_projects(db, query, with_average).await?;
     Ok((rows, total))
 }
 

@@ -234,6 +234,23 @@ async fn the_first_systems_whole_flow_reads_back_in_one_query() {
             png.as_slice()
         );
 
+        let unrated = app
+            .data_as(
+                &s.owner,
+                "query($id: ID!) { project(id: $id) { averageRating } projects(first: 5) { edges { node { averageRating } } } }",
+                json!({ "id": project }),
+            )
+            .await;
+        assert_eq!(
+            unrated["project"]["averageRating"],
+            Value::Null,
+            "no ratings yet"
+        );
+        assert_eq!(
+            unrated["projects"]["edges"][0]["node"]["averageRating"],
+            Value::Null
+        );
+
         let set = "mutation($p: ID!, $v: String!) { setEnvironmentVariable(projectId: $p, name: \"API_KEY\", value: $v) { name value } }";
         app.data_as(&s.owner, set, json!({ "p": project, "v": "first" }))
             .await;
@@ -577,12 +594,13 @@ async fn a_page_of_fifty_projects_costs_the_same_statements_as_a_page_of_one() {
             costs[0], costs[1]
         );
         // users: sign-in check 1 (user and roles joined), owners 1, collaborators 1,
-        // teachers 1; academic: courses with their subjects 1; projects: count, page, course
-        // links, collaborator links, tags, stages, stage files, average rating.
+        // teachers 1; academic: courses with their subjects 1; projects: count, page (with
+        // each project's mean rating), course links, collaborator links, tags, stages,
+        // stage files.
         let bound = StatementCounts {
             users: 4,
             academic: 1,
-            projects: 8,
+            projects: 7,
         };
         assert_within(
             &costs,
