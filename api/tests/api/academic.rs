@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use api::db::StatementCounts;
 
-use crate::helpers::{Backend, TestApp, assert_within, backends, first_code};
+use crate::helpers::{
+    Backend, TestApp, assert_within, backends, first_code, refused_for_caller, rule_allows,
+};
 
 const CREATE_SUBJECTS: &str =
     "mutation($s: [SubjectInput!]!) { createSubjects(subjects: $s) { id code } }";
@@ -405,4 +407,144 @@ async fn a_page_of_fifty_courses_costs_the_same_statements_as_a_page_of_one() {
         );
         campus.app.stop().await;
     }
+}
+
+/// One call per academic operation. Ids that name nothing are deliberate: a caller the
+/// table lets through then gets NOT_FOUND, which is not a refusal.
+fn academic_call(operation: &str, course_id: i32, student_id: i32) -> (String, Value) {
+    let tag = crate::helpers::unique_tag();
+    let (document, variables) = match operation {
+        "subjects" => (
+            "{ subjects(first: 5) { totalCount } }".to_owned(),
+            json!({}),
+        ),
+        "subject" => ("{ subject(id: \"999999\") { id } }".to_owned(), json!({})),
+        "subjectByCode" => (
+            "{ subjectByCode(code: \"MX1\") { id } }".to_owned(),
+            json!({}),
+        ),
+        "courses" => ("{ courses(first: 5) { totalCount } }".to_owned(), json!({})),
+        "course" => ("{ course(id: \"999999\") { id } }".to_owned(), json!({})),
+        "myCourses" => ("{ myCourses { id } }".to_owned(), json!({})),
+        "myEnrollments" => ("{ myEnrollments { id } }".to_owned(), json!({})),
+        "createSubjects" => (
+            CREATE_SUBJECTS.to_owned(),
+            json!({ "s": [{ "code": format!("S{}", &tag[tag.len() - 6..]), "name": "Matrix" }] }),
+        ),
+        "updateSubject" => (
+            "mutation { updateSubject(id: \"999999\", input: { name: \"x\" }) { id } }".to_owned(),
+            json!({}),
+        ),
+        "deleteSubject" => (
+            "mutation { deleteSubject(id: \"999999\") }".to_owned(),
+            json!({}),
+        ),
+        "createCourses" => (
+            CREATE_COURSES.to_owned(),
+            json!({ "c": [{ "subjectCode": "MX1", "teacherEmail": "teacher@uni.edu", "group": &tag[tag.len() - 3..] }] }),
+        ),
+        "updateCourse" => (
+            "mutation { updateCourse(id: \"999999\", input: { group: \"Z\" }) { id } }".to_owned(),
+            json!({}),
+        ),
+        "deleteCourse" => (
+            "mutation { deleteCourse(id: \"999999\") }".to_owned(),
+            json!({}),
+        ),
+        "enrollStudents" => (
+            "mutation($c: ID!, $u: ID!) { enrollStudents(courseId: $c, userIds: [$u]) { status } }"
+                .to_owned(),
+            json!({ "c": course_id.to_string(), "u": student_id.to_string() }),
+        ),
+        "unenrollStudent" => (
+            "mutation($c: ID!, $u: ID!) { unenrollStudent(courseId: $c, userId: $u) }".to_owned(),
+            json!({ "c": course_id.to_string(), "u": student_id.to_string() }),
+        ),
+        other => panic!("the authorization test has no call for `{other}`: add one"),
+    };
+    (document, variables)
+}
+
+#[tokio::test]
+async fn every_academic_operation_allows_exactly_whom_the_authorization_table_says() {
+    use api::academic::authz::TABLE;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // The catalogue is the staff's: pinned here so the table cannot drift from the spec.
+    for operation in [
+        "createSubjects",
+        "updateSubject",
+        "deleteSubject",
+        "createCourses",
+        "updateCourse",
+        "deleteCourse",
+    ] {
+        let rule = TABLE
+            .iter()
+            .find(|(name, _)| *name == operation)
+            .map(|(_, rule)| rule)
+            .expect("in the table");
+        let admitted: Vec<bool> = [
+            RoleName::Student,
+            RoleName::Teacher,
+            RoleName::Support,
+            RoleName::Admin,
+        ]
+        .into_iter()
+        .map(|role| rule_allows(rule, Some(role)))
+        .collect();
+        assert_eq!(
+            admitted,
+            [false, false, true, true],
+            "{operation}: staff only"
+        );
+    }
+    let personas = app.personas().await;
+    let (enrolled, _) = app
+        .user_with_role("enrolled@uni.edu", RoleName::Student)
+        .await;
+    let (_, admin) = app.user_with_role("setup@uni.edu", RoleName::Admin).await;
+    app.data_as(
+        &admin,
+        CREATE_SUBJECTS,
+        json!({ "s": [{ "code": "MX1", "name": "Matrix" }] }),
+    )
+    .await;
+    let created = app
+        .data_as(
+            &admin,
+            CREATE_COURSES,
+            json!({ "c": [{ "subjectCode": "MX1", "teacherEmail": "teacher@uni.edu", "group": "A" }] }),
+        )
+        .await;
+    let course_id: i32 = created["createCourses"][0]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a course id");
+
+    let mut mismatches = Vec::new();
+    for (persona, role, token) in &personas {
+        for (operation, rule) in TABLE {
+            let (document, variables) = academic_call(operation, course_id, enrolled);
+            let (_, body) = match token {
+                Some(token) => app.post_as(token, &document, variables).await,
+                None => app.post(&document, variables).await,
+            };
+            let allowed = !refused_for_caller(&body);
+            // Enrolment is signed-in in the table; the service then admits only the
+            // course's teacher and staff.
+            let expected = match *operation {
+                "enrollStudents" | "unenrollStudent" => matches!(
+                    role,
+                    Some(RoleName::Teacher | RoleName::Support | RoleName::Admin)
+                ),
+                _ => rule_allows(rule, *role),
+            };
+            if allowed != expected {
+                mismatches.push(format!(
+                    "{persona} {operation}: allowed={allowed}, expected {expected}: {body}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -247,6 +247,30 @@ impl TestApp {
         (user.id, token)
     }
 
+    /// The five personas of the authorization tests, each a user `<persona>@uni.edu` with
+    /// its token (anonymous has none).
+    pub async fn personas(&self) -> Vec<(&'static str, Option<RoleName>, Option<String>)> {
+        let mut personas = Vec::new();
+        for (persona, role) in [
+            ("anonymous", None),
+            ("student", Some(RoleName::Student)),
+            ("teacher", Some(RoleName::Teacher)),
+            ("support", Some(RoleName::Support)),
+            ("admin", Some(RoleName::Admin)),
+        ] {
+            let token = match role {
+                Some(role) => Some(
+                    self.user_with_role(&format!("{persona}@uni.edu"), role)
+                        .await
+                        .1,
+                ),
+                None => None,
+            };
+            personas.push((persona, role, token));
+        }
+        personas
+    }
+
     /// POSTs a query expected to succeed; returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(query, variables).await;
@@ -296,5 +320,27 @@ pub fn assert_within(costs: &[StatementCounts], bound: StatementCounts, what: &s
                 && cost.projects <= bound.projects,
             "{what}: {cost:?} exceeds the per-field bound {bound:?} (all: {costs:?})"
         );
+    }
+}
+
+/// Whether an answer was refused for who asked (UNAUTHENTICATED or FORBIDDEN anywhere);
+/// any other outcome (data, NOT_FOUND, BAD_USER_INPUT…) means the caller was let through.
+pub fn refused_for_caller(body: &Value) -> bool {
+    body["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            matches!(
+                e["extensions"]["code"].as_str(),
+                Some("UNAUTHENTICATED" | "FORBIDDEN")
+            )
+        })
+    })
+}
+
+/// Whether an authorization rule lets a caller with `role` (None: anonymous) through.
+pub fn rule_allows(rule: &api::authz::Rule, role: Option<RoleName>) -> bool {
+    match rule {
+        api::authz::Rule::Anyone => true,
+        api::authz::Rule::SignedIn => role.is_some(),
+        api::authz::Rule::AnyRole(roles) => role.is_some_and(|r| roles.contains(&r)),
     }
 }

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use crate::{
     google::{self, FakeGoogle},
-    helpers::{Backend, TestApp, backends, first_code, unique_tag},
+    helpers::{
+        Backend, TestApp, backends, first_code, refused_for_caller, rule_allows, unique_tag,
+    },
 };
 
 const SIGN_IN: &str = "mutation($t: String!) { signInWithGoogle(idToken: $t) { accessToken refreshToken expiresIn user { id email roles } } }";
@@ -348,26 +350,12 @@ async fn every_operation_allows_exactly_whom_the_authorization_table_says() {
     let (target_id, _) = app
         .user_with_role("target@uni.edu", RoleName::Student)
         .await;
-    let personas = [
-        ("anonymous", None),
-        ("student", Some(RoleName::Student)),
-        ("teacher", Some(RoleName::Teacher)),
-        ("support", Some(RoleName::Support)),
-        ("admin", Some(RoleName::Admin)),
-    ];
+    let personas = app.personas().await;
     // signOut revokes the persona's token: it goes last.
     let mut operations: Vec<(&str, authz::Rule)> = authz::TABLE.to_vec();
     operations.sort_by_key(|(name, _)| *name == "signOut");
     let mut mismatches = Vec::new();
-    for (persona, role) in personas {
-        let token = match role {
-            Some(role) => Some(
-                app.user_with_role(&format!("{persona}@uni.edu"), role)
-                    .await
-                    .1,
-            ),
-            None => None,
-        };
+    for (persona, role, token) in &personas {
         for (operation, rule) in &operations {
             let signed_in =
                 sign_in(&app, &google, &format!("signer-{}@uni.edu", unique_tag())).await;
@@ -384,23 +372,8 @@ async fn every_operation_allows_exactly_whom_the_authorization_table_says() {
                 Some(token) => app.post_as(token, &document, variables).await,
                 None => app.post(&document, variables).await,
             };
-            let codes: Vec<&str> = body["errors"]
-                .as_array()
-                .map(|errors| {
-                    errors
-                        .iter()
-                        .filter_map(|e| e["extensions"]["code"].as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let allowed = !codes
-                .iter()
-                .any(|c| *c == "UNAUTHENTICATED" || *c == "FORBIDDEN");
-            let expected = match rule {
-                authz::Rule::Anyone => true,
-                authz::Rule::SignedIn => role.is_some(),
-                authz::Rule::AnyRole(roles) => role.is_some_and(|r| roles.contains(&r)),
-            };
+            let allowed = !refused_for_caller(&body);
+            let expected = rule_allows(rule, *role);
             if allowed != expected {
                 mismatches.push(format!(
                     "{persona} {operation}: allowed={allowed}, table says {expected}: {body}"
