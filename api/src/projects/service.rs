@@ -488,10 +488,6 @@ pub async fn delete(
     super::files::delete_unused(db, data_dir, &file_ids).await
 }
 
-pub async fn by_id(db: &ProjectsDb, id: i32) -> Result<Option<project::Model>, ServiceError> {
-    Ok(project::Entity::find_by_id(id).one(&**db).await?)
-}
-
 /// A project row as the read queries return it: with the mean of its ratings when the
 /// client asked for `averageRating` (`None` when not read, `Some(None)` with no ratings).
 #[derive(Debug)]
