@@ -10,7 +10,7 @@ use crate::{
     config::{Config, ConfigError, LogFormat},
     db::Databases,
     graphql, http,
-    projects::crypto::Cipher,
+    projects::{crypto::Cipher, deploys::service::Variables},
     state::AppState,
     users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
 };
@@ -36,6 +36,8 @@ pub enum StartError {
     Database(#[from] migration::Error),
     #[error(transparent)]
     Secret(#[from] crate::users::tokens::SecretError),
+    #[error("DEPLOY_DIR: {0}")]
+    Deploy(#[source] deploy::EngineError),
     #[error("serving: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -60,6 +62,18 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let student_servers = StudentServers::new(&config);
     let cipher = Cipher::load(config.secrets_key.as_deref(), &config.data_dir)?;
     let databases = Databases::connect(&config).await?;
+    protect_data_dir(&config.data_dir)?;
+    let engine = deploy::Engine::new(
+        config
+            .deploy
+            .engine(config.allow_local_repositories, student_server_addresses(&config)),
+        (*databases.projects).clone(),
+        Arc::new(Variables {
+            db: databases.projects.clone(),
+            cipher: cipher.clone(),
+        }),
+    )
+    .map_err(StartError::Deploy)?;
     Ok(AppState {
         config: Arc::new(config),
         databases,
@@ -67,7 +81,42 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         google: Arc::new(google),
         student_servers: Arc::new(student_servers),
         cipher,
+        deploy: engine,
     })
+}
+
+/// DATA_DIR holds the SQLite files and the generated secrets: only the gateway's user
+/// enters it (deployed apps run as other users and must read neither).
+fn protect_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
+        StartError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        }
+    })
+}
+
+/// Where apps reach the student database servers: host and port only, never the admin
+/// credentials.
+fn student_server_addresses(config: &Config) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for (prefix, url, default_port) in [
+        ("STUDENT_POSTGRES", &config.student_postgres_admin_url, 5432),
+        ("STUDENT_MARIADB", &config.student_mariadb_admin_url, 3306),
+    ] {
+        let Some(parsed) = url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+            continue;
+        };
+        if let Some(host) = parsed.host_str() {
+            env.push((format!("{prefix}_HOST"), host.to_owned()));
+            env.push((
+                format!("{prefix}_PORT"),
+                parsed.port().unwrap_or(default_port).to_string(),
+            ));
+        }
+    }
+    env
 }
 
 /// A gateway ready to serve: bound, connected, migrated.
@@ -87,6 +136,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             source,
         })?;
     let state = state(config).await?;
+    state.deploy.dispatch();
     let schema = graphql::schema(state.clone());
     let router = http::router(state.clone(), schema);
     Ok(App {
@@ -108,10 +158,16 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let databases = self.state.databases.clone();
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartError::Serve)?;
+        let engine = self.state.deploy.clone();
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve)?;
+        engine.shutdown().await;
         databases.close().await;
         Ok(())
     }

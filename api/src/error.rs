@@ -14,6 +14,8 @@ pub enum Code {
     Forbidden,
     Conflict,
     Busy,
+    /// The server cannot do this here (deploys refused without a sandbox).
+    Unavailable,
     InternalServerError,
     /// The document is not valid GraphQL syntax.
     GraphqlParseFailed,
@@ -36,6 +38,7 @@ impl Code {
             Code::Forbidden => "FORBIDDEN",
             Code::Conflict => "CONFLICT",
             Code::Busy => "BUSY",
+            Code::Unavailable => "UNAVAILABLE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
             Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
@@ -59,19 +62,21 @@ impl Code {
             | Code::Forbidden
             | Code::Conflict
             | Code::Busy
+            | Code::Unavailable
             | Code::InternalServerError => false,
         }
     }
 
     /// The code named by a string, as read back from an error's extensions.
     pub fn parse(code: &str) -> Option<Code> {
-        const ALL: [Code; 12] = [
+        const ALL: [Code; 13] = [
             Code::BadUserInput,
             Code::NotFound,
             Code::Unauthenticated,
             Code::Forbidden,
             Code::Conflict,
             Code::Busy,
+            Code::Unavailable,
             Code::InternalServerError,
             Code::GraphqlParseFailed,
             Code::GraphqlValidationFailed,
@@ -143,6 +148,8 @@ pub enum ServiceError {
     Conflict { field: String, reason: String },
     #[error("{0}")]
     Busy(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error")]
     Database(#[source] sea_orm::DbErr),
     /// Stored data breaks an invariant the code relies on.
@@ -163,6 +170,19 @@ impl From<sea_orm::DbErr> for ServiceError {
                 reason: "already exists".into(),
             },
             _ => ServiceError::Database(error),
+        }
+    }
+}
+
+impl From<deploy::EngineError> for ServiceError {
+    fn from(error: deploy::EngineError) -> Self {
+        use deploy::EngineError as E;
+        match error {
+            E::NotFound(what) => ServiceError::NotFound(what),
+            E::Conflict(reason) => ServiceError::conflict("deployment", reason),
+            E::Unavailable(reason) => ServiceError::Unavailable(reason),
+            E::Database(error) => ServiceError::Database(error),
+            error @ (E::LeaseLost | E::Io(_)) => ServiceError::Internal(error.to_string()),
         }
     }
 }
@@ -240,6 +260,7 @@ impl ServiceError {
                     .extend_with(move |_, e| e.set("field", field.clone()))
             }
             ServiceError::Busy(reason) => client_error(Code::Busy, reason),
+            ServiceError::Unavailable(reason) => client_error(Code::Unavailable, reason),
             ServiceError::Database(error) => internal(domain, &error),
             error @ (ServiceError::Corrupt(_) | ServiceError::Internal(_)) => {
                 internal(domain, &error)

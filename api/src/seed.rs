@@ -326,8 +326,15 @@ async fn project(
     .enumerate()
     {
         let commit = Some(format!("{:07x}", (p * 3 + d) * 2_654_435_761 % 0xFFF_FFFF));
-        projects::service::record_deployment(&dbs.projects, created.id, owner.id, status, commit)
-            .await?;
+        deploy::queue::record(
+            &dbs.projects,
+            &deploy::Payload::of(&created),
+            owner.id,
+            status,
+            commit,
+        )
+        .await
+        .map_err(ServiceError::from)?;
     }
     Ok(created.id)
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub student_servers: Arc<StudentServers>,
     /// Encrypts environment variables at rest.
     pub cipher: Cipher,
+    /// The deploy engine: queue, workers, running apps and their routes.
+    pub deploy: deploy::Engine,
 }
 
 impl AppState {

@@ -12,7 +12,12 @@ use self::batch::BatchLoader;
 pub use self::executor::Gateway;
 use crate::{
     academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
-    projects::{loaders as projects_loaders, mutation::ProjectsMutation, query::ProjectsQuery},
+    projects::{
+        deploys::{self, mutation::DeploysMutation, query::DeploysQuery},
+        loaders as projects_loaders,
+        mutation::ProjectsMutation,
+        query::ProjectsQuery,
+    },
     state::AppState,
     users::{
         loaders::{RolesLoader, UserLoader},
@@ -24,11 +29,16 @@ use crate::{
 
 /// Every query field, merged from the three domains.
 #[derive(MergedObject, Default)]
-pub struct Query(UsersQuery, AcademicQuery, ProjectsQuery);
+pub struct Query(UsersQuery, AcademicQuery, ProjectsQuery, DeploysQuery);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
-pub struct Mutation(UsersMutation, AcademicMutation, ProjectsMutation);
+pub struct Mutation(
+    UsersMutation,
+    AcademicMutation,
+    ProjectsMutation,
+    DeploysMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -57,6 +67,7 @@ pub fn request_data(
     )));
     academic_loaders::register(&mut data, &state.databases.academic, &state.databases.users);
     projects_loaders::register(&mut data, state);
+    deploys::loaders::register(&mut data, state);
     data
 }
 

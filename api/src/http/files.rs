@@ -52,6 +52,9 @@ fn service_refusal(state: &HttpState, error: ServiceError) -> Response {
             format!("{field}: {reason}"),
         ),
         ServiceError::Busy(reason) => refusal(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, reason),
+        ServiceError::Unavailable(reason) => {
+            refusal(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, reason)
+        }
         error @ (ServiceError::Database(_)
         | ServiceError::Corrupt(_)
         | ServiceError::Internal(_)) => {

@@ -1,6 +1,7 @@
 //! The router: GraphiQL, `/graphql` (HTTP and WebSocket), probes; CORS, request ids,
 //! one log line per request, timeouts.
 
+pub mod apps;
 pub mod files;
 pub mod graphiql;
 pub mod graphql;
@@ -37,9 +38,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState, schema: Gateway) -> Router {
     let config = state.config.clone();
+    let apps = apps::router(state.deploy.clone(), config.deploy.proxy_timeout());
     let graphql_timeout =
         TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout());
-    Router::new()
+    let gateway = Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route(
@@ -64,19 +66,25 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .with_state(HttpState { state, schema })
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_request(())
-                        .on_response(log_response)
-                        .on_failure(()),
-                )
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(cors(&config)),
-        )
+        .layer(cors(&config));
+    // Deployed apps answer their own CORS questions: outside the gateway's CORS layer.
+    observed(gateway.merge(apps))
+}
+
+/// Request ids and one log line per request, on every route.
+fn observed(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(log_response)
+                    .on_failure(()),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+    )
 }
 
 /// Multipart framing around the largest allowed file; the upload itself stops at

@@ -33,6 +33,14 @@ pub const TABLE: &[(&str, Rule)] = &[
     ("detachStageFile", Rule::SignedIn),
     ("setEnvironmentVariable", Rule::SignedIn),
     ("deleteEnvironmentVariable", Rule::SignedIn),
+    ("job", Rule::SignedIn),
+    ("deployment", Rule::SignedIn),
+    ("workers", Rule::AnyRole(crate::authz::ADMIN)),
+    ("deployQueue", Rule::AnyRole(crate::authz::ADMIN)),
+    ("deployProject", Rule::SignedIn),
+    ("cancelDeployment", Rule::SignedIn),
+    ("stopProject", Rule::SignedIn),
+    ("startProject", Rule::SignedIn),
 ];
 
 /// Who may do what to one project, beyond the table (checked by the services).
@@ -64,6 +72,10 @@ pub const PROJECT_RULES: &[(&str, ProjectRule)] = &[
     ("detachStageFile", ProjectRule::Members),
     ("setEnvironmentVariable", ProjectRule::Members),
     ("deleteEnvironmentVariable", ProjectRule::Members),
+    ("deployProject", ProjectRule::Members),
+    ("cancelDeployment", ProjectRule::Members),
+    ("stopProject", ProjectRule::Members),
+    ("startProject", ProjectRule::Members),
 ];
 
 pub async fn authorize(

@@ -701,19 +701,29 @@ pub async fn projects_of_course(
     many::<_, ProjectsOfCourseLoader>(ctx, course_id).await
 }
 
+/// A project by id, batched.
+pub async fn project(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option<project::Model>> {
+    let loader = ctx.data::<BatchLoader<i32, ProjectLoader>>()?;
+    loader.load_one(id).await.map_err(loader_error)
+}
+
+/// Whether the viewer is the project's owner, a collaborator, or an admin (batched).
+pub async fn is_member(ctx: &Context<'_>, found: &project::Model) -> async_graphql::Result<bool> {
+    let viewer = viewer::require(ctx)
+        .await
+        .map_err(|e| e.into_graphql(Domain::Projects))?;
+    let members = many::<_, CollaboratorIdsLoader>(ctx, found.id).await?;
+    Ok(found.owner_id == viewer.id()
+        || members.contains(&viewer.id())
+        || viewer.has(crate::users::types::RoleName::Admin))
+}
+
 /// Decrypted variables, if the viewer is the owner, a collaborator or an admin.
 pub async fn environment_variables(
     ctx: &Context<'_>,
     found: &project::Model,
 ) -> async_graphql::Result<Vec<EnvironmentVariable>> {
-    let viewer = viewer::require(ctx)
-        .await
-        .map_err(|e| e.into_graphql(Domain::Projects))?;
-    let members = many::<_, CollaboratorIdsLoader>(ctx, found.id).await?;
-    let allowed = found.owner_id == viewer.id()
-        || members.contains(&viewer.id())
-        || viewer.has(crate::users::types::RoleName::Admin);
-    if !allowed {
+    if !is_member(ctx, found).await? {
         return Err(ServiceError::forbidden(
             "only the owner, collaborators and admins read environment variables",
         )

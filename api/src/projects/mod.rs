@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod crypto;
+pub mod deploys;
 pub mod files;
 pub mod loaders;
 pub mod mutation;

@@ -87,6 +87,7 @@ impl ProjectsMutation {
         service::delete(
             &state.databases.projects,
             &state.config.data_dir,
+            &state.deploy,
             &viewer,
             self::id(&id, "id")?,
         )

@@ -461,14 +461,17 @@ pub async fn update(
     model.update(&**db).await.map_err(conflict_names)
 }
 
-/// Deletes a project with everything hanging off it, and its files.
+/// Deletes a project with everything hanging off it, and its files; its app is stopped
+/// and its deployment folders removed first.
 pub async fn delete(
     db: &ProjectsDb,
     data_dir: &std::path::Path,
+    engine: &deploy::Engine,
     viewer: &Viewer,
     id: i32,
 ) -> Result<(), ServiceError> {
     let found = managed(db, viewer, id).await?;
+    engine.remove_project(id).await?;
     let stage_ids: Vec<i32> = stage::Entity::find()
         .filter(stage::Column::ProjectId.eq(id))
         .all(&**db)
@@ -1065,57 +1068,4 @@ pub async fn tags(
             Ok((tag, tag_type))
         })
         .collect()
-}
-
-// ---- deployments ----------------------------------------------------------------------
-
-/// Writes a job and its deployment in one transaction, in the given state. This is the
-/// first step of a deploy (the worker takes it from there); the dataset generator uses
-/// it to give projects a history.
-pub async fn record_deployment(
-    db: &ProjectsDb,
-    project_id: i32,
-    triggered_by: i32,
-    status: entities::projects::enums::JobStatus,
-    commit: Option<String>,
-) -> Result<entities::projects::deployment::Model, ServiceError> {
-    use entities::projects::{deployment, enums, job};
-    let now = Utc::now();
-    let finished = matches!(
-        status,
-        enums::JobStatus::Succeeded | enums::JobStatus::Failed | enums::JobStatus::Cancelled
-    );
-    let txn = db.begin_write().await?;
-    let job = job::ActiveModel {
-        uuid: Set(uuid::Uuid::new_v4()),
-        kind: Set(enums::JobKind::Deploy),
-        payload: Set(serde_json::json!({ "projectId": project_id })),
-        status: Set(status),
-        progress: Set(if finished { 100 } else { 0 }),
-        message: Set(String::new()),
-        attempts: Set(i32::from(finished)),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let saved = deployment::ActiveModel {
-        project_id: Set(project_id),
-        triggered_by: Set(triggered_by),
-        job_id: Set(job.id),
-        status: Set(status),
-        successful: Set(status == enums::JobStatus::Succeeded),
-        commit: Set(commit),
-        endpoint: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(saved)
 }

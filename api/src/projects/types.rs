@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entities::projects::{
-    deployment, enums, file, project, rating, stage, statistic, tag, tag_type,
+    file, project, rating, stage, statistic, tag, tag_type,
 };
 use migration::Domain;
 
@@ -190,12 +190,12 @@ impl Project {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "How many, 1 to 100.", default = 20)] first: i32,
-    ) -> Result<Vec<Deployment>> {
+    ) -> Result<Vec<super::deploys::types::Deployment>> {
         let first = check_first(first)?;
         Ok(loaders::deployments(ctx, self.0.id, first)
             .await?
             .into_iter()
-            .map(Deployment)
+            .map(super::deploys::types::Deployment)
             .collect())
     }
 
@@ -351,71 +351,6 @@ impl Rating {
         Ok(user_loaders::user_by_id(ctx, self.0.user_id)
             .await?
             .map(User::new))
-    }
-
-    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.updated_at
-    }
-}
-
-/// The state of a deployment.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum DeploymentStatus {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl From<enums::JobStatus> for DeploymentStatus {
-    fn from(status: enums::JobStatus) -> Self {
-        match status {
-            enums::JobStatus::Pending => DeploymentStatus::Pending,
-            enums::JobStatus::Running => DeploymentStatus::Running,
-            enums::JobStatus::Succeeded => DeploymentStatus::Succeeded,
-            enums::JobStatus::Failed => DeploymentStatus::Failed,
-            enums::JobStatus::Cancelled => DeploymentStatus::Cancelled,
-        }
-    }
-}
-
-/// One deploy of a project.
-pub struct Deployment(pub deployment::Model);
-
-#[Object]
-impl Deployment {
-    async fn id(&self) -> ID {
-        self.0.id.into()
-    }
-
-    async fn status(&self) -> DeploymentStatus {
-        self.0.status.into()
-    }
-
-    async fn successful(&self) -> bool {
-        self.0.successful
-    }
-
-    /// Short hash of the deployed commit.
-    async fn commit(&self) -> Option<&str> {
-        self.0.commit.as_deref()
-    }
-
-    /// Where the app listened.
-    async fn endpoint(&self) -> Option<&str> {
-        self.0.endpoint.as_deref()
-    }
-
-    /// Who asked for it, read from the users database.
-    async fn triggered_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.0.triggered_by)
-            .await?
-            .map(User::new))
-    }
-
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.created_at
     }
 
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {

@@ -140,8 +140,20 @@ pub struct TestApp {
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    /// Holds DEPLOY_DIR (`<this>/deployments`); searchable by other users, as deployed
+    /// apps run as their project's user.
+    pub deploy_dir: tempfile::TempDir,
     // Declared last: dropped after the server stops.
     pub databases: TestDatabases,
+}
+
+/// A temporary folder other users may pass through (apps reach their folders in it).
+pub fn deploy_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))
+        .expect("chmod the deploy folder");
+    dir
 }
 
 impl TestApp {
@@ -153,6 +165,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, extra: &[impl AsRef<str>]) -> TestApp {
         let databases = TestDatabases::new(backend);
         let data_dir = databases.data_dir();
+        let deploy_dir = deploy_dir();
         let mut args: Vec<String> = vec![
             "api".into(),
             "--bind".into(),
@@ -161,6 +174,8 @@ impl TestApp {
             data_dir.display().to_string(),
             "--database-max-connections".into(),
             "4".into(),
+            "--deploy-dir".into(),
+            deploy_dir.path().join("deployments").display().to_string(),
         ];
         for (domain, url) in &databases.urls {
             args.push(format!("--{}-database-url", domain.name()));
@@ -185,6 +200,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             server: Some(server),
+            deploy_dir,
             databases,
         }
     }

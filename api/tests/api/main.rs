@@ -2,6 +2,7 @@
 //! against fresh databases, then one module per area.
 
 mod academic;
+mod deploys;
 mod foundation;
 mod google;
 mod helpers;

@@ -950,9 +950,17 @@ async fn deployments_come_newest_first_and_limited_per_project() {
             (&second, ["ddd4444", "eee5555", "fff6666"]),
         ] {
             for commit in commits {
-                api::projects::service::record_deployment(
+                let payload = deploy::Payload {
+                    project_id: project.parse().expect("an id"),
+                    slug: "deploy-x".into(),
+                    repository_url: "https://git.example.edu/x.git".into(),
+                    container_port: 8080,
+                    static_path: None,
+                    source_deployment: None,
+                };
+                deploy::queue::record(
                     db,
-                    project.parse().expect("an id"),
+                    &payload,
                     1,
                     entities::projects::enums::JobStatus::Succeeded,
                     Some(commit.to_owned()),

@@ -22,8 +22,12 @@ pub enum JobStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum JobKind {
+    /// Fetch, build, start and route a project.
     #[sea_orm(string_value = "DEPLOY")]
     Deploy,
+    /// Start the last successful build again (no fetch, no build).
+    #[sea_orm(string_value = "START")]
+    Start,
 }
 
 /// Which log a deployment's output line belongs to.

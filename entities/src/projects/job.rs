@@ -21,6 +21,10 @@ pub struct Model {
     /// The server replica that holds the job while it runs.
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// Fencing token: grows on every claim; a write carrying an older one is refused.
+    pub lease_token: i64,
+    /// When a worker first claimed it.
+    pub started_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

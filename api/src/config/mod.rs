@@ -1,10 +1,14 @@
 //! One typed configuration: defaults, then `.env`, then the environment, then flags.
 //! Secrets (database passwords) are redacted whenever the configuration is printed.
 
+mod deploy;
+
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
 use migration::Domain;
+
+pub use self::deploy::{DeployConfig, Runtime as DeployRuntime, Sandbox as DeploySandbox};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -218,6 +222,9 @@ pub struct Config {
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
+
+    #[command(flatten)]
+    pub deploy: DeployConfig,
 }
 
 /// A configuration that parsed but cannot be used.
@@ -375,6 +382,7 @@ impl std::fmt::Debug for Config {
             .field("files_allowed_types", &self.files_allowed_types)
             .field("secrets_key", &self.secrets_key.as_ref().map(|_| "***"))
             .field("allow_local_repositories", &self.allow_local_repositories)
+            .field("deploy", &self.deploy)
             .field("google_client_ids", &self.google_client_ids)
             .field("google_jwks_url", &self.google_jwks_url)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))

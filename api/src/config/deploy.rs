@@ -1,0 +1,121 @@
+//! The deploy engine's settings (`DEPLOY_*`), turned into the engine's own config.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+/// How student code is isolated (see the README's deploy section).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Sandbox {
+    /// A uid per project, own session and process group, clean environment, rlimits,
+    /// cgroups where available. Needs the gateway to run as root.
+    User,
+    /// Student code runs as the gateway's user: development only.
+    None,
+}
+
+/// Which runtime builds and runs apps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    /// `deploy.toml` commands as supervised child processes.
+    Process,
+    /// The repository's Dockerfile, through the docker CLI.
+    Docker,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct DeployConfig {
+    /// Folder holding each deployment's checkout, build and published static files.
+    #[arg(long, env = "DEPLOY_DIR", value_name = "DEPLOY_DIR", default_value = "./deployments")]
+    pub deploy_dir: PathBuf,
+
+    /// Deploy jobs running at once (each on its own thread).
+    #[arg(long, env = "DEPLOY_MAX_WORKERS", value_name = "DEPLOY_MAX_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub deploy_max_workers: u16,
+
+    /// `process` (deploy.toml) or `docker` (Dockerfile).
+    #[arg(long, env = "DEPLOY_RUNTIME", value_name = "DEPLOY_RUNTIME", value_enum, default_value_t = Runtime::Process)]
+    pub deploy_runtime: Runtime,
+
+    /// `user` (isolated; needs root) or `none` (development only).
+    #[arg(long, env = "DEPLOY_SANDBOX", value_name = "DEPLOY_SANDBOX", value_enum, default_value_t = Sandbox::User)]
+    pub deploy_sandbox: Sandbox,
+
+    /// Project p runs as uid and gid DEPLOY_UID_BASE + p.
+    #[arg(long, env = "DEPLOY_UID_BASE", value_name = "DEPLOY_UID_BASE", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1000..=2_000_000_000))]
+    pub deploy_uid_base: u32,
+
+    /// Memory of one build or app, in MiB.
+    #[arg(long, env = "DEPLOY_MEMORY_MB", value_name = "DEPLOY_MEMORY_MB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub deploy_memory_mb: u64,
+
+    /// Processes (and threads) of one build or app at once.
+    #[arg(long, env = "DEPLOY_MAX_PROCESSES", value_name = "DEPLOY_MAX_PROCESSES", default_value_t = 128, value_parser = clap::value_parser!(u64).range(4..=100_000))]
+    pub deploy_max_processes: u64,
+
+    /// Open files per process of a build or app.
+    #[arg(long, env = "DEPLOY_MAX_OPEN_FILES", value_name = "DEPLOY_MAX_OPEN_FILES", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub deploy_max_open_files: u64,
+
+    /// CPU seconds per process of an app (builds: at most their time limit).
+    #[arg(long, env = "DEPLOY_CPU_SECS", value_name = "DEPLOY_CPU_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub deploy_cpu_secs: u64,
+
+    /// Seconds a fetch or a build may take.
+    #[arg(long, env = "DEPLOY_BUILD_TIMEOUT_SECS", value_name = "DEPLOY_BUILD_TIMEOUT_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub deploy_build_timeout_secs: u64,
+
+    /// Seconds a started app has to answer on its port.
+    #[arg(long, env = "DEPLOY_START_TIMEOUT_SECS", value_name = "DEPLOY_START_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deploy_start_timeout_secs: u64,
+
+    /// Seconds a running job's lease lasts without a heartbeat.
+    #[arg(long, env = "DEPLOY_LEASE_SECS", value_name = "DEPLOY_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub deploy_lease_secs: u64,
+
+    /// Lines kept per deployment log (BUILD, RUNTIME); older lines are dropped.
+    #[arg(long, env = "DEPLOY_LOG_MAX_LINES", value_name = "DEPLOY_LOG_MAX_LINES", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    pub deploy_log_max_lines: u64,
+
+    /// Seconds the proxy waits for an app's response headers (504 after).
+    #[arg(long, env = "DEPLOY_PROXY_TIMEOUT_SECS", value_name = "DEPLOY_PROXY_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deploy_proxy_timeout_secs: u64,
+}
+
+impl DeployConfig {
+    /// The engine's config; `extra_env` carries the student database servers' addresses.
+    pub fn engine(
+        &self,
+        allow_local_repositories: bool,
+        extra_env: Vec<(String, String)>,
+    ) -> deploy::EngineConfig {
+        let mut config = deploy::EngineConfig::new(self.deploy_dir.clone());
+        config.max_workers = usize::from(self.deploy_max_workers);
+        config.runtime = match self.deploy_runtime {
+            Runtime::Process => deploy::RuntimeKind::Process,
+            Runtime::Docker => deploy::RuntimeKind::Docker,
+        };
+        config.sandbox = match self.deploy_sandbox {
+            Sandbox::User => deploy::SandboxMode::User,
+            Sandbox::None => deploy::SandboxMode::None,
+        };
+        config.uid_base = self.deploy_uid_base;
+        config.limits = deploy::Limits {
+            memory_bytes: self.deploy_memory_mb * 1024 * 1024,
+            processes: self.deploy_max_processes,
+            open_files: self.deploy_max_open_files,
+            cpu_secs: self.deploy_cpu_secs,
+        };
+        config.build_timeout = Duration::from_secs(self.deploy_build_timeout_secs);
+        config.start_timeout = Duration::from_secs(self.deploy_start_timeout_secs);
+        config.lease = Duration::from_secs(self.deploy_lease_secs);
+        config.log_max_lines = self.deploy_log_max_lines;
+        config.allow_local_repositories = allow_local_repositories;
+        config.extra_env = extra_env;
+        config
+    }
+
+    pub fn proxy_timeout(&self) -> Duration {
+        Duration::from_secs(self.deploy_proxy_timeout_secs)
+    }
+}

@@ -1,0 +1,338 @@
+//! Deploying projects through GraphQL over HTTP: real git repositories made by the
+//! test, real sandboxed processes, real HTTP through `/apps/<slug>/`.
+
+mod pipeline;
+mod sandbox;
+
+use std::{path::Path, time::Duration};
+
+use api::users::types::RoleName;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+
+/// A git repository the test writes and commits to.
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn new(files: &[(&str, &str)]) -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.commit(files, "first");
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=Student", "-c", "user.email=s@uni.edu"])
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// Writes the files and commits them; returns the short hash.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (name, content) in files {
+            let path = self.path().join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("a folder");
+            }
+            std::fs::write(path, content).expect("a file");
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "--short", "HEAD"])
+    }
+}
+
+/// Whether this process may switch users (the `user` sandbox needs root).
+pub fn is_root() -> bool {
+    nix_like_euid() == 0
+}
+
+fn nix_like_euid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file we just created is our effective uid.
+    let probe = tempfile::NamedTempFile::new().expect("a temporary file");
+    probe.as_file().metadata().expect("metadata").uid()
+}
+
+/// The sandbox flags for this machine: `user` as root; elsewhere `none`, except in CI,
+/// where the sandbox tests must run.
+pub fn sandbox_flags() -> Vec<String> {
+    if is_root() {
+        vec![]
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but the tests are not running as root: the deploy sandbox tests would not run");
+    } else {
+        eprintln!("not root: deploy tests run with DEPLOY_SANDBOX=none");
+        vec!["--deploy-sandbox".into(), "none".into()]
+    }
+}
+
+/// A gateway that deploys local repositories, an owner with a course, and their tokens.
+pub struct Deployer {
+    pub app: TestApp,
+    /// Project p runs as uid `uid_base + p`.
+    pub uid_base: u32,
+    /// Creates the projects.
+    pub admin: String,
+    /// A collaborator of every project: deploys and reads logs as a member does.
+    pub owner: String,
+    pub other: String,
+    course_id: String,
+}
+
+impl Deployer {
+    pub async fn spawn(backend: Backend, extra: &[&str]) -> Deployer {
+        // Gateways of parallel tests number their projects alike: each gets its own
+        // range of uids.
+        let uid_base = 200_000 + (uuid::Uuid::new_v4().as_u128() % 50_000) as u32 * 1000;
+        let mut flags = vec![
+            "--allow-local-repositories".to_owned(),
+            "true".into(),
+            "--deploy-uid-base".into(),
+            uid_base.to_string(),
+        ];
+        if !extra.contains(&"--deploy-start-timeout-secs") {
+            flags.extend(["--deploy-start-timeout-secs".into(), "20".into()]);
+        }
+        flags.extend(sandbox_flags());
+        flags.extend(extra.iter().map(|s| (*s).to_owned()));
+        let app = TestApp::spawn_with(backend, &flags).await;
+        let (_, admin) = app.user_with_role("admin@uni.edu", RoleName::Admin).await;
+        let (teacher_id, _) = app
+            .user_with_role("teacher@uni.edu", RoleName::Teacher)
+            .await;
+        let (_, owner) = app.user_with_role("owner@uni.edu", RoleName::Student).await;
+        let (_, other) = app.user_with_role("other@uni.edu", RoleName::Student).await;
+        app.data_as(
+            &admin,
+            "mutation { createSubjects(subjects: [{code: \"DEP1\", name: \"Deploying\"}]) { id } }",
+            json!({}),
+        )
+        .await;
+        let course = app
+            .data_as(
+                &admin,
+                "mutation($t: ID!) { createCourses(courses: [{subjectCode: \"DEP1\", teacherId: $t, group: \"A\"}]) { id } }",
+                json!({ "t": teacher_id.to_string() }),
+            )
+            .await;
+        let course_id = course["createCourses"][0]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        Deployer {
+            app,
+            uid_base,
+            admin,
+            owner,
+            other,
+            course_id,
+        }
+    }
+
+    /// A project of the owner's on `repo`; returns its id.
+    pub async fn project(&self, slug: &str, repo: &Repo) -> String {
+        let data = self
+            .app
+            .data_as(
+                &self.admin,
+                "mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }",
+                json!({ "input": {
+                    "name": format!("Project {slug}"),
+                    "slug": slug,
+                    "repositoryUrl": repo.path().display().to_string(),
+                    "containerPort": 8080,
+                    "courseIds": [self.course_id],
+                }}),
+            )
+            .await;
+        let id = data["createProject"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let owner_id = self.app.data_as(&self.owner, "{ me { id } }", json!({})).await["me"]["id"]
+            .clone();
+        self.app
+            .data_as(
+                &self.admin,
+                "mutation($p: ID!, $u: ID!) { addCollaborator(projectId: $p, userId: $u) { id } }",
+                json!({ "p": id, "u": owner_id }),
+            )
+            .await;
+        id
+    }
+
+    /// Asks for a deploy as the owner; returns the job.
+    pub async fn deploy(&self, project: &str) -> Value {
+        self.app
+            .data_as(
+                &self.owner,
+                "mutation($p: ID!) { deployProject(projectId: $p) { id status progress deployment { id } } }",
+                json!({ "p": project }),
+            )
+            .await["deployProject"]
+            .clone()
+    }
+
+    /// Polls a job until it ends (or panics after `limit`); returns it with its
+    /// deployment and BUILD log.
+    pub async fn wait(&self, job_id: &Value, limit: Duration) -> Value {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let job = self.job(job_id).await;
+            let status = job["status"].as_str().unwrap_or_default().to_owned();
+            if !matches!(status.as_str(), "PENDING" | "RUNNING") {
+                return job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job still {status} after {limit:?}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn job(&self, job_id: &Value) -> Value {
+        self.app
+            .data_as(
+                &self.owner,
+                "query($j: ID!) { job(id: $j) { id status progress message attempts deployment { id status successful commit endpoint logs(kind: BUILD, last: 200) { line } } } }",
+                json!({ "j": job_id }),
+            )
+            .await["job"]
+            .clone()
+    }
+
+    pub async fn runtime_log(&self, deployment_id: &Value) -> Vec<String> {
+        let data = self
+            .app
+            .data_as(
+                &self.owner,
+                "query($d: ID!) { deployment(id: $d) { logs(kind: RUNTIME, last: 1000) { line } } }",
+                json!({ "d": deployment_id }),
+            )
+            .await;
+        lines(&data["deployment"]["logs"])
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .send()
+            .await
+            .expect("the gateway answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+}
+
+pub fn lines(logs: &Value) -> Vec<String> {
+    logs.as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(|l| l["line"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Processes whose real uid is `uid`, with their process groups, from /proc.
+pub fn processes_of(uid: u32) -> Vec<(i32, i32)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let zombie = status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'));
+        if zombie {
+            continue;
+        }
+        let owner = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|u| u.parse::<u32>().ok());
+        if owner != Some(uid) {
+            continue;
+        }
+        let pgid = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let after = stat.rsplit_once(')')?.1.to_owned();
+                after.split_whitespace().nth(2)?.parse::<i32>().ok()
+            })
+            .unwrap_or(-1);
+        found.push((pid, pgid));
+    }
+    found
+}
+
+/// Waits (up to 10 s) until no live process runs as `uid`.
+pub async fn no_process_left(uid: u32) -> bool {
+    for _ in 0..200 {
+        if processes_of(uid).is_empty() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Processes in any of `groups`, from /proc.
+pub fn processes_in_groups(groups: &[i32]) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let pgid = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let after = stat.rsplit_once(')')?.1.to_owned();
+                after.split_whitespace().nth(2)?.parse::<i32>().ok()
+            });
+        if pgid.is_some_and(|g| groups.contains(&g)) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+impl Deployer {
+    /// The uid a project's code runs as.
+    pub fn uid_of(&self, project_id: &str) -> u32 {
+        self.uid_base + project_id.parse::<u32>().expect("a numeric id")
+    }
+}
+
+pub const APP: &str = "build = \"echo building the app && mkdir -p generated && echo made > generated/made.txt\"\n\
+start = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n\
+static = \"public\"\n";

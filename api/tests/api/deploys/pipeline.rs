@@ -1,0 +1,308 @@
+//! The pipeline end to end: deploy, redeploy with no failed request, stop, failed
+//! builds, cancel, the worker bound and conflicts.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use serde_json::json;
+
+use super::{APP, Deployer, Repo, lines, processes_in_groups, processes_of};
+use crate::helpers::{Backend, backends, first_code};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn app_files(version: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("deploy.toml", APP.to_owned()),
+        ("index.html", format!("<h1>hello from {version}</h1>")),
+        ("public/style.css", format!("body {{ color: {version}; }}")),
+    ]
+}
+
+fn borrowed<'a>(files: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    files.iter().map(|(n, c)| (*n, c.as_str())).collect()
+}
+
+#[tokio::test]
+async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
+    for backend in backends() {
+        let d = Deployer::spawn(backend, &[]).await;
+        let repo = Repo::new(&borrowed(&app_files("v1")));
+        let first_commit = {
+            let out = std::process::Command::new("git")
+                .args(["rev-parse", "--short", "HEAD"])
+                .current_dir(repo.path())
+                .output()
+                .expect("git");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let project = d.project("hello-app", &repo).await;
+
+        let job = d.deploy(&project).await;
+        assert_eq!(job["status"], "PENDING", "{job}");
+        let done = d.wait(&job["id"], LIMIT).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{backend:?}: {done}");
+        assert_eq!(done["progress"], 100);
+        assert_eq!(done["deployment"]["commit"], first_commit.as_str());
+        assert_eq!(done["deployment"]["successful"], true);
+        let build = lines(&done["deployment"]["logs"]);
+        assert!(
+            build.iter().any(|l| l == "building the app"),
+            "the BUILD log holds the build's output: {build:?}"
+        );
+        let (status, page) = d.get("/apps/hello-app/").await;
+        assert_eq!((status, page.contains("hello from v1")), (200, true), "{page}");
+        let (status, css) = d.get("/apps/hello-app/style.css").await;
+        assert_eq!((status, css.as_str()), (200, "body { color: v1; }"));
+        let (status, made) = d.get("/apps/hello-app/generated/made.txt").await;
+        assert_eq!((status, made.trim()), (200, "made"), "the app serves what its build made");
+        let (status, _) = d.get("/apps/hello-app").await;
+        assert_eq!(status, 200, "the slug without a slash redirects to it");
+        let running = d
+            .app
+            .data_as(&d.owner, "query($p: ID!) { project(id: $p) { running } }", json!({ "p": project }))
+            .await;
+        assert_eq!(running["project"]["running"], true);
+
+        // A redeploy while a client polls: no request fails during the switch.
+        repo.commit(&borrowed(&app_files("v2")), "second");
+        let stop = Arc::new(AtomicBool::new(false));
+        let poller = {
+            let stop = stop.clone();
+            let client = d.app.client.clone();
+            let url = d.app.url("/apps/hello-app/");
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                let mut served = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    match client.get(&url).send().await {
+                        Ok(r) if r.status() == 200 => served += 1,
+                        Ok(r) => failures.push(r.status().to_string()),
+                        Err(e) => failures.push(e.to_string()),
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                (served, failures)
+            })
+        };
+        let job = d.deploy(&project).await;
+        let done = d.wait(&job["id"], LIMIT).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        // Past the old instance's drain.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.store(true, Ordering::SeqCst);
+        let (served, failures) = poller.await.expect("the poller ends");
+        assert!(failures.is_empty(), "requests failed during the switch: {failures:?}");
+        assert!(served > 10, "the poller ran throughout ({served} requests)");
+        let (_, page) = d.get("/apps/hello-app/").await;
+        assert!(page.contains("hello from v2"), "{page}");
+
+        d.app
+            .data_as(&d.owner, "mutation($p: ID!) { stopProject(projectId: $p) { running } }", json!({ "p": project }))
+            .await;
+        let (status, page) = d.get("/apps/hello-app/").await;
+        assert_eq!(status, 503, "{page}");
+        if super::is_root() {
+            assert!(super::no_process_left(d.uid_of(&project)).await, "stopping leaves no process");
+        }
+
+        // Started again from the last build, without fetching.
+        let job = d
+            .app
+            .data_as(&d.owner, "mutation($p: ID!) { startProject(projectId: $p) { id kind } }", json!({ "p": project }))
+            .await["startProject"]
+            .clone();
+        assert_eq!(job["kind"], "START");
+        let done = d.wait(&job["id"], LIMIT).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        let (_, page) = d.get("/apps/hello-app/").await;
+        assert!(page.contains("hello from v2"), "{page}");
+
+        // Deleting the project stops the app and removes its folders.
+        d.app
+            .data_as(&d.admin, "mutation($p: ID!) { deleteProject(id: $p) }", json!({ "p": project }))
+            .await;
+        let (status, _) = d.get("/apps/hello-app/").await;
+        assert_eq!(status, 503);
+        let folder = d.app.deploy_dir.path().join("deployments").join(&project);
+        assert!(!folder.exists(), "{} is removed", folder.display());
+        d.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_build_fails_with_its_output_and_the_previous_instance_keeps_serving() {
+    let d = Deployer::spawn(Backend::Sqlite, &[]).await;
+    let repo = Repo::new(&borrowed(&app_files("v1")));
+    let project = d.project("sturdy-app", &repo).await;
+    let done = d.wait(&d.deploy(&project).await["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+
+    repo.commit(
+        &[("deploy.toml", "build = \"echo about to fail; exit 3\"\nstart = \"exec python3 -m http.server $PORT\"\n")],
+        "broken",
+    );
+    let failed = d.wait(&d.deploy(&project).await["id"], LIMIT).await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    assert_eq!(failed["deployment"]["successful"], false);
+    let message = failed["message"].as_str().unwrap_or_default();
+    assert!(message.contains("exited with code 3"), "{message}");
+    let build = lines(&failed["deployment"]["logs"]);
+    assert!(build.iter().any(|l| l == "about to fail"), "{build:?}");
+    let (status, page) = d.get("/apps/sturdy-app/").await;
+    assert_eq!((status, page.contains("hello from v1")), (200, true));
+    d.app.stop().await;
+}
+
+#[tokio::test]
+async fn cancelling_a_slow_build_ends_cancelled_and_leaves_no_process_of_it() {
+    let d = Deployer::spawn(Backend::Sqlite, &[]).await;
+    let repo = Repo::new(&[(
+        "deploy.toml",
+        "build = \"echo slow build; sleep 300 & sleep 300\"\nstart = \"exec python3 -m http.server $PORT\"\n",
+    )]);
+    let project = d.project("slow-app", &repo).await;
+    let job = d.deploy(&project).await;
+    let deployment = job["deployment"]["id"].clone();
+    // Wait until the build runs (its line is in the log).
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let now = d.job(&job["id"]).await;
+        if lines(&now["deployment"]["logs"]).iter().any(|l| l == "slow build") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the build never started: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let groups: Vec<i32> = if super::is_root() {
+        let groups: Vec<i32> = processes_of(d.uid_of(&project)).iter().map(|(_, g)| *g).collect();
+        assert!(!groups.is_empty(), "the build runs as the project's user");
+        groups
+    } else {
+        Vec::new()
+    };
+    let cancelled = d
+        .app
+        .data_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { status } }", json!({ "d": deployment }))
+        .await;
+    assert_eq!(cancelled["cancelDeployment"]["status"], "CANCELLED");
+    let ended = d.wait(&job["id"], LIMIT).await;
+    assert_eq!(ended["status"], "CANCELLED", "{ended}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !processes_in_groups(&groups).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "processes of the cancelled build survive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, again) = d
+        .app
+        .post_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { status } }", json!({ "d": deployment }))
+        .await;
+    assert_eq!(first_code(&again), "CONFLICT", "an ended deployment cannot be cancelled: {again}");
+    d.app.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_deploys_with_three_workers_never_run_more_than_three_at_once_and_start_oldest_first() {
+    for backend in backends() {
+        let d = Deployer::spawn(backend, &["--deploy-max-workers", "3"]).await;
+        let mut repos = Vec::new();
+        let mut jobs = Vec::new();
+        for n in 0..20 {
+            let repo = Repo::new(&[
+                ("deploy.toml", "build = \"sleep 0.3\"\nstatic = \"site\"\n"),
+                ("site/index.html", "static site"),
+            ]);
+            let project = d.project(&format!("batch-app-{n:02}"), &repo).await;
+            repos.push(repo);
+            jobs.push(d.deploy(&project).await["id"].clone());
+        }
+        for job in &jobs {
+            let done = d.wait(job, LIMIT).await;
+            assert_eq!(done["status"], "SUCCEEDED", "{backend:?}: {done}");
+        }
+        let manager = d.app.state.deploy.manager();
+        assert!(manager.high_water() <= 3, "{} ran at once", manager.high_water());
+        assert!(manager.high_water() >= 2, "the workers ran side by side");
+        let started = manager.started_jobs();
+        let created: Vec<i32> = jobs
+            .iter()
+            .map(|j| j.as_str().and_then(|s| s.parse().ok()).expect("a job id"))
+            .collect();
+        assert_eq!(started, created, "jobs start oldest first");
+        let (status, page) = d.get("/apps/batch-app-07/").await;
+        assert_eq!((status, page.as_str()), (200, "static site"));
+        d.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn deploying_twice_at_once_gives_exactly_one_conflict() {
+    for backend in backends() {
+        let d = Deployer::spawn(backend, &[]).await;
+        let repo = Repo::new(&[(
+            "deploy.toml",
+            "build = \"sleep 60\"\nstart = \"exec python3 -m http.server $PORT\"\n",
+        )]);
+        let project = d.project("twice-app", &repo).await;
+        let call = || {
+            d.app.post_as(
+                &d.owner,
+                "mutation($p: ID!) { deployProject(projectId: $p) { id deployment { id } } }",
+                json!({ "p": project }),
+            )
+        };
+        let (a, b) = tokio::join!(call(), call());
+        let codes: Vec<&str> = [&a.1, &b.1].iter().map(|body| first_code(body)).collect();
+        let ok: Vec<_> = [&a.1, &b.1].into_iter().filter(|b| b.get("errors").is_none()).collect();
+        assert_eq!(ok.len(), 1, "{backend:?}: {a:?} {b:?}");
+        assert!(codes.contains(&"CONFLICT"), "{codes:?}");
+        let deployment = ok[0]["data"]["deployProject"]["deployment"]["id"].clone();
+        d.app
+            .data_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { id } }", json!({ "d": deployment }))
+            .await;
+        d.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn logs_and_the_admin_views_are_for_members_and_admins() {
+    let d = Deployer::spawn(Backend::Sqlite, &[]).await;
+    let repo = Repo::new(&[("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n"), ("s/a", "a")]);
+    let project = d.project("private-app", &repo).await;
+    let job = d.deploy(&project).await;
+    let deployment = job["deployment"]["id"].clone();
+    let (_, body) = d
+        .app
+        .post_as(&d.other, "query($d: ID!) { deployment(id: $d) { status logs(kind: BUILD) { line } } }", json!({ "d": deployment }))
+        .await;
+    assert_eq!(first_code(&body), "FORBIDDEN", "{body}");
+    assert!(body["data"]["deployment"].is_null() || body["data"]["deployment"]["logs"].is_null());
+    let (_, body) = d.app.post_as(&d.owner, "{ workers { uuid } }", json!({})).await;
+    assert_eq!(first_code(&body), "FORBIDDEN");
+    // The admin sees the worker running the job and the queue's slots.
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let view = d
+            .app
+            .data_as(&d.admin, "{ workers { uuid job { id } project { slug } } deployQueue { pending slotsUsed slotsFree maxWorkers sandbox } }", json!({}))
+            .await;
+        if view["workers"].as_array().is_some_and(|w| !w.is_empty()) {
+            assert_eq!(view["workers"][0]["job"]["id"], job["id"]);
+            assert_eq!(view["workers"][0]["project"]["slug"], "private-app");
+            assert_eq!(view["deployQueue"]["slotsUsed"], 1);
+            assert_eq!(view["deployQueue"]["slotsFree"], 1);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no worker: {view}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    d.app
+        .data_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { id } }", json!({ "d": deployment }))
+        .await;
+    d.app.stop().await;
+}

@@ -1,0 +1,106 @@
+//! What the engine needs to know, as plain values (the gateway fills it from its own
+//! configuration).
+
+use std::{path::PathBuf, time::Duration};
+
+/// How builds and apps are isolated from the gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// Each project runs as its own unprivileged uid, in its own session and process
+    /// group, with rlimits and (where the machine allows) cgroups. Needs root.
+    User,
+    /// No user switch and no cgroups: development only. Clean environment, own process
+    /// group and rlimits still apply.
+    None,
+}
+
+/// Which runtime builds and runs apps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// Build and start commands from the repository's `deploy.toml`, run as supervised
+    /// child processes.
+    Process,
+    /// `docker build` of the repository's Dockerfile and `docker run`, through the CLI.
+    Docker,
+}
+
+/// Resource limits of one build or app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Memory (cgroup limit where available, else address space).
+    pub memory_bytes: u64,
+    /// Processes (and threads) at once.
+    pub processes: u64,
+    /// Open file descriptors per process.
+    pub open_files: u64,
+    /// CPU seconds per process.
+    pub cpu_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 512 * 1024 * 1024,
+            processes: 128,
+            open_files: 1024,
+            cpu_secs: 3600,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Where each deployment gets its folder (`<dir>/<project id>/<deployment id>`).
+    pub deploy_dir: PathBuf,
+    pub max_workers: usize,
+    pub runtime: RuntimeKind,
+    pub sandbox: SandboxMode,
+    /// Project `p` runs as uid and gid `uid_base + p`: no two projects share a user, so
+    /// one cannot read another's files or `/proc/<pid>/environ`.
+    pub uid_base: u32,
+    pub limits: Limits,
+    /// A build command running longer is killed (whole process group).
+    pub build_timeout: Duration,
+    /// How long a started app has to answer on its port.
+    pub start_timeout: Duration,
+    /// A running job's lease; renewed every third of it.
+    pub lease: Duration,
+    /// How often the dispatcher looks for jobs when nothing woke it.
+    pub poll_interval: Duration,
+    /// Lines kept per deployment and log kind (oldest dropped).
+    pub log_max_lines: u64,
+    /// Accept `file://` and local paths as repositories (tests, demos).
+    pub allow_local_repositories: bool,
+    /// Extra variables every app gets (the student database servers' addresses).
+    pub extra_env: Vec<(String, String)>,
+    /// Identifies this replica in leases.
+    pub replica: String,
+}
+
+impl EngineConfig {
+    /// Defaults for a deploy folder; the gateway overrides from its configuration.
+    pub fn new(deploy_dir: PathBuf) -> Self {
+        Self {
+            deploy_dir,
+            max_workers: 2,
+            runtime: RuntimeKind::Process,
+            sandbox: SandboxMode::User,
+            uid_base: 100_000,
+            limits: Limits::default(),
+            build_timeout: Duration::from_secs(600),
+            start_timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(2),
+            log_max_lines: 2000,
+            allow_local_repositories: false,
+            extra_env: Vec::new(),
+            replica: format!("{}-{}", hostname(), std::process::id()),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "replica".into())
+}

@@ -1,0 +1,536 @@
+//! The deploy engine: a durable queue of jobs in the projects database, a dispatcher
+//! that claims them oldest first while a bounded worker manager has free slots, the
+//! pipeline each job runs, the runtimes and the sandbox student code runs in, and the
+//! route table the gateway proxies `/apps/<slug>/` with. No GraphQL and no HTTP server
+//! here: the gateway holds an [`Engine`] and calls it with plain values.
+
+pub mod apps;
+pub mod config;
+mod error;
+pub mod events;
+pub mod logs;
+pub mod manager;
+pub mod pipeline;
+pub mod queue;
+pub mod runtime;
+pub mod sandbox;
+
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::Arc,
+};
+
+use entities::projects::{
+    deployment,
+    enums::{JobKind, JobStatus},
+    job, project,
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use tokio::sync::{Mutex, Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+pub use self::{
+    apps::Route,
+    config::{EngineConfig, Limits, RuntimeKind, SandboxMode},
+    error::EngineError,
+    events::Event,
+    manager::{Manager, WorkerInfo},
+    pipeline::{JobRunner, NoopRunner, Secrets},
+    queue::{Payload, QueueStats},
+};
+use self::{
+    apps::Apps,
+    pipeline::{JobContext, Pipeline, StepError},
+    queue::{Claimed, Outcome},
+    runtime::{Runtime, docker::DockerRuntime, process::ProcessRuntime},
+    sandbox::Sandbox,
+};
+
+struct Shared {
+    config: EngineConfig,
+    db: DatabaseConnection,
+    manager: Manager,
+    apps: Apps,
+    sandbox: Arc<Sandbox>,
+    runner: Arc<dyn JobRunner>,
+    events: broadcast::Sender<Event>,
+    wake: Notify,
+    stop_claiming: CancellationToken,
+    dispatcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// A handle to the running engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// The queue and the slots, for the admin's view.
+#[derive(Clone, Debug)]
+pub struct QueueView {
+    pub stats: QueueStats,
+    pub slots_used: usize,
+    pub max_workers: usize,
+    pub sandbox: String,
+    /// Why deploys are refused here, if they are.
+    pub refusal: Option<String>,
+}
+
+impl Engine {
+    /// The engine with the real pipeline, on the current tokio runtime. It claims
+    /// nothing until [`Engine::dispatch`] (commands that only read the databases never
+    /// run jobs).
+    pub fn new(
+        config: EngineConfig,
+        db: DatabaseConnection,
+        secrets: Arc<dyn Secrets>,
+    ) -> Result<Self, EngineError> {
+        prepare_deploy_dir(&config)?;
+        let sandbox = Arc::new(Sandbox::new(
+            config.sandbox,
+            config.uid_base,
+            config.limits,
+            &config.deploy_dir,
+        ));
+        let runtime: Arc<dyn Runtime> = match config.runtime {
+            RuntimeKind::Process => Arc::new(ProcessRuntime {
+                sandbox: sandbox.clone(),
+            }),
+            RuntimeKind::Docker => Arc::new(DockerRuntime),
+        };
+        let apps = Apps::default();
+        let pipeline = Pipeline {
+            config: config.clone(),
+            sandbox: sandbox.clone(),
+            runtime,
+            apps: apps.clone(),
+            secrets,
+        };
+        Ok(Self::with_runner(config, db, sandbox, apps, Arc::new(pipeline)))
+    }
+
+    /// The engine with another runner (tests, the queue benchmark), dispatching.
+    pub fn start_with_runner(
+        config: EngineConfig,
+        db: DatabaseConnection,
+        runner: Arc<dyn JobRunner>,
+    ) -> Self {
+        let sandbox = Arc::new(Sandbox::new(
+            SandboxMode::None,
+            config.uid_base,
+            config.limits,
+            &config.deploy_dir,
+        ));
+        let engine = Self::with_runner(config, db, sandbox, Apps::default(), runner);
+        engine.dispatch();
+        engine
+    }
+
+    /// Starts claiming jobs (once; later calls do nothing), and says at start how
+    /// student code is isolated, or why deploys are refused.
+    pub fn dispatch(&self) {
+        let Ok(mut slot) = self.shared.dispatcher.try_lock() else {
+            return;
+        };
+        if slot.is_some() || self.shared.stop_claiming.is_cancelled() {
+            return;
+        }
+        match (self.shared.config.sandbox, self.shared.sandbox.refusal()) {
+            (_, Some(refusal)) => tracing::warn!("{refusal}"),
+            (SandboxMode::None, None) => tracing::warn!(
+                "DEPLOY_SANDBOX=none: student code runs as the gateway's user, with its \
+                 files readable; development only"
+            ),
+            (SandboxMode::User, None) => {
+                tracing::info!(sandbox = %self.shared.sandbox.describe(), "deploy sandbox ready");
+            }
+        }
+        *slot = Some(tokio::spawn(dispatch(self.shared.clone())));
+    }
+
+    fn with_runner(
+        config: EngineConfig,
+        db: DatabaseConnection,
+        sandbox: Arc<Sandbox>,
+        apps: Apps,
+        runner: Arc<dyn JobRunner>,
+    ) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            manager: Manager::new(config.max_workers),
+            config,
+            db,
+            apps,
+            sandbox,
+            runner,
+            events,
+            wake: Notify::new(),
+            stop_claiming: CancellationToken::new(),
+            dispatcher: Mutex::new(None),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        Self { shared }
+    }
+
+    pub fn manager(&self) -> &Manager {
+        &self.shared.manager
+    }
+
+    /// Follows every state change and log line.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    /// Where `/apps/<slug>/` goes, if the project's app is routed.
+    pub fn route(&self, slug: &str) -> Option<Route> {
+        self.shared.apps.route(slug)
+    }
+
+    /// Why deploys are refused here, if they are.
+    pub fn refusal(&self) -> Option<String> {
+        self.shared.sandbox.refusal().map(str::to_owned)
+    }
+
+    fn check_available(&self) -> Result<(), EngineError> {
+        match self.shared.sandbox.refusal() {
+            Some(refusal) => Err(EngineError::Unavailable(refusal.to_owned())),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues a deploy of `project` (CONFLICT while one is pending or running) and wakes
+    /// the dispatcher.
+    pub async fn deploy(
+        &self,
+        project: &project::Model,
+        triggered_by: i32,
+    ) -> Result<(job::Model, deployment::Model), EngineError> {
+        self.check_available()?;
+        let queued = queue::enqueue(
+            &self.shared.db,
+            JobKind::Deploy,
+            &Payload::of(project),
+            triggered_by,
+        )
+        .await?;
+        self.queued(&queued.0, &queued.1);
+        Ok(queued)
+    }
+
+    /// Queues a start of the project's last successful build.
+    pub async fn start_again(
+        &self,
+        project: &project::Model,
+        triggered_by: i32,
+    ) -> Result<(job::Model, deployment::Model), EngineError> {
+        self.check_available()?;
+        if self.shared.apps.of_project(project.id).is_some() {
+            return Err(EngineError::Conflict(
+                "the project is already running: stop it first, or deploy".into(),
+            ));
+        }
+        let last = deployment::Entity::find()
+            .filter(deployment::Column::ProjectId.eq(project.id))
+            .filter(deployment::Column::Successful.eq(true))
+            .order_by_desc(deployment::Column::Id)
+            .one(&self.shared.db)
+            .await?
+            .ok_or_else(|| {
+                EngineError::Conflict("the project has no successful deploy to start".into())
+            })?;
+        let mut payload = Payload::of(project);
+        // A START reuses a folder; follow a chain of starts back to the build.
+        let source = match job::Entity::find_by_id(last.job_id)
+            .one(&self.shared.db)
+            .await?
+        {
+            Some(found) if found.kind == JobKind::Start => {
+                serde_json::from_value::<Payload>(found.payload)
+                    .ok()
+                    .and_then(|p| p.source_deployment)
+                    .unwrap_or(last.id)
+            }
+            _ => last.id,
+        };
+        payload.source_deployment = Some(source);
+        let queued = queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
+        self.queued(&queued.0, &queued.1);
+        Ok(queued)
+    }
+
+    fn queued(&self, job: &job::Model, deployment: &deployment::Model) {
+        let _ = self.shared.events.send(Event::Changed {
+            job_id: job.id,
+            deployment_id: deployment.id,
+            project_id: deployment.project_id,
+        });
+        self.shared.wake.notify_one();
+    }
+
+    /// Cancels a pending or running deployment; a running one's processes are killed at
+    /// once and the previous instance keeps serving.
+    pub async fn cancel(&self, deployment_id: i32) -> Result<queue::Cancelled, EngineError> {
+        let cancelled = queue::cancel(&self.shared.db, deployment_id).await?;
+        self.shared.manager.finish_job(cancelled.job_id);
+        let _ = self.shared.events.send(Event::Changed {
+            job_id: cancelled.job_id,
+            deployment_id,
+            project_id: cancelled.project_id,
+        });
+        Ok(cancelled)
+    }
+
+    /// Stops a project's app (the first system's maintenance mode) and marks it not
+    /// running; true when something was running.
+    pub async fn stop_project(&self, project_id: i32) -> Result<bool, EngineError> {
+        let apps = self.shared.apps.remove_project(project_id);
+        let stopped = !apps.is_empty();
+        let _ = tokio::task::spawn_blocking(move || {
+            for app in apps {
+                app.instance.stop();
+            }
+        })
+        .await;
+        queue::set_running(&self.shared.db, project_id, false).await?;
+        let _ = self.shared.events.send(Event::AppChanged { project_id });
+        Ok(stopped)
+    }
+
+    /// Before a project is deleted: cancels its active deploy, stops its app and
+    /// removes its deployment folders.
+    pub async fn remove_project(&self, project_id: i32) -> Result<(), EngineError> {
+        let active = deployment::Entity::find()
+            .filter(deployment::Column::ProjectId.eq(project_id))
+            .filter(deployment::Column::Status.is_in([JobStatus::Pending, JobStatus::Running]))
+            .all(&self.shared.db)
+            .await?;
+        for found in active {
+            match self.cancel(found.id).await {
+                Ok(_) | Err(EngineError::Conflict(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        self.stop_project(project_id).await?;
+        let dir = self.shared.config.deploy_dir.join(project_id.to_string());
+        if dir.exists() {
+            // A cancelled worker may still be writing there for a moment; retry.
+            for _ in 0..20 {
+                if std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The running workers.
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.shared.manager.running()
+    }
+
+    /// Pending jobs and slots.
+    pub async fn queue_view(&self) -> Result<QueueView, EngineError> {
+        let stats = queue::stats(&self.shared.db).await?;
+        Ok(QueueView {
+            stats,
+            slots_used: self.shared.manager.running().len(),
+            max_workers: self.shared.manager.max_workers(),
+            sandbox: self.shared.sandbox.describe(),
+            refusal: self.refusal(),
+        })
+    }
+
+    /// Stops claiming, cancels running jobs and waits for their workers, stops every
+    /// app and marks those projects not running. (Handing apps over to another replica
+    /// instead is the next issue's.)
+    pub async fn shutdown(&self) {
+        self.shared.stop_claiming.cancel();
+        if let Some(task) = self.shared.dispatcher.lock().await.take() {
+            let _ = task.await;
+        }
+        self.shared.manager.drain().await;
+        let apps = self.shared.apps.take_all();
+        let projects: Vec<i32> = apps.iter().map(|a| a.route.project_id).collect();
+        let _ = tokio::task::spawn_blocking(move || {
+            for app in apps {
+                app.instance.stop();
+            }
+        })
+        .await;
+        if !projects.is_empty() {
+            let marked = project::Entity::update_many()
+                .col_expr(project::Column::Running, Expr::value(false))
+                .filter(project::Column::Id.is_in(projects))
+                .exec(&self.shared.db)
+                .await;
+            if let Err(error) = marked {
+                tracing::warn!(%error, "cannot mark stopped projects not running");
+            }
+        }
+    }
+}
+
+fn prepare_deploy_dir(config: &EngineConfig) -> Result<(), EngineError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = &config.deploy_dir;
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir.display(), e))?;
+    // Apps pass through to their own folders; nobody but the gateway lists them.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| EngineError::io(dir.display(), e))
+}
+
+/// Claims jobs while slots are free; sleeps until a job is queued, a slot frees, or the
+/// poll interval passes (the safety net for jobs queued by another replica).
+async fn dispatch(shared: Arc<Shared>) {
+    loop {
+        while shared.manager.has_free_slot() && !shared.stop_claiming.is_cancelled() {
+            match queue::claim(&shared.db, &shared.config.replica, shared.config.lease).await {
+                Ok(Some(claimed)) => launch(&shared, claimed).await,
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot claim deploy jobs");
+                    break;
+                }
+            }
+        }
+        let manager = shared.manager.clone();
+        let slot_freed = async move {
+            if manager.has_free_slot() {
+                std::future::pending::<()>().await;
+            } else {
+                manager.slot_freed().await;
+            }
+        };
+        tokio::select! {
+            () = shared.stop_claiming.cancelled() => return,
+            () = shared.wake.notified() => {}
+            () = slot_freed => {}
+            () = tokio::time::sleep(shared.config.poll_interval) => {}
+        }
+    }
+}
+
+async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
+    let lease = claimed.lease.clone();
+    tracing::info!(job = lease.job_id, deployment = lease.deployment_id, project = lease.project_id, "deploy job claimed");
+    let _ = shared.events.send(Event::Changed {
+        job_id: lease.job_id,
+        deployment_id: lease.deployment_id,
+        project_id: lease.project_id,
+    });
+    let worker_shared = shared.clone();
+    let queued = shared
+        .manager
+        .queue(lease.job_id, lease.project_id, move |worker| {
+            run_job(&worker_shared, &claimed, worker.cancel);
+        });
+    if queued.is_err()
+        && let Err(error) = queue::release(&shared.db, &lease).await
+    {
+        tracing::warn!(%error, job = lease.job_id, "cannot give a job back to the queue");
+    }
+}
+
+/// On the worker thread: heartbeat, run, record how it ended. A panic in the runner is
+/// caught here and ends the job FAILED; the slot is freed by the manager's guard.
+fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
+    let lease = claimed.lease.clone();
+    let ctx = JobContext {
+        runtime: shared.runtime.clone(),
+        db: shared.db.clone(),
+        lease: lease.clone(),
+        cancel: cancel.clone(),
+        events: shared.events.clone(),
+        lease_length: shared.config.lease,
+    };
+    let heartbeat = shared.runtime.spawn(heartbeat(
+        shared.db.clone(),
+        lease.clone(),
+        shared.config.lease,
+        cancel.clone(),
+    ));
+    let result = catch_unwind(AssertUnwindSafe(|| shared.runner.run(claimed, &ctx)));
+    heartbeat.abort();
+    let (outcome, activate) = match result {
+        Ok(Ok(done)) => (
+            Outcome {
+                status: JobStatus::Succeeded,
+                message: done.message,
+                endpoint: done.endpoint,
+                project_running: Some(true),
+            },
+            done.activate,
+        ),
+        Ok(Err(StepError::Cancelled)) => (ended(JobStatus::Cancelled, "cancelled".into()), None),
+        Ok(Err(StepError::Failed(message))) => (ended(JobStatus::Failed, message), None),
+        Ok(Err(StepError::LeaseLost)) => {
+            tracing::info!(job = lease.job_id, "the job was cancelled or taken over; its run stops");
+            return;
+        }
+        Err(panic) => {
+            let message = format!(
+                "the deploy worker crashed: {}",
+                manager::panic_message(&panic)
+            );
+            (ended(JobStatus::Failed, message), None)
+        }
+    };
+    let finished = shared
+        .runtime
+        .block_on(queue::finish(&shared.db, &lease, &outcome));
+    let committed = finished.is_ok();
+    match &finished {
+        Ok(()) => tracing::info!(job = lease.job_id, status = ?outcome.status, message = %outcome.message, "deploy job ended"),
+        Err(EngineError::LeaseLost) => {
+            tracing::info!(job = lease.job_id, "the job was cancelled before it could end")
+        }
+        Err(error) => tracing::error!(%error, job = lease.job_id, "cannot record how a job ended"),
+    }
+    if let Some(activate) = activate {
+        activate(committed);
+    }
+    let _ = shared.events.send(Event::Changed {
+        job_id: lease.job_id,
+        deployment_id: lease.deployment_id,
+        project_id: lease.project_id,
+    });
+    if committed && outcome.status == JobStatus::Succeeded {
+        let _ = shared.events.send(Event::AppChanged {
+            project_id: lease.project_id,
+        });
+    }
+}
+
+fn ended(status: JobStatus, message: String) -> Outcome {
+    Outcome {
+        status,
+        message,
+        endpoint: None,
+        project_running: None,
+    }
+}
+
+/// Renews the lease every third of its length; a lost lease (cancelled, or taken by
+/// another replica after ours expired) cancels the run.
+async fn heartbeat(
+    db: DatabaseConnection,
+    lease: queue::Lease,
+    length: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    loop {
+        tokio::time::sleep(length / 3).await;
+        match queue::renew(&db, &lease, length).await {
+            Ok(()) => {}
+            Err(EngineError::LeaseLost) => {
+                cancel.cancel();
+                return;
+            }
+            Err(error) => tracing::warn!(%error, job = lease.job_id, "cannot renew a job's lease"),
+        }
+    }
+}
