@@ -64,12 +64,13 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let databases = Databases::connect(&config).await?;
     protect_data_dir(&config.data_dir)?;
     let engine = deploy::Engine::new(
-        config
-            .deploy
-            .engine(config.allow_local_repositories, student_server_addresses(&config)),
-        (*databases.projects).clone(),
+        config.deploy.engine(
+            config.allow_local_repositories,
+            student_server_addresses(&config),
+        ),
+        databases.projects.uncounted(),
         Arc::new(Variables {
-            db: databases.projects.clone(),
+            db: databases.projects.uncounted(),
             cipher: cipher.clone(),
         }),
     )

@@ -79,6 +79,9 @@ error_log_writer!(
 /// A connection pool to one domain's database, cheap to clone.
 pub struct Db<D> {
     conn: DatabaseConnection,
+    /// The same pool without the statement counter: background work (the deploy
+    /// engine) runs no request's statements, and must not disturb their counts.
+    background: DatabaseConnection,
     statements: Arc<AtomicU64>,
     domain: PhantomData<D>,
 }
@@ -91,6 +94,7 @@ impl<D> Clone for Db<D> {
     fn clone(&self) -> Self {
         Self {
             conn: self.conn.clone(),
+            background: self.background.clone(),
             statements: self.statements.clone(),
             domain: PhantomData,
         }
@@ -135,6 +139,8 @@ impl<D: DomainDb> Db<D> {
                 .busy_timeout(std::time::Duration::from_secs(10))
         });
         let mut conn = Database::connect(options).await.map_err(db_error)?;
+        // Cloned before the counter is attached: the callback lives in each handle.
+        let background = conn.clone();
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
@@ -142,6 +148,7 @@ impl<D: DomainDb> Db<D> {
         });
         Ok(Self {
             conn,
+            background,
             statements,
             domain: PhantomData,
         })
@@ -172,6 +179,11 @@ impl<D: DomainDb> Db<D> {
             (DbBackend::Postgres, _) => column.eq_any(ids),
             _ => column.is_in(ids),
         }
+    }
+
+    /// A handle on the same pool whose statements are not counted (background work).
+    pub fn uncounted(&self) -> DatabaseConnection {
+        self.background.clone()
     }
 
     /// How many SQL statements this pool has run since it opened.

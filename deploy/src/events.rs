@@ -13,10 +13,7 @@ pub enum Event {
         project_id: i32,
     },
     /// Lines were appended to a deployment's log.
-    Logged {
-        deployment_id: i32,
-        kind: LogKind,
-    },
+    Logged { deployment_id: i32, kind: LogKind },
     /// A project's app started, stopped or died.
     AppChanged { project_id: i32 },
 }

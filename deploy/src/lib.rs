@@ -31,6 +31,13 @@ use sea_orm::{
 use tokio::sync::{Mutex, Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use self::{
+    apps::Apps,
+    pipeline::{JobContext, Pipeline, StepError},
+    queue::{Claimed, Outcome},
+    runtime::{Runtime, docker::DockerRuntime, process::ProcessRuntime},
+    sandbox::Sandbox,
+};
 pub use self::{
     apps::Route,
     config::{EngineConfig, Limits, RuntimeKind, SandboxMode},
@@ -39,13 +46,6 @@ pub use self::{
     manager::{Manager, WorkerInfo},
     pipeline::{JobRunner, NoopRunner, Secrets},
     queue::{Payload, QueueStats},
-};
-use self::{
-    apps::Apps,
-    pipeline::{JobContext, Pipeline, StepError},
-    queue::{Claimed, Outcome},
-    runtime::{Runtime, docker::DockerRuntime, process::ProcessRuntime},
-    sandbox::Sandbox,
 };
 
 struct Shared {
@@ -109,7 +109,13 @@ impl Engine {
             apps: apps.clone(),
             secrets,
         };
-        Ok(Self::with_runner(config, db, sandbox, apps, Arc::new(pipeline)))
+        Ok(Self::with_runner(
+            config,
+            db,
+            sandbox,
+            apps,
+            Arc::new(pipeline),
+        ))
     }
 
     /// The engine with another runner (tests, the queue benchmark), dispatching.
@@ -256,7 +262,8 @@ impl Engine {
             _ => last.id,
         };
         payload.source_deployment = Some(source);
-        let queued = queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
+        let queued =
+            queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
         self.queued(&queued.0, &queued.1);
         Ok(queued)
     }
@@ -416,7 +423,12 @@ async fn dispatch(shared: Arc<Shared>) {
 
 async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
     let lease = claimed.lease.clone();
-    tracing::info!(job = lease.job_id, deployment = lease.deployment_id, project = lease.project_id, "deploy job claimed");
+    tracing::info!(
+        job = lease.job_id,
+        deployment = lease.deployment_id,
+        project = lease.project_id,
+        "deploy job claimed"
+    );
     let _ = shared.events.send(Event::Changed {
         job_id: lease.job_id,
         deployment_id: lease.deployment_id,
@@ -468,7 +480,10 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         Ok(Err(StepError::Cancelled)) => (ended(JobStatus::Cancelled, "cancelled".into()), None),
         Ok(Err(StepError::Failed(message))) => (ended(JobStatus::Failed, message), None),
         Ok(Err(StepError::LeaseLost)) => {
-            tracing::info!(job = lease.job_id, "the job was cancelled or taken over; its run stops");
+            tracing::info!(
+                job = lease.job_id,
+                "the job was cancelled or taken over; its run stops"
+            );
             return;
         }
         Err(panic) => {
@@ -484,9 +499,14 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         .block_on(queue::finish(&shared.db, &lease, &outcome));
     let committed = finished.is_ok();
     match &finished {
-        Ok(()) => tracing::info!(job = lease.job_id, status = ?outcome.status, message = %outcome.message, "deploy job ended"),
+        Ok(()) => {
+            tracing::info!(job = lease.job_id, status = ?outcome.status, message = %outcome.message, "deploy job ended")
+        }
         Err(EngineError::LeaseLost) => {
-            tracing::info!(job = lease.job_id, "the job was cancelled before it could end")
+            tracing::info!(
+                job = lease.job_id,
+                "the job was cancelled before it could end"
+            )
         }
         Err(error) => tracing::error!(%error, job = lease.job_id, "cannot record how a job ended"),
     }

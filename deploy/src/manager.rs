@@ -218,8 +218,6 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use std::{
@@ -248,7 +246,8 @@ mod tests {
         assert!(!manager.has_free_slot());
         assert_eq!(manager.running().len(), 1);
         assert!(manager.finish(first));
-        rx.recv_timeout(Duration::from_secs(5)).expect("the worker stops");
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("the worker stops");
         wait_until(|| manager.has_free_slot());
         assert!(manager.queue(3, 1, |_| {}).is_ok());
     }

@@ -12,13 +12,13 @@ use entities::projects::{
     enums::{JobKind, JobStatus},
     job, project,
 };
+use sea_orm::ActiveEnum as _;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, SimpleExpr},
 };
-use sea_orm::ActiveEnum as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
@@ -152,7 +152,11 @@ async fn insert(
         payload: Set(payload_json),
         status: Set(status),
         progress: Set(if finished { 100 } else { 0 }),
-        message: Set(if finished { String::new() } else { "queued".into() }),
+        message: Set(if finished {
+            String::new()
+        } else {
+            "queued".into()
+        }),
         attempts: Set(i32::from(finished)),
         lease_owner: Set(None),
         lease_expires_at: Set(None),
@@ -494,7 +498,10 @@ pub async fn cancel(db: &DatabaseConnection, deployment_id: i32) -> Result<Cance
         ));
     }
     deployment::Entity::update_many()
-        .col_expr(deployment::Column::Status, Expr::value(JobStatus::Cancelled))
+        .col_expr(
+            deployment::Column::Status,
+            Expr::value(JobStatus::Cancelled),
+        )
         .col_expr(deployment::Column::Successful, Expr::value(false))
         .col_expr(deployment::Column::UpdatedAt, Expr::value(now))
         .filter(deployment::Column::Id.eq(found.id))
@@ -525,5 +532,3 @@ pub async fn stats(db: &DatabaseConnection) -> Result<QueueStats, EngineError> {
         oldest_pending: oldest.map(|j| j.created_at),
     })
 }
-
-

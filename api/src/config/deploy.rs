@@ -26,7 +26,12 @@ pub enum Runtime {
 #[derive(Clone, Debug, Args)]
 pub struct DeployConfig {
     /// Folder holding each deployment's checkout, build and published static files.
-    #[arg(long, env = "DEPLOY_DIR", value_name = "DEPLOY_DIR", default_value = "./deployments")]
+    #[arg(
+        long,
+        env = "DEPLOY_DIR",
+        value_name = "DEPLOY_DIR",
+        default_value = "./deployments"
+    )]
     pub deploy_dir: PathBuf,
 
     /// Deploy jobs running at once (each on its own thread).

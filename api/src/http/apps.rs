@@ -170,8 +170,12 @@ fn upgrade_of(headers: &HeaderMap) -> Option<HeaderValue> {
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")));
-    asks.then(|| headers.get(header::UPGRADE).cloned()).flatten()
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        });
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
 }
 
 async fn proxy(
@@ -268,10 +272,16 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_and_those_connection_names_are_dropped() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-secret-hop"));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
         headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         headers.insert("x-secret-hop", HeaderValue::from_static("1"));
-        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
         headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
         strip_hop_by_hop(&mut headers);
         assert_eq!(headers.len(), 1);
@@ -283,7 +293,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         assert!(upgrade_of(&headers).is_none());
-        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
-        assert_eq!(upgrade_of(&headers).as_ref().map(|v| v.as_bytes()), Some(&b"websocket"[..]));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        assert_eq!(
+            upgrade_of(&headers).as_ref().map(|v| v.as_bytes()),
+            Some(&b"websocket"[..])
+        );
     }
 }

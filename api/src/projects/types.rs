@@ -1,9 +1,7 @@
 //! GraphQL types of the projects domain.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use entities::projects::{
-    file, project, rating, stage, statistic, tag, tag_type,
-};
+use entities::projects::{file, project, rating, stage, statistic, tag, tag_type};
 use migration::Domain;
 
 use super::loaders;

@@ -686,6 +686,23 @@ fn mutation_call(
             "mutation($p: ID!) { deleteEnvironmentVariable(projectId: $p, name: \"X\") }",
             json!({ "p": p }),
         ),
+        "deployProject" => (
+            "mutation($p: ID!) { deployProject(projectId: $p) { id } }",
+            json!({ "p": p }),
+        ),
+        "stopProject" => (
+            "mutation($p: ID!) { stopProject(projectId: $p) { id } }",
+            json!({ "p": p }),
+        ),
+        "startProject" => (
+            "mutation($p: ID!) { startProject(projectId: $p) { id } }",
+            json!({ "p": p }),
+        ),
+        // `user` carries the deployment's id here (see the matrix).
+        "cancelDeployment" => (
+            "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
+            json!({ "d": user }),
+        ),
         other => panic!("no call for `{other}`: add one"),
     };
     (doc.to_owned(), vars)
@@ -766,6 +783,18 @@ async fn every_project_mutation_allows_exactly_whom_its_rule_says() {
             }
             let user = if *operation == "removeCollaborator" {
                 s.collaborator_id.to_string()
+            } else if *operation == "cancelDeployment" {
+                // The owner's deploy, for the persona to cancel.
+                s.app
+                    .data_as(
+                        &s.owner,
+                        "mutation($p: ID!) { deployProject(projectId: $p) { deployment { id } } }",
+                        json!({ "p": project }),
+                    )
+                    .await["deployProject"]["deployment"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
             } else {
                 third_id
             };

@@ -108,10 +108,14 @@ pub async fn clone(
             crate::runtime::process::describe(status)
         )));
     }
-    let output = git(&["-C", &dest_arg, "rev-parse", "--short", "HEAD"], home, allow_local)
-        .output()
-        .await
-        .map_err(|e| StepError::Failed(format!("git rev-parse: {e}")))?;
+    let output = git(
+        &["-C", &dest_arg, "rev-parse", "--short", "HEAD"],
+        home,
+        allow_local,
+    )
+    .output()
+    .await
+    .map_err(|e| StepError::Failed(format!("git rev-parse: {e}")))?;
     let commit = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     if !output.status.success() || commit.is_empty() {
         return Err(StepError::Failed(

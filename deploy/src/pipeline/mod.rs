@@ -135,8 +135,7 @@ fn fresh_dir(project_dir: &Path, dir: &Path) -> Result<(), StepError> {
     let fail = |e: std::io::Error| StepError::Failed(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(project_dir).map_err(fail)?;
     // Others may pass through (each app reaches its own folder), not list.
-    std::fs::set_permissions(project_dir, std::fs::Permissions::from_mode(0o711))
-        .map_err(fail)?;
+    std::fs::set_permissions(project_dir, std::fs::Permissions::from_mode(0o711)).map_err(fail)?;
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(fail)?;
     }
@@ -149,10 +148,8 @@ fn fresh_dir(project_dir: &Path, dir: &Path) -> Result<(), StepError> {
 /// Whether the app answers on `port` (and, with a health path, below 500).
 async fn probe(port: u16, health_path: Option<&str>) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let connect = tokio::time::timeout(
-        Duration::from_secs(1),
-        tokio::net::TcpStream::connect(addr),
-    );
+    let connect =
+        tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr));
     let Ok(Ok(mut stream)) = connect.await else {
         return false;
     };
@@ -255,10 +252,7 @@ impl Pipeline {
         let payload = &job.payload;
         let deployment_id = job.deployment.id;
         let build_log = self.log(ctx, LogKind::Build);
-        let project_dir = self
-            .config
-            .deploy_dir
-            .join(payload.project_id.to_string());
+        let project_dir = self.config.deploy_dir.join(payload.project_id.to_string());
         // The folder whose build runs: this deployment's, or the one a START reuses.
         let (folder_id, spec) = match job.job.kind {
             JobKind::Deploy => {
@@ -276,7 +270,8 @@ impl Pipeline {
                 .await?;
                 queue::set_commit(&ctx.db, &ctx.lease, &commit).await?;
                 self.sandbox.hand_over(&dir, payload.project_id)?;
-                ctx.progress(20, &format!("fetched commit {commit}")).await?;
+                ctx.progress(20, &format!("fetched commit {commit}"))
+                    .await?;
                 let spec = self.spec(&src, &build_log).await?;
                 let env = self
                     .environment(payload.project_id, &payload.slug, &dir, None)
@@ -456,7 +451,10 @@ fn prune(project_dir: &Path, keep: &[i32]) {
         return;
     };
     for entry in entries.flatten() {
-        let id = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok());
+        let id = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok());
         if id.is_some_and(|id| !keep.contains(&id)) {
             let path: PathBuf = entry.path();
             if let Err(error) = std::fs::remove_dir_all(&path) {

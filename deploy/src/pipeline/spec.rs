@@ -78,14 +78,18 @@ mod tests {
     fn unknown_keys_and_bad_values_are_named() {
         assert!(
             Spec::parse("strat = \"x\"")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("unknown field")
         );
         assert!(
             Spec::parse("health_path = \"up\"")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("health_path")
         );
-        assert!(Spec::parse("start = \" \"").unwrap_err().contains("start"));
+        assert!(
+            Spec::parse("start = \" \"")
+                .expect_err("refused")
+                .contains("start")
+        );
     }
 }

@@ -196,7 +196,10 @@ mod tests {
             open_files: 64,
             cpu_secs: 10,
         };
-        let env = vec![("PORT".into(), "41000".into()), ("API_KEY".into(), "k".into())];
+        let env = vec![
+            ("PORT".into(), "41000".into()),
+            ("API_KEY".into(), "k".into()),
+        ];
         let args = run_args("my-app", 7, 41000, 8080, &env, &limits).join(" ");
         assert_eq!(
             args,

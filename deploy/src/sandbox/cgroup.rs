@@ -35,7 +35,10 @@ impl CgroupRoot {
             }
             let path = own
                 .lines()
-                .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+                .filter_map(|line| {
+                    let mut parts = line.splitn(3, ':').skip(1);
+                    parts.next().zip(parts.next())
+                })
                 .find(|(names, _)| names.split(',').any(|n| n == controller))
                 .map_or("/", |(_, path)| path);
             let dir = mount

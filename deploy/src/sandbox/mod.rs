@@ -129,8 +129,12 @@ impl Sandbox {
             (SandboxMode::None, _) => {
                 "none: student code runs as the gateway's user (development only)".into()
             }
-            (SandboxMode::User, Some(_)) => "user: a uid per project, rlimits, cgroups v1 (memory, pids)".into(),
-            (SandboxMode::User, None) => "user: a uid per project, rlimits (no cgroups here)".into(),
+            (SandboxMode::User, Some(_)) => {
+                "user: a uid per project, rlimits, cgroups v1 (memory, pids)".into()
+            }
+            (SandboxMode::User, None) => {
+                "user: a uid per project, rlimits (no cgroups here)".into()
+            }
         }
     }
 
@@ -173,7 +177,11 @@ impl Sandbox {
             let joins: Vec<String> = (1..=files.len())
                 .map(|i| format!("echo $$ > \"${i}\""))
                 .collect();
-            argv.push(format!("{} && shift {} && exec \"$@\"", joins.join(" && "), files.len()));
+            argv.push(format!(
+                "{} && shift {} && exec \"$@\"",
+                joins.join(" && "),
+                files.len()
+            ));
             argv.push("sandbox".into());
             argv.extend(files.iter().map(|f| f.display().to_string()));
         }

@@ -41,12 +41,19 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Jobs::Table)
-                    .add_column(ColumnDef::new(Jobs::StartedAt).timestamp_with_time_zone().null())
+                    .add_column(
+                        ColumnDef::new(Jobs::StartedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;
         // Same text on both backends; sea-query has no partial-index builder.
-        manager.get_connection().execute_unprepared(ONE_ACTIVE).await?;
+        manager
+            .get_connection()
+            .execute_unprepared(ONE_ACTIVE)
+            .await?;
         Ok(())
     }
 
@@ -57,7 +64,12 @@ impl MigrationTrait for Migration {
             .await?;
         for column in [Jobs::StartedAt, Jobs::LeaseToken] {
             manager
-                .alter_table(Table::alter().table(Jobs::Table).drop_column(column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Jobs::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

@@ -49,7 +49,10 @@ impl Loader<i32> for DeploymentOfJobLoader {
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, deployment::Model>, Shared> {
         let rows = deployment::Entity::find()
-            .filter(self.0.any_of(deployment::Column::JobId, ids.iter().copied()))
+            .filter(
+                self.0
+                    .any_of(deployment::Column::JobId, ids.iter().copied()),
+            )
             .all(&*self.0)
             .await
             .map_err(shared)?;
@@ -83,7 +86,10 @@ impl Loader<(i32, LogKind, i32)> for LogsLoader {
                 .map_err(shared)?;
             let mut by_deployment: HashMap<i32, Vec<deployment_log::Model>> = HashMap::new();
             for row in rows {
-                by_deployment.entry(row.deployment_id).or_default().push(row);
+                by_deployment
+                    .entry(row.deployment_id)
+                    .or_default()
+                    .push(row);
             }
             for (deployment_id, kind, n) in of_kind {
                 // Rows come newest first; the client reads them oldest first.
@@ -136,7 +142,9 @@ fn newest_lines(db: &ProjectsDb, ids: &[i32], kind: enums::LogKind, limit: i32) 
 pub fn register(data: &mut async_graphql::Data, state: &AppState) {
     let db = &state.databases.projects;
     data.insert(BatchLoader::<i32, _>::new(JobLoader(db.clone())));
-    data.insert(BatchLoader::<i32, _>::new(DeploymentOfJobLoader(db.clone())));
+    data.insert(BatchLoader::<i32, _>::new(DeploymentOfJobLoader(
+        db.clone(),
+    )));
     data.insert(BatchLoader::<(i32, LogKind, i32), _>::new(LogsLoader(
         db.clone(),
     )));
@@ -167,7 +175,8 @@ pub async fn logs(
     last: i32,
 ) -> async_graphql::Result<Vec<deployment_log::Model>> {
     if !(1..=1000).contains(&last) {
-        return Err(ServiceError::invalid("last", "must be 1 to 1000")).or_graphql(Domain::Projects);
+        return Err(ServiceError::invalid("last", "must be 1 to 1000"))
+            .or_graphql(Domain::Projects);
     }
     let project = project_loaders::project(ctx, found.project_id)
         .await?

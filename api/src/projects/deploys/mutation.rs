@@ -27,9 +27,14 @@ impl DeploysMutation {
             .or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let project_id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
-        let job = service::deploy(&state.databases.projects, &state.deploy, &viewer, project_id)
-            .await
-            .or_graphql(Domain::Projects)?;
+        let job = service::deploy(
+            &state.databases.projects,
+            &state.deploy,
+            &viewer,
+            project_id,
+        )
+        .await
+        .or_graphql(Domain::Projects)?;
         Ok(Job(job))
     }
 
@@ -53,9 +58,14 @@ impl DeploysMutation {
             .or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let project_id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
-        let stopped = service::stop(&state.databases.projects, &state.deploy, &viewer, project_id)
-            .await
-            .or_graphql(Domain::Projects)?;
+        let stopped = service::stop(
+            &state.databases.projects,
+            &state.deploy,
+            &viewer,
+            project_id,
+        )
+        .await
+        .or_graphql(Domain::Projects)?;
         Ok(Project(stopped))
     }
 
@@ -66,9 +76,14 @@ impl DeploysMutation {
             .or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let project_id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
-        let job = service::start(&state.databases.projects, &state.deploy, &viewer, project_id)
-            .await
-            .or_graphql(Domain::Projects)?;
+        let job = service::start(
+            &state.databases.projects,
+            &state.deploy,
+            &viewer,
+            project_id,
+        )
+        .await
+        .or_graphql(Domain::Projects)?;
         Ok(Job(job))
     }
 }

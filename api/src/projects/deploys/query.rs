@@ -21,7 +21,9 @@ pub struct DeploysQuery;
 impl DeploysQuery {
     /// A job by id.
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
-        authz::require(ctx, "job").await.or_graphql(Domain::Projects)?;
+        authz::require(ctx, "job")
+            .await
+            .or_graphql(Domain::Projects)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let found = service::job_by_id(&AppState::of(ctx).databases.projects, id)
             .await

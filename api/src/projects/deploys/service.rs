@@ -78,7 +78,8 @@ pub async fn job_by_id(db: &ProjectsDb, id: i32) -> Result<Option<job::Model>, S
 
 /// A project's variables, decrypted for the app when its job runs.
 pub struct Variables {
-    pub db: ProjectsDb,
+    /// Uncounted: read by deploy workers, not by requests.
+    pub db: sea_orm::DatabaseConnection,
     pub cipher: Cipher,
 }
 
@@ -87,7 +88,7 @@ impl deploy::Secrets for Variables {
     async fn variables(&self, project_id: i32) -> Result<Vec<(String, String)>, String> {
         let rows = environment_variable::Entity::find()
             .filter(environment_variable::Column::ProjectId.eq(project_id))
-            .all(&*self.db)
+            .all(&self.db)
             .await
             .map_err(|e| e.to_string())?;
         rows.into_iter()

@@ -74,7 +74,9 @@ pub fn sandbox_flags() -> Vec<String> {
     if is_root() {
         vec![]
     } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the tests are not running as root: the deploy sandbox tests would not run");
+        panic!(
+            "CI=true but the tests are not running as root: the deploy sandbox tests would not run"
+        );
     } else {
         eprintln!("not root: deploy tests run with DEPLOY_SANDBOX=none");
         vec!["--deploy-sandbox".into(), "none".into()]
@@ -164,7 +166,10 @@ impl Deployer {
             .as_str()
             .expect("an id")
             .to_owned();
-        let owner_id = self.app.data_as(&self.owner, "{ me { id } }", json!({})).await["me"]["id"]
+        let owner_id = self
+            .app
+            .data_as(&self.owner, "{ me { id } }", json!({}))
+            .await["me"]["id"]
             .clone();
         self.app
             .data_as(
@@ -260,7 +265,11 @@ pub fn processes_of(uid: u32) -> Vec<(i32, i32)> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
@@ -310,7 +319,11 @@ pub fn processes_in_groups(groups: &[i32]) -> Vec<i32> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         let pgid = std::fs::read_to_string(entry.path().join("stat"))

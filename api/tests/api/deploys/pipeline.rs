@@ -56,16 +56,28 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
             "the BUILD log holds the build's output: {build:?}"
         );
         let (status, page) = d.get("/apps/hello-app/").await;
-        assert_eq!((status, page.contains("hello from v1")), (200, true), "{page}");
+        assert_eq!(
+            (status, page.contains("hello from v1")),
+            (200, true),
+            "{page}"
+        );
         let (status, css) = d.get("/apps/hello-app/style.css").await;
         assert_eq!((status, css.as_str()), (200, "body { color: v1; }"));
         let (status, made) = d.get("/apps/hello-app/generated/made.txt").await;
-        assert_eq!((status, made.trim()), (200, "made"), "the app serves what its build made");
+        assert_eq!(
+            (status, made.trim()),
+            (200, "made"),
+            "the app serves what its build made"
+        );
         let (status, _) = d.get("/apps/hello-app").await;
         assert_eq!(status, 200, "the slug without a slash redirects to it");
         let running = d
             .app
-            .data_as(&d.owner, "query($p: ID!) { project(id: $p) { running } }", json!({ "p": project }))
+            .data_as(
+                &d.owner,
+                "query($p: ID!) { project(id: $p) { running } }",
+                json!({ "p": project }),
+            )
             .await;
         assert_eq!(running["project"]["running"], true);
 
@@ -97,24 +109,38 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         stop.store(true, Ordering::SeqCst);
         let (served, failures) = poller.await.expect("the poller ends");
-        assert!(failures.is_empty(), "requests failed during the switch: {failures:?}");
+        assert!(
+            failures.is_empty(),
+            "requests failed during the switch: {failures:?}"
+        );
         assert!(served > 10, "the poller ran throughout ({served} requests)");
         let (_, page) = d.get("/apps/hello-app/").await;
         assert!(page.contains("hello from v2"), "{page}");
 
         d.app
-            .data_as(&d.owner, "mutation($p: ID!) { stopProject(projectId: $p) { running } }", json!({ "p": project }))
+            .data_as(
+                &d.owner,
+                "mutation($p: ID!) { stopProject(projectId: $p) { running } }",
+                json!({ "p": project }),
+            )
             .await;
         let (status, page) = d.get("/apps/hello-app/").await;
         assert_eq!(status, 503, "{page}");
         if super::is_root() {
-            assert!(super::no_process_left(d.uid_of(&project)).await, "stopping leaves no process");
+            assert!(
+                super::no_process_left(d.uid_of(&project)).await,
+                "stopping leaves no process"
+            );
         }
 
         // Started again from the last build, without fetching.
         let job = d
             .app
-            .data_as(&d.owner, "mutation($p: ID!) { startProject(projectId: $p) { id kind } }", json!({ "p": project }))
+            .data_as(
+                &d.owner,
+                "mutation($p: ID!) { startProject(projectId: $p) { id kind } }",
+                json!({ "p": project }),
+            )
             .await["startProject"]
             .clone();
         assert_eq!(job["kind"], "START");
@@ -125,7 +151,11 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
 
         // Deleting the project stops the app and removes its folders.
         d.app
-            .data_as(&d.admin, "mutation($p: ID!) { deleteProject(id: $p) }", json!({ "p": project }))
+            .data_as(
+                &d.admin,
+                "mutation($p: ID!) { deleteProject(id: $p) }",
+                json!({ "p": project }),
+            )
             .await;
         let (status, _) = d.get("/apps/hello-app/").await;
         assert_eq!(status, 503);
@@ -173,14 +203,23 @@ async fn cancelling_a_slow_build_ends_cancelled_and_leaves_no_process_of_it() {
     let deadline = std::time::Instant::now() + LIMIT;
     loop {
         let now = d.job(&job["id"]).await;
-        if lines(&now["deployment"]["logs"]).iter().any(|l| l == "slow build") {
+        if lines(&now["deployment"]["logs"])
+            .iter()
+            .any(|l| l == "slow build")
+        {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the build never started: {now}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never started: {now}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let groups: Vec<i32> = if super::is_root() {
-        let groups: Vec<i32> = processes_of(d.uid_of(&project)).iter().map(|(_, g)| *g).collect();
+        let groups: Vec<i32> = processes_of(d.uid_of(&project))
+            .iter()
+            .map(|(_, g)| *g)
+            .collect();
         assert!(!groups.is_empty(), "the build runs as the project's user");
         groups
     } else {
@@ -188,26 +227,42 @@ async fn cancelling_a_slow_build_ends_cancelled_and_leaves_no_process_of_it() {
     };
     let cancelled = d
         .app
-        .data_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { status } }", json!({ "d": deployment }))
+        .data_as(
+            &d.owner,
+            "mutation($d: ID!) { cancelDeployment(id: $d) { status } }",
+            json!({ "d": deployment }),
+        )
         .await;
     assert_eq!(cancelled["cancelDeployment"]["status"], "CANCELLED");
     let ended = d.wait(&job["id"], LIMIT).await;
     assert_eq!(ended["status"], "CANCELLED", "{ended}");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !processes_in_groups(&groups).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "processes of the cancelled build survive");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes of the cancelled build survive"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (_, again) = d
         .app
-        .post_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { status } }", json!({ "d": deployment }))
+        .post_as(
+            &d.owner,
+            "mutation($d: ID!) { cancelDeployment(id: $d) { status } }",
+            json!({ "d": deployment }),
+        )
         .await;
-    assert_eq!(first_code(&again), "CONFLICT", "an ended deployment cannot be cancelled: {again}");
+    assert_eq!(
+        first_code(&again),
+        "CONFLICT",
+        "an ended deployment cannot be cancelled: {again}"
+    );
     d.app.stop().await;
 }
 
 #[tokio::test]
-async fn twenty_deploys_with_three_workers_never_run_more_than_three_at_once_and_start_oldest_first() {
+async fn twenty_deploys_with_three_workers_never_run_more_than_three_at_once_and_start_oldest_first()
+ {
     for backend in backends() {
         let d = Deployer::spawn(backend, &["--deploy-max-workers", "3"]).await;
         let mut repos = Vec::new();
@@ -226,7 +281,11 @@ async fn twenty_deploys_with_three_workers_never_run_more_than_three_at_once_and
             assert_eq!(done["status"], "SUCCEEDED", "{backend:?}: {done}");
         }
         let manager = d.app.state.deploy.manager();
-        assert!(manager.high_water() <= 3, "{} ran at once", manager.high_water());
+        assert!(
+            manager.high_water() <= 3,
+            "{} ran at once",
+            manager.high_water()
+        );
         assert!(manager.high_water() >= 2, "the workers ran side by side");
         let started = manager.started_jobs();
         let created: Vec<i32> = jobs
@@ -258,12 +317,19 @@ async fn deploying_twice_at_once_gives_exactly_one_conflict() {
         };
         let (a, b) = tokio::join!(call(), call());
         let codes: Vec<&str> = [&a.1, &b.1].iter().map(|body| first_code(body)).collect();
-        let ok: Vec<_> = [&a.1, &b.1].into_iter().filter(|b| b.get("errors").is_none()).collect();
+        let ok: Vec<_> = [&a.1, &b.1]
+            .into_iter()
+            .filter(|b| b.get("errors").is_none())
+            .collect();
         assert_eq!(ok.len(), 1, "{backend:?}: {a:?} {b:?}");
         assert!(codes.contains(&"CONFLICT"), "{codes:?}");
         let deployment = ok[0]["data"]["deployProject"]["deployment"]["id"].clone();
         d.app
-            .data_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { id } }", json!({ "d": deployment }))
+            .data_as(
+                &d.owner,
+                "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
+                json!({ "d": deployment }),
+            )
             .await;
         d.app.stop().await;
     }
@@ -272,17 +338,27 @@ async fn deploying_twice_at_once_gives_exactly_one_conflict() {
 #[tokio::test]
 async fn logs_and_the_admin_views_are_for_members_and_admins() {
     let d = Deployer::spawn(Backend::Sqlite, &[]).await;
-    let repo = Repo::new(&[("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n"), ("s/a", "a")]);
+    let repo = Repo::new(&[
+        ("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n"),
+        ("s/a", "a"),
+    ]);
     let project = d.project("private-app", &repo).await;
     let job = d.deploy(&project).await;
     let deployment = job["deployment"]["id"].clone();
     let (_, body) = d
         .app
-        .post_as(&d.other, "query($d: ID!) { deployment(id: $d) { status logs(kind: BUILD) { line } } }", json!({ "d": deployment }))
+        .post_as(
+            &d.other,
+            "query($d: ID!) { deployment(id: $d) { status logs(kind: BUILD) { line } } }",
+            json!({ "d": deployment }),
+        )
         .await;
     assert_eq!(first_code(&body), "FORBIDDEN", "{body}");
     assert!(body["data"]["deployment"].is_null() || body["data"]["deployment"]["logs"].is_null());
-    let (_, body) = d.app.post_as(&d.owner, "{ workers { uuid } }", json!({})).await;
+    let (_, body) = d
+        .app
+        .post_as(&d.owner, "{ workers { uuid } }", json!({}))
+        .await;
     assert_eq!(first_code(&body), "FORBIDDEN");
     // The admin sees the worker running the job and the queue's slots.
     let deadline = std::time::Instant::now() + LIMIT;
@@ -302,7 +378,11 @@ async fn logs_and_the_admin_views_are_for_members_and_admins() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     d.app
-        .data_as(&d.owner, "mutation($d: ID!) { cancelDeployment(id: $d) { id } }", json!({ "d": deployment }))
+        .data_as(
+            &d.owner,
+            "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
+            json!({ "d": deployment }),
+        )
         .await;
     d.app.stop().await;
 }

@@ -49,7 +49,10 @@ async fn a_deployed_app_reads_no_gateway_secret_or_database_and_sees_none_of_its
     }
     // The gateway closed its DATA_DIR to other users; open what the test's temporary
     // folder adds on top, so the files' own protection is what is tested.
-    let mode = std::fs::metadata(&data_dir).expect("data dir").permissions().mode();
+    let mode = std::fs::metadata(&data_dir)
+        .expect("data dir")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o700, "the gateway keeps DATA_DIR to itself");
 
     let start = format!("start = \"sh probe.sh {}\"\n", secrets.join(" "));
@@ -67,20 +70,41 @@ async fn a_deployed_app_reads_no_gateway_secret_or_database_and_sees_none_of_its
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     let log = d.runtime_log(&job["deployment"]["id"]).await;
     for path in &secrets {
-        assert!(log.contains(&format!("DENIED {path}")), "{path} must be unreadable: {log:?}");
+        assert!(
+            log.contains(&format!("DENIED {path}")),
+            "{path} must be unreadable: {log:?}"
+        );
     }
-    assert!(log.contains(&format!("UID {}", d.uid_of(&project))), "{log:?}");
+    assert!(
+        log.contains(&format!("UID {}", d.uid_of(&project))),
+        "{log:?}"
+    );
     let names: Vec<&str> = log
         .iter()
         .filter_map(|l| l.strip_prefix("ENV "))
         .filter_map(|l| l.split_once('=').map(|(n, _)| n))
         .collect();
     let allowed = [
-        "APP_BASE_PATH", "GREETING", "HOME", "HOST", "LANG", "PATH", "PORT", "PWD", "SHLVL", "_",
+        "APP_BASE_PATH",
+        "GREETING",
+        "HOME",
+        "HOST",
+        "LANG",
+        "PATH",
+        "PORT",
+        "PWD",
+        "SHLVL",
+        "_",
     ];
     let leaked: Vec<&&str> = names.iter().filter(|n| !allowed.contains(n)).collect();
-    assert!(leaked.is_empty(), "gateway variables leak into the app: {leaked:?}");
-    assert!(log.contains(&"ENV GREETING=hola".to_owned()), "the project's variables arrive");
+    assert!(
+        leaked.is_empty(),
+        "gateway variables leak into the app: {leaked:?}"
+    );
+    assert!(
+        log.contains(&"ENV GREETING=hola".to_owned()),
+        "the project's variables arrive"
+    );
     d.app.stop().await;
 }
 
@@ -156,16 +180,23 @@ while True:
     let (fork_done, hog_done) = loop {
         most_processes = most_processes.max(super::processes_of(d.uid_of(&fork_project)).len());
         let (f, h) = (d.job(&fork_job["id"]).await, d.job(&hog_job["id"]).await);
-        let ended = |j: &serde_json::Value| !matches!(j["status"].as_str(), Some("PENDING" | "RUNNING"));
+        let ended =
+            |j: &serde_json::Value| !matches!(j["status"].as_str(), Some("PENDING" | "RUNNING"));
         if ended(&f) && ended(&h) {
             break (f, h);
         }
-        assert!(std::time::Instant::now() < deadline, "jobs never ended: {f} {h}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs never ended: {f} {h}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     stop.store(true, Ordering::SeqCst);
     let (answers, failures) = watcher.await.expect("the watcher ends");
-    assert_eq!(failures, 0, "the gateway stopped answering ({answers} answers)");
+    assert_eq!(
+        failures, 0,
+        "the gateway stopped answering ({answers} answers)"
+    );
 
     // Neither app ever answered on its port: both deploys fail, stopped by limits.
     assert_eq!(fork_done["status"], "FAILED", "{fork_done}");
@@ -175,9 +206,15 @@ while True:
         fork_log.iter().any(|l| l.starts_with("fork refused")),
         "the process limit refused forks: {fork_log:?}"
     );
-    assert!(most_processes <= 24, "{most_processes} processes ran at once");
+    assert!(
+        most_processes <= 24,
+        "{most_processes} processes ran at once"
+    );
     let hog_log = d.runtime_log(&hog_job["deployment"]["id"]).await;
-    let held: Vec<&String> = hog_log.iter().filter(|l| l.starts_with("holding")).collect();
+    let held: Vec<&String> = hog_log
+        .iter()
+        .filter(|l| l.starts_with("holding"))
+        .collect();
     assert!(
         held.len() < 8,
         "the memory hog held {} chunks of 16 MiB past a 64 MiB limit: {hog_log:?}",
