@@ -2,6 +2,7 @@
 //! test, real sandboxed processes, real HTTP through `/apps/<slug>/`.
 
 mod pipeline;
+mod proxy;
 mod sandbox;
 
 use std::{path::Path, time::Duration};

@@ -386,3 +386,33 @@ async fn logs_and_the_admin_views_are_for_members_and_admins() {
         .await;
     d.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_docker_runtime_deploys_a_dockerfile_where_an_engine_runs() {
+    if !deploy::runtime::docker::available() {
+        eprintln!(
+            "skipped: no Docker engine answers `docker info` here; the docker runtime's \
+             command lines are unit-tested in the deploy crate"
+        );
+        return;
+    }
+    let d = Deployer::spawn(Backend::Sqlite, &["--deploy-runtime", "docker"]).await;
+    let repo = Repo::new(&[
+        (
+            "Dockerfile",
+            "FROM python:3-alpine\nWORKDIR /app\nCOPY . .\nCMD python3 -m http.server 8080\n",
+        ),
+        ("index.html", "hello from a container"),
+    ]);
+    let project = d.project("docker-app", &repo).await;
+    let done = d
+        .wait(&d.deploy(&project).await["id"], Duration::from_secs(600))
+        .await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let (status, page) = d.get("/apps/docker-app/").await;
+    assert_eq!(
+        (status, page.contains("hello from a container")),
+        (200, true)
+    );
+    d.app.stop().await;
+}
