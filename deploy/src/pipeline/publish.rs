@@ -79,9 +79,14 @@ pub async fn publish(
     let read = stdout.take(MAX_BYTES + 1).read_to_end(&mut bytes).await;
     let mut errors = String::new();
     let _ = stderr.read_to_string(&mut errors).await;
+    // tar has closed its output: let it exit, then clear anything it left behind.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await;
     let group = prepared.cgroup;
     let _ = tokio::task::spawn_blocking(move || sandbox::kill_tree(pid, group.as_ref())).await;
-    let status = child.wait().await;
+    let status = match status {
+        Ok(status) => status,
+        Err(_) => child.wait().await,
+    };
     read.map_err(|e| StepError::Failed(format!("reading the static folder: {e}")))?;
     if bytes.len() as u64 > MAX_BYTES {
         return Err(StepError::Failed(format!(

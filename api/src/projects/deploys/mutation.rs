@@ -17,25 +17,35 @@ use crate::{
 #[derive(Default)]
 pub struct DeploysMutation;
 
+async fn queue(
+    ctx: &Context<'_>,
+    operation: &str,
+    project_id: &ID,
+    request: service::Request,
+) -> Result<Job> {
+    let viewer = authz::require(ctx, operation)
+        .await
+        .or_graphql(Domain::Projects)?;
+    let state = AppState::of(ctx);
+    let project_id = parse_id(project_id, "projectId").or_graphql(Domain::Projects)?;
+    let job = service::queue(
+        &state.databases.projects,
+        &state.deploy,
+        &viewer,
+        project_id,
+        request,
+    )
+    .await
+    .or_graphql(Domain::Projects)?;
+    Ok(Job(job))
+}
+
 #[Object]
 impl DeploysMutation {
     /// Queues a deploy of the project and returns its job at once (PENDING; follow it
     /// with `job` or `Job.deployment`). CONFLICT while one is pending or running.
     async fn deploy_project(&self, ctx: &Context<'_>, project_id: ID) -> Result<Job> {
-        let viewer = authz::require(ctx, "deployProject")
-            .await
-            .or_graphql(Domain::Projects)?;
-        let state = AppState::of(ctx);
-        let project_id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
-        let job = service::deploy(
-            &state.databases.projects,
-            &state.deploy,
-            &viewer,
-            project_id,
-        )
-        .await
-        .or_graphql(Domain::Projects)?;
-        Ok(Job(job))
+        queue(ctx, "deployProject", &project_id, service::Request::Deploy).await
     }
 
     /// Cancels a pending or running deployment; the previous instance keeps serving.
@@ -71,19 +81,6 @@ impl DeploysMutation {
 
     /// Starts the project's last successful build again (no fetch, no build).
     async fn start_project(&self, ctx: &Context<'_>, project_id: ID) -> Result<Job> {
-        let viewer = authz::require(ctx, "startProject")
-            .await
-            .or_graphql(Domain::Projects)?;
-        let state = AppState::of(ctx);
-        let project_id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
-        let job = service::start(
-            &state.databases.projects,
-            &state.deploy,
-            &viewer,
-            project_id,
-        )
-        .await
-        .or_graphql(Domain::Projects)?;
-        Ok(Job(job))
+        queue(ctx, "startProject", &project_id, service::Request::Start).await
     }
 }

@@ -12,27 +12,29 @@ use crate::{
     users::viewer::Viewer,
 };
 
-/// Queues a deploy: the job comes back at once (PENDING), with its deployment.
-pub async fn deploy(
-    db: &ProjectsDb,
-    engine: &deploy::Engine,
-    viewer: &Viewer,
-    project_id: i32,
-) -> Result<job::Model, ServiceError> {
-    let found = projects::writable(db, viewer, project_id).await?;
-    let (job, _) = engine.deploy(&found, viewer.id()).await?;
-    Ok(job)
+/// What to queue for a project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Fetch, build, start, route.
+    Deploy,
+    /// Start the last successful build again.
+    Start,
 }
 
-/// Queues a start of the project's last successful build.
-pub async fn start(
+/// Queues a deploy or a start of the project, for its writers: the job comes back at
+/// once (PENDING), with its deployment.
+pub async fn queue(
     db: &ProjectsDb,
     engine: &deploy::Engine,
     viewer: &Viewer,
     project_id: i32,
+    request: Request,
 ) -> Result<job::Model, ServiceError> {
     let found = projects::writable(db, viewer, project_id).await?;
-    let (job, _) = engine.start_again(&found, viewer.id()).await?;
+    let (job, _) = match request {
+        Request::Deploy => engine.deploy(&found, viewer.id()).await?,
+        Request::Start => engine.start_again(&found, viewer.id()).await?,
+    };
     Ok(job)
 }
 

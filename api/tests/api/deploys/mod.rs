@@ -212,6 +212,18 @@ impl Deployer {
         }
     }
 
+    /// Cancels a deployment as the owner; returns it.
+    pub async fn cancel(&self, deployment_id: &Value) -> Value {
+        self.app
+            .data_as(
+                &self.owner,
+                "mutation($d: ID!) { cancelDeployment(id: $d) { id status } }",
+                json!({ "d": deployment_id }),
+            )
+            .await["cancelDeployment"]
+            .clone()
+    }
+
     pub async fn job(&self, job_id: &Value) -> Value {
         self.app
             .data_as(
@@ -259,47 +271,56 @@ pub fn lines(logs: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Processes whose real uid is `uid`, with their process groups, from /proc.
-pub fn processes_of(uid: u32) -> Vec<(i32, i32)> {
-    let mut found = Vec::new();
+/// A live process, from /proc: its pid, real uid and process group.
+struct Process {
+    pid: i32,
+    uid: Option<u32>,
+    pgid: Option<i32>,
+}
+
+fn live_processes() -> Vec<Process> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
-            continue;
-        };
-        let zombie = status
-            .lines()
-            .any(|l| l.starts_with("State:") && l.contains('Z'));
-        if zombie {
-            continue;
-        }
-        let owner = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|u| u.parse::<u32>().ok());
-        if owner != Some(uid) {
-            continue;
-        }
-        let pgid = std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|stat| {
-                let after = stat.rsplit_once(')')?.1.to_owned();
-                after.split_whitespace().nth(2)?.parse::<i32>().ok()
-            })
-            .unwrap_or(-1);
-        found.push((pid, pgid));
-    }
-    found
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|rest| rest.trim().to_owned())
+            };
+            if field("State:").is_some_and(|state| state.starts_with('Z')) {
+                return None;
+            }
+            let uid = field("Uid:")
+                .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+                .and_then(|u| u.parse().ok());
+            let pgid = std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .nth(2)?
+                        .parse()
+                        .ok()
+                });
+            Some(Process { pid, uid, pgid })
+        })
+        .collect()
+}
+
+/// Live processes whose real uid is `uid`, with their process groups.
+pub fn processes_of(uid: u32) -> Vec<(i32, i32)> {
+    live_processes()
+        .into_iter()
+        .filter(|p| p.uid == Some(uid))
+        .map(|p| (p.pid, p.pgid.unwrap_or(-1)))
+        .collect()
 }
 
 /// Waits (up to 10 s) until no live process runs as `uid`.
@@ -313,31 +334,13 @@ pub async fn no_process_left(uid: u32) -> bool {
     false
 }
 
-/// Processes in any of `groups`, from /proc.
+/// Live processes in any of `groups`.
 pub fn processes_in_groups(groups: &[i32]) -> Vec<i32> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let pgid = std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|stat| {
-                let after = stat.rsplit_once(')')?.1.to_owned();
-                after.split_whitespace().nth(2)?.parse::<i32>().ok()
-            });
-        if pgid.is_some_and(|g| groups.contains(&g)) {
-            found.push(pid);
-        }
-    }
-    found
+    live_processes()
+        .into_iter()
+        .filter(|p| p.pgid.is_some_and(|g| groups.contains(&g)))
+        .map(|p| p.pid)
+        .collect()
 }
 
 impl Deployer {

@@ -225,15 +225,8 @@ async fn cancelling_a_slow_build_ends_cancelled_and_leaves_no_process_of_it() {
     } else {
         Vec::new()
     };
-    let cancelled = d
-        .app
-        .data_as(
-            &d.owner,
-            "mutation($d: ID!) { cancelDeployment(id: $d) { status } }",
-            json!({ "d": deployment }),
-        )
-        .await;
-    assert_eq!(cancelled["cancelDeployment"]["status"], "CANCELLED");
+    let cancelled = d.cancel(&deployment).await;
+    assert_eq!(cancelled["status"], "CANCELLED");
     let ended = d.wait(&job["id"], LIMIT).await;
     assert_eq!(ended["status"], "CANCELLED", "{ended}");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -324,13 +317,7 @@ async fn deploying_twice_at_once_gives_exactly_one_conflict() {
         assert_eq!(ok.len(), 1, "{backend:?}: {a:?} {b:?}");
         assert!(codes.contains(&"CONFLICT"), "{codes:?}");
         let deployment = ok[0]["data"]["deployProject"]["deployment"]["id"].clone();
-        d.app
-            .data_as(
-                &d.owner,
-                "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
-                json!({ "d": deployment }),
-            )
-            .await;
+        d.cancel(&deployment).await;
         d.app.stop().await;
     }
 }
@@ -377,13 +364,7 @@ async fn logs_and_the_admin_views_are_for_members_and_admins() {
         assert!(std::time::Instant::now() < deadline, "no worker: {view}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    d.app
-        .data_as(
-            &d.owner,
-            "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
-            json!({ "d": deployment }),
-        )
-        .await;
+    d.cancel(&deployment).await;
     d.app.stop().await;
 }
 
