@@ -48,6 +48,15 @@ fn git(args: &[&str], home: &Path, allow_local: bool) -> tokio::process::Command
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_TERMINAL_PROMPT", "0")
+        // No `ext::` or other transports that run commands.
+        .env(
+            "GIT_ALLOW_PROTOCOL",
+            if allow_local {
+                "https:http:git:ssh:file"
+            } else {
+                "https:http:git:ssh"
+            },
+        )
         .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
