@@ -1,0 +1,182 @@
+//! The dispatcher: claims pending jobs oldest first while the manager has free slots,
+//! and runs each on a worker thread under its lease (heartbeat, outcome, panics).
+
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::Arc,
+};
+
+use entities::projects::enums::JobStatus;
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    EngineError, Event, Shared, manager,
+    pipeline::{JobContext, StepError},
+    queue::{self, Claimed, Outcome},
+};
+
+/// Claims jobs while slots are free; sleeps until a job is queued, a slot frees, or the
+/// poll interval passes (the safety net for jobs queued by another replica).
+pub(crate) async fn dispatch(shared: Arc<Shared>) {
+    loop {
+        while shared.manager.has_free_slot() && !shared.stop_claiming.is_cancelled() {
+            match queue::claim(&shared.db, &shared.config.replica, shared.config.lease).await {
+                Ok(Some(claimed)) => launch(&shared, claimed).await,
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot claim deploy jobs");
+                    break;
+                }
+            }
+        }
+        let manager = shared.manager.clone();
+        let slot_freed = async move {
+            if manager.has_free_slot() {
+                std::future::pending::<()>().await;
+            } else {
+                manager.slot_freed().await;
+            }
+        };
+        tokio::select! {
+            () = shared.stop_claiming.cancelled() => return,
+            () = shared.wake.notified() => {}
+            () = slot_freed => {}
+            () = tokio::time::sleep(shared.config.poll_interval) => {}
+        }
+    }
+}
+
+async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
+    let lease = claimed.lease.clone();
+    tracing::info!(
+        job = lease.job_id,
+        deployment = lease.deployment_id,
+        project = lease.project_id,
+        "deploy job claimed"
+    );
+    let _ = shared.events.send(Event::Changed {
+        job_id: lease.job_id,
+        deployment_id: lease.deployment_id,
+        project_id: lease.project_id,
+    });
+    let worker_shared = shared.clone();
+    let queued = shared
+        .manager
+        .queue(lease.job_id, lease.project_id, move |worker| {
+            run_job(&worker_shared, &claimed, worker.cancel);
+        });
+    if queued.is_err()
+        && let Err(error) = queue::release(&shared.db, &lease).await
+    {
+        tracing::warn!(%error, job = lease.job_id, "cannot give a job back to the queue");
+    }
+}
+
+/// On the worker thread: heartbeat, run, record how it ended. A panic in the runner is
+/// caught here and ends the job FAILED; the slot is freed by the manager's guard.
+fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
+    let lease = claimed.lease.clone();
+    let ctx = JobContext {
+        runtime: shared.runtime.clone(),
+        db: shared.db.clone(),
+        lease: lease.clone(),
+        cancel: cancel.clone(),
+        events: shared.events.clone(),
+        lease_length: shared.config.lease,
+    };
+    let heartbeat = shared.runtime.spawn(heartbeat(
+        shared.db.clone(),
+        lease.clone(),
+        shared.config.lease,
+        cancel.clone(),
+    ));
+    let result = catch_unwind(AssertUnwindSafe(|| shared.runner.run(claimed, &ctx)));
+    heartbeat.abort();
+    let (outcome, activate) = match result {
+        Ok(Ok(done)) => (
+            Outcome {
+                status: JobStatus::Succeeded,
+                message: done.message,
+                endpoint: done.endpoint,
+                project_running: Some(true),
+            },
+            done.activate,
+        ),
+        Ok(Err(StepError::Cancelled)) => (ended(JobStatus::Cancelled, "cancelled".into()), None),
+        Ok(Err(StepError::Failed(message))) => (ended(JobStatus::Failed, message), None),
+        Ok(Err(StepError::LeaseLost)) => {
+            tracing::info!(
+                job = lease.job_id,
+                "the job was cancelled or taken over; its run stops"
+            );
+            return;
+        }
+        Err(panic) => {
+            let message = format!(
+                "the deploy worker crashed: {}",
+                manager::panic_message(&panic)
+            );
+            (ended(JobStatus::Failed, message), None)
+        }
+    };
+    let finished = shared
+        .runtime
+        .block_on(queue::finish(&shared.db, &lease, &outcome));
+    let committed = finished.is_ok();
+    match &finished {
+        Ok(()) => {
+            tracing::info!(job = lease.job_id, status = ?outcome.status, message = %outcome.message, "deploy job ended")
+        }
+        Err(EngineError::LeaseLost) => {
+            tracing::info!(
+                job = lease.job_id,
+                "the job was cancelled before it could end"
+            )
+        }
+        Err(error) => tracing::error!(%error, job = lease.job_id, "cannot record how a job ended"),
+    }
+    if let Some(activate) = activate {
+        activate(committed);
+    }
+    let _ = shared.events.send(Event::Changed {
+        job_id: lease.job_id,
+        deployment_id: lease.deployment_id,
+        project_id: lease.project_id,
+    });
+    if committed && outcome.status == JobStatus::Succeeded {
+        let _ = shared.events.send(Event::AppChanged {
+            project_id: lease.project_id,
+        });
+    }
+}
+
+fn ended(status: JobStatus, message: String) -> Outcome {
+    Outcome {
+        status,
+        message,
+        endpoint: None,
+        project_running: None,
+    }
+}
+
+/// Renews the lease every third of its length; a lost lease (cancelled, or taken by
+/// another replica after ours expired) cancels the run.
+async fn heartbeat(
+    db: DatabaseConnection,
+    lease: queue::Lease,
+    length: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    loop {
+        tokio::time::sleep(length / 3).await;
+        match queue::renew(&db, &lease, length).await {
+            Ok(()) => {}
+            Err(EngineError::LeaseLost) => {
+                cancel.cancel();
+                return;
+            }
+            Err(error) => tracing::warn!(%error, job = lease.job_id, "cannot renew a job's lease"),
+        }
+    }
+}
