@@ -260,3 +260,49 @@ fn chown_tree(path: &Path, uid: u32) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn user_mode_refuses_deploys_it_cannot_isolate_and_says_why() {
+        let closed = tempfile::tempdir().expect("a folder");
+        std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        let sandbox = Sandbox::new(
+            SandboxMode::User,
+            100_000,
+            Limits::default(),
+            &closed.path().join("deployments"),
+        );
+        let refusal = sandbox.refusal().expect("refused");
+        // As root: the folder others cannot search; otherwise: not root.
+        assert!(
+            refusal.contains("not searchable") || refusal.contains("not running as root"),
+            "{refusal}"
+        );
+        let spawn = Spawn {
+            project_id: 1,
+            name: "build-1".into(),
+            cwd: closed.path(),
+            env: &[],
+            shell: "true",
+            cpu_secs: None,
+        };
+        assert!(matches!(
+            sandbox.command(&spawn),
+            Err(EngineError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn none_mode_runs_as_the_gateway_with_no_user_switch() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let sandbox = Sandbox::new(SandboxMode::None, 100_000, Limits::default(), dir.path());
+        assert!(sandbox.uid_of(7).is_none());
+        assert!(sandbox.describe().starts_with("none"));
+    }
+}
