@@ -59,6 +59,9 @@ async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
         job_id: lease.job_id,
         deployment_id: lease.deployment_id,
         project_id: lease.project_id,
+        status: JobStatus::Running,
+        progress: Some(0),
+        message: "started".into(),
     });
     let worker_shared = shared.clone();
     let queued = shared
@@ -139,11 +142,17 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
     if let Some(activate) = activate {
         activate(committed);
     }
-    let _ = shared.events.send(Event::Changed {
-        job_id: lease.job_id,
-        deployment_id: lease.deployment_id,
-        project_id: lease.project_id,
-    });
+    if committed {
+        let succeeded = outcome.status == JobStatus::Succeeded;
+        let _ = shared.events.send(Event::Changed {
+            job_id: lease.job_id,
+            deployment_id: lease.deployment_id,
+            project_id: lease.project_id,
+            status: outcome.status,
+            progress: succeeded.then_some(100),
+            message: outcome.message.clone(),
+        });
+    }
     if committed && outcome.status == JobStatus::Succeeded {
         let _ = shared.events.send(Event::AppChanged {
             project_id: lease.project_id,

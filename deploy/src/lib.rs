@@ -270,6 +270,9 @@ impl Engine {
             job_id: job.id,
             deployment_id: deployment.id,
             project_id: deployment.project_id,
+            status: job.status,
+            progress: Some(job.progress),
+            message: job.message.clone(),
         });
         self.shared.wake.notify_one();
     }
@@ -283,6 +286,9 @@ impl Engine {
             job_id: cancelled.job_id,
             deployment_id,
             project_id: cancelled.project_id,
+            status: JobStatus::Cancelled,
+            progress: None,
+            message: "cancelled".into(),
         });
         Ok(cancelled)
     }

@@ -6,14 +6,16 @@ pub mod db_enum;
 pub mod executor;
 pub mod pagination;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use self::batch::BatchLoader;
 pub use self::executor::Gateway;
 use crate::{
     academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
     projects::{
-        deploys::{self, mutation::DeploysMutation, query::DeploysQuery},
+        deploys::{
+            self, mutation::DeploysMutation, query::DeploysQuery, subscription::DeploysSubscription,
+        },
         loaders as projects_loaders,
         mutation::ProjectsMutation,
         query::ProjectsQuery,
@@ -40,11 +42,19 @@ pub struct Mutation(
     DeploysMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every subscription (deploys for now).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(DeploysSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema's shape alone: no database, no limits.
-pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// What each request carries besides the schema's data: who is asking, and fresh

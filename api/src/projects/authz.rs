@@ -41,6 +41,8 @@ pub const TABLE: &[(&str, Rule)] = &[
     ("cancelDeployment", Rule::SignedIn),
     ("stopProject", Rule::SignedIn),
     ("startProject", Rule::SignedIn),
+    ("deploymentUpdates", Rule::SignedIn),
+    ("projectDeployments", Rule::SignedIn),
 ];
 
 /// Who may do what to one project, beyond the table (checked by the services).

@@ -80,6 +80,9 @@ impl JobContext {
             job_id: self.lease.job_id,
             deployment_id: self.lease.deployment_id,
             project_id: self.lease.project_id,
+            status: entities::projects::enums::JobStatus::Running,
+            progress: Some(progress),
+            message: message.to_owned(),
         });
         Ok(())
     }

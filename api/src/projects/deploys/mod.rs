@@ -6,4 +6,5 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod service;
+pub mod subscription;
 pub mod types;

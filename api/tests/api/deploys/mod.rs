@@ -1,6 +1,7 @@
 //! Deploying projects through GraphQL over HTTP: real git repositories made by the
 //! test, real sandboxed processes, real HTTP through `/apps/<slug>/`.
 
+mod live;
 mod pipeline;
 mod proxy;
 mod sandbox;

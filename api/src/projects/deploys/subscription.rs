@@ -1,0 +1,275 @@
+//! Following deploys live over graphql-transport-ws: one deployment's steps and log
+//! lines until it ends, or every deployment change of a project. A stream starts with
+//! the current state (a late subscriber misses nothing), then follows the engine's
+//! events; a subscriber too slow for the event channel gets the current state read
+//! again instead of a backlog, so what one holds never grows.
+
+use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
+use entities::projects::{deployment, deployment_log, enums::JobStatus, job};
+use futures_util::{Stream, stream};
+use migration::Domain;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::types::{DeploymentLog, DeploymentStatus};
+use crate::{
+    db::ProjectsDb,
+    error::{OrGraphql, ServiceError},
+    projects::{authz, service as projects, service::parse_id},
+    state::AppState,
+};
+
+/// Most log lines one update carries; more arrive in the next ones.
+const LINES_PER_UPDATE: u64 = 500;
+
+/// A deployment's state at one step, with the log lines written since the last update.
+#[derive(SimpleObject)]
+pub struct DeploymentUpdate {
+    pub deployment_id: ID,
+    pub job_id: ID,
+    pub project_id: ID,
+    pub status: DeploymentStatus,
+    /// 0 to 100.
+    pub progress: i32,
+    pub message: String,
+    /// New BUILD and RUNTIME lines, oldest first (only for the project's members and
+    /// admins: an app may print its secrets).
+    pub lines: Vec<DeploymentLog>,
+}
+
+#[derive(Default)]
+pub struct DeploysSubscription;
+
+#[Subscription]
+impl DeploysSubscription {
+    /// One deployment's steps (status, progress, message) and new log lines, starting
+    /// with its current state; completes when it ends.
+    async fn deployment_updates(
+        &self,
+        ctx: &Context<'_>,
+        deployment_id: ID,
+    ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
+        let viewer = authz::require(ctx, "deploymentUpdates")
+            .await
+            .or_graphql(Domain::Projects)?;
+        let state = AppState::of(ctx).clone();
+        let id = parse_id(&deployment_id, "deploymentId").or_graphql(Domain::Projects)?;
+        let db = state.databases.projects.clone();
+        let events = state.deploy.subscribe();
+        let found = super::service::by_id(&db, id)
+            .await
+            .and_then(|d| d.ok_or(ServiceError::NotFound("deployment")))
+            .or_graphql(Domain::Projects)?;
+        let member = member(&db, &viewer, found.project_id).await?;
+        Ok(follow(db, Scope::Deployment(id), member, events))
+    }
+
+    /// Every new deployment of a project and each of its steps (no log lines), starting
+    /// with the newest deployment's state.
+    async fn project_deployments(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+    ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
+        authz::require(ctx, "projectDeployments")
+            .await
+            .or_graphql(Domain::Projects)?;
+        let state = AppState::of(ctx).clone();
+        let id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
+        let db = state.databases.projects.clone();
+        let events = state.deploy.subscribe();
+        entities::projects::project::Entity::find_by_id(id)
+            .one(&*db)
+            .await
+            .map_err(ServiceError::from)
+            .and_then(|p| p.ok_or(ServiceError::NotFound("project")))
+            .or_graphql(Domain::Projects)?;
+        Ok(follow(db, Scope::Project(id), false, events))
+    }
+}
+
+async fn member(
+    db: &ProjectsDb,
+    viewer: &crate::users::viewer::Viewer,
+    project_id: i32,
+) -> Result<bool> {
+    let project = entities::projects::project::Entity::find_by_id(project_id)
+        .one(&**db)
+        .await
+        .map_err(ServiceError::from)
+        .and_then(|p| p.ok_or(ServiceError::NotFound("project")))
+        .or_graphql(Domain::Projects)?;
+    Ok(projects::access(&**db, viewer, &project)
+        .await
+        .or_graphql(Domain::Projects)?
+        .can_write())
+}
+
+#[derive(Clone, Copy)]
+enum Scope {
+    Deployment(i32),
+    Project(i32),
+}
+
+struct Follower {
+    db: ProjectsDb,
+    scope: Scope,
+    with_lines: bool,
+    events: broadcast::Receiver<deploy::Event>,
+    last_line: i64,
+    started: bool,
+    done: bool,
+}
+
+fn is_final(status: JobStatus) -> bool {
+    !matches!(status, JobStatus::Pending | JobStatus::Running)
+}
+
+fn follow(
+    db: ProjectsDb,
+    scope: Scope,
+    with_lines: bool,
+    events: broadcast::Receiver<deploy::Event>,
+) -> impl Stream<Item = DeploymentUpdate> {
+    let follower = Follower {
+        db,
+        scope,
+        with_lines,
+        events,
+        last_line: 0,
+        started: false,
+        done: false,
+    };
+    stream::unfold(follower, |mut f| async move {
+        let update = f.next().await?;
+        Some((update, f))
+    })
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<DeploymentUpdate> {
+        if self.done {
+            return None;
+        }
+        if !self.started {
+            self.started = true;
+            if let Some(update) = self.snapshot().await {
+                return Some(self.emit(update));
+            }
+        }
+        loop {
+            match self.events.recv().await {
+                Ok(deploy::Event::Changed {
+                    job_id,
+                    deployment_id,
+                    project_id,
+                    status,
+                    progress,
+                    message,
+                }) if self.concerns(deployment_id, project_id) => {
+                    let progress = match progress {
+                        Some(p) => p,
+                        None => self.progress_of(job_id).await,
+                    };
+                    let update = DeploymentUpdate {
+                        deployment_id: deployment_id.into(),
+                        job_id: job_id.into(),
+                        project_id: project_id.into(),
+                        status: status.into(),
+                        progress,
+                        message,
+                        lines: self.new_lines(deployment_id).await,
+                    };
+                    return Some(self.emit(update));
+                }
+                Ok(_) => {}
+                // Too slow for the channel: read the state again rather than hold a
+                // backlog.
+                Err(RecvError::Lagged(_)) => {
+                    if let Some(update) = self.snapshot().await {
+                        return Some(self.emit(update));
+                    }
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    fn concerns(&self, deployment_id: i32, project_id: i32) -> bool {
+        match self.scope {
+            Scope::Deployment(id) => id == deployment_id,
+            Scope::Project(id) => id == project_id,
+        }
+    }
+
+    fn emit(&mut self, update: DeploymentUpdate) -> DeploymentUpdate {
+        if matches!(self.scope, Scope::Deployment(_)) && is_final(status_of(update.status)) {
+            self.done = true;
+        }
+        update
+    }
+
+    async fn progress_of(&self, job_id: i32) -> i32 {
+        job::Entity::find_by_id(job_id)
+            .one(&*self.db)
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |j| j.progress)
+    }
+
+    /// The current state: the deployment's, or the project's newest deployment's.
+    async fn snapshot(&mut self) -> Option<DeploymentUpdate> {
+        let mut query = deployment::Entity::find();
+        query = match self.scope {
+            Scope::Deployment(id) => query.filter(deployment::Column::Id.eq(id)),
+            Scope::Project(id) => query
+                .filter(deployment::Column::ProjectId.eq(id))
+                .order_by_desc(deployment::Column::Id),
+        };
+        let found = query.one(&*self.db).await.ok().flatten()?;
+        let job = job::Entity::find_by_id(found.job_id)
+            .one(&*self.db)
+            .await
+            .ok()
+            .flatten()?;
+        Some(DeploymentUpdate {
+            deployment_id: found.id.into(),
+            job_id: job.id.into(),
+            project_id: found.project_id.into(),
+            status: job.status.into(),
+            progress: job.progress,
+            message: job.message,
+            lines: self.new_lines(found.id).await,
+        })
+    }
+
+    /// Lines written since the last update (for members following one deployment).
+    async fn new_lines(&mut self, deployment_id: i32) -> Vec<DeploymentLog> {
+        if !self.with_lines {
+            return Vec::new();
+        }
+        let rows = deployment_log::Entity::find()
+            .filter(deployment_log::Column::DeploymentId.eq(deployment_id))
+            .filter(deployment_log::Column::Id.gt(self.last_line))
+            .order_by_asc(deployment_log::Column::Id)
+            .limit(LINES_PER_UPDATE)
+            .all(&*self.db)
+            .await
+            .unwrap_or_default();
+        if let Some(last) = rows.last() {
+            self.last_line = last.id;
+        }
+        rows.into_iter().map(DeploymentLog).collect()
+    }
+}
+
+fn status_of(status: DeploymentStatus) -> JobStatus {
+    match status {
+        DeploymentStatus::Pending => JobStatus::Pending,
+        DeploymentStatus::Running => JobStatus::Running,
+        DeploymentStatus::Succeeded => JobStatus::Succeeded,
+        DeploymentStatus::Failed => JobStatus::Failed,
+        DeploymentStatus::Cancelled => JobStatus::Cancelled,
+    }
+}

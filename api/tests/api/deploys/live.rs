@@ -1,0 +1,120 @@
+//! Following deploys live over graphql-transport-ws.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+use super::{Deployer, Repo, lines};
+use crate::helpers::Backend;
+
+const SUBSCRIPTION: &str = "subscription($d: ID!) { deploymentUpdates(deploymentId: $d) { status progress message lines { kind line } } }";
+
+/// Subscribes as `token` and collects every `next` payload until `complete`.
+async fn follow(d: &Deployer, token: &str, deployment: &Value) -> Vec<Value> {
+    let mut request = format!("ws://{}/graphql/ws", d.app.addr)
+        .into_client_request()
+        .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("a header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connected");
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("sent");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION, "variables": { "d": deployment } } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .expect("sent");
+    let mut updates = Vec::new();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(90), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket stays open")
+            .expect("a frame");
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let body: Value = serde_json::from_str(&text).expect("json");
+        match body["type"].as_str() {
+            Some("connection_ack") => {}
+            Some("next") => {
+                assert!(body["payload"].get("errors").is_none(), "{body}");
+                updates.push(body["payload"]["data"]["deploymentUpdates"].clone());
+            }
+            Some("complete") => return updates,
+            _ => panic!("unexpected message {body}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_follows_every_step_with_its_log_lines_and_a_late_one_gets_the_state() {
+    let d = Deployer::spawn(Backend::Sqlite, &["--deploy-max-workers", "1"]).await;
+    // A deploy that holds the only worker, so the followed one waits in the queue.
+    let blocker = Repo::new(&[("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n")]);
+    let followed = Repo::new(&[
+        (
+            "deploy.toml",
+            "build = \"echo line one && echo line two\"\nstatic = \"site\"\n",
+        ),
+        ("site/index.html", "live"),
+    ]);
+    let blocker_project = d.project("blocker-app", &blocker).await;
+    let project = d.project("live-app", &followed).await;
+    let blocking = d.deploy(&blocker_project).await;
+    let job = d.deploy(&project).await;
+    let deployment = job["deployment"]["id"].clone();
+
+    let following = follow(&d, &d.owner, &deployment);
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        d.cancel(&blocking["deployment"]["id"]).await;
+    };
+    let (updates, ()) = tokio::join!(following, release);
+
+    assert_eq!(
+        updates[0]["status"], "PENDING",
+        "the current state comes first: {updates:?}"
+    );
+    let progress: Vec<i64> = updates
+        .iter()
+        .filter(|u| u["status"] == "RUNNING" || u["status"] == "SUCCEEDED")
+        .filter_map(|u| u["progress"].as_i64())
+        .filter(|p| *p > 0)
+        .collect();
+    assert_eq!(progress, vec![20, 40, 60, 80, 100], "{updates:?}");
+    let built = updates
+        .iter()
+        .find(|u| u["progress"] == 40)
+        .expect("the build step");
+    let built_lines = lines(&built["lines"]);
+    assert!(
+        built_lines.contains(&"line one".to_owned())
+            && built_lines.contains(&"line two".to_owned()),
+        "the build's lines arrive with its step: {built_lines:?}"
+    );
+    assert_eq!(updates.last().expect("updates")["status"], "SUCCEEDED");
+
+    // A late subscriber: the current (final) state, then completion.
+    let late = follow(&d, &d.owner, &deployment).await;
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0]["status"], "SUCCEEDED");
+    assert_eq!(late[0]["progress"], 100);
+    // Not a member: the steps, never the lines.
+    let outsider = follow(&d, &d.other, &deployment).await;
+    assert!(
+        outsider[0]["lines"]
+            .as_array()
+            .is_some_and(|l| l.is_empty())
+    );
+    d.app.stop().await;
+}
