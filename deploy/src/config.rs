@@ -65,8 +65,10 @@ pub struct EngineConfig {
     pub start_timeout: Duration,
     /// A running job's lease; renewed every third of it.
     pub lease: Duration,
-    /// How often the dispatcher looks for jobs when nothing woke it.
+    /// How often the dispatcher looks for jobs (and expired leases) when nothing woke it.
     pub poll_interval: Duration,
+    /// Claims a job gets before an expired lease fails it instead of queueing it again.
+    pub max_attempts: i32,
     /// Lines kept per deployment and log kind (oldest dropped).
     pub log_max_lines: u64,
     /// Accept `file://` and local paths as repositories (tests, demos).
@@ -91,6 +93,7 @@ impl EngineConfig {
             start_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
+            max_attempts: 3,
             log_max_lines: 2000,
             allow_local_repositories: false,
             extra_env: Vec::new(),

@@ -20,6 +20,16 @@ use crate::{
 /// poll interval passes (the safety net for jobs queued by another replica).
 pub(crate) async fn dispatch(shared: Arc<Shared>) {
     loop {
+        match queue::rescue(&shared.db, shared.config.max_attempts).await {
+            Ok(rescued) if rescued > 0 => {
+                tracing::warn!(
+                    rescued,
+                    "jobs whose lease expired (their server stopped) were taken back"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot look for expired leases"),
+        }
         while shared.manager.has_free_slot() && !shared.stop_claiming.is_cancelled() {
             match queue::claim(&shared.db, &shared.config.replica, shared.config.lease).await {
                 Ok(Some(claimed)) => launch(&shared, claimed).await,
@@ -106,6 +116,19 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
             },
             done.activate,
         ),
+        // Stopped by the server's shutdown, not by a user: back to the queue, for this
+        // server's next start or another replica.
+        Ok(Err(StepError::Cancelled)) if shared.stop_claiming.is_cancelled() => {
+            match shared.runtime.block_on(queue::release(&shared.db, &lease)) {
+                Ok(()) => {
+                    tracing::info!(job = lease.job_id, "shutting down: the job is queued again")
+                }
+                Err(error) => {
+                    tracing::info!(%error, job = lease.job_id, "shutting down: the job was not given back")
+                }
+            }
+            return;
+        }
         Ok(Err(StepError::Cancelled)) => (ended(JobStatus::Cancelled, "cancelled".into()), None),
         Ok(Err(StepError::Failed(message))) => (ended(JobStatus::Failed, message), None),
         Ok(Err(StepError::LeaseLost)) => {

@@ -21,7 +21,7 @@ use entities::projects::{
     job, project,
 };
 use migration::{Domain, Verb};
-use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 /// A fresh projects database: a SQLite file, or a PostgreSQL database dropped at the end.
 struct TestDb {
@@ -281,6 +281,111 @@ async fn a_second_active_deploy_of_a_project_is_a_conflict() {
             (1, 1),
             "{a:?} {b:?}"
         );
+        db.drop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_server_died_is_run_again_and_fails_after_its_last_attempt() {
+    for db in TestDb::all().await {
+        let conn = db.conn.clone();
+        let retried = project(&conn, 1).await;
+        let exhausted = project(&conn, 2).await;
+        for p in [&retried, &exhausted] {
+            queue::enqueue(&conn, JobKind::Deploy, &Payload::of(p), 1)
+                .await
+                .expect("queued");
+        }
+        // A server claims both with a short lease, then dies (never renews).
+        let first = queue::claim(&conn, "dead-replica", Duration::from_millis(300))
+            .await
+            .expect("claims")
+            .expect("a job");
+        let second = queue::claim(&conn, "dead-replica", Duration::from_millis(300))
+            .await
+            .expect("claims")
+            .expect("a job");
+        // The second has used its attempts already.
+        job::Entity::update_many()
+            .col_expr(job::Column::Attempts, sea_orm::sea_query::Expr::value(3))
+            .filter(sea_orm::ColumnTrait::eq(&job::Column::Id, second.job.id))
+            .exec(&conn)
+            .await
+            .expect("updated");
+        let runner = Arc::new(Recorder {
+            running: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        });
+        let engine = Engine::start_with_runner(config(2), conn.clone(), runner);
+        let jobs = wait_ended(&conn, &[first.job.id, second.job.id]).await;
+        let again = jobs.iter().find(|j| j.id == first.job.id).expect("first");
+        assert_eq!(
+            (again.status, again.attempts),
+            (JobStatus::Succeeded, 2),
+            "{again:?}"
+        );
+        assert!(again.lease_token > first.lease.token);
+        let gave_up = jobs.iter().find(|j| j.id == second.job.id).expect("second");
+        assert_eq!(gave_up.status, JobStatus::Failed, "{gave_up:?}");
+        assert!(
+            gave_up.message.contains("gave up after 3 attempts"),
+            "{}",
+            gave_up.message
+        );
+        let late = queue::progress(&conn, &first.lease, 40, "late", Duration::from_secs(30)).await;
+        assert!(
+            matches!(late, Err(EngineError::LeaseLost)),
+            "the dead server's writes are refused"
+        );
+        engine.shutdown().await;
+        db.drop().await;
+    }
+}
+
+/// Runs until its job is cancelled.
+struct Patient;
+
+impl JobRunner for Patient {
+    fn run(&self, _job: &Claimed, ctx: &JobContext) -> Result<Done, StepError> {
+        while !ctx.cancel.is_cancelled() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(StepError::Cancelled)
+    }
+}
+
+#[tokio::test]
+async fn a_shutdown_gives_running_jobs_back_to_the_queue_and_a_user_cancel_ends_them() {
+    for db in TestDb::all().await {
+        let conn = db.conn.clone();
+        let kept = project(&conn, 1).await;
+        let cancelled = project(&conn, 2).await;
+        let engine = Engine::start_with_runner(config(2), conn.clone(), Arc::new(Patient));
+        let (kept_job, _) = engine.deploy(&kept, 1).await.expect("queued");
+        let (cancelled_job, cancelled_deployment) =
+            engine.deploy(&cancelled, 1).await.expect("queued");
+        while engine.manager().running().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        engine
+            .cancel(cancelled_deployment.id)
+            .await
+            .expect("cancelled");
+        wait_ended(&conn, &[cancelled_job.id]).await;
+        engine.shutdown().await;
+        let row = job::Entity::find_by_id(kept_job.id)
+            .one(&conn)
+            .await
+            .expect("read")
+            .expect("the job");
+        assert_eq!(row.status, JobStatus::Pending, "{row:?}");
+        assert!(row.lease_owner.is_none());
+        let row = job::Entity::find_by_id(cancelled_job.id)
+            .one(&conn)
+            .await
+            .expect("read")
+            .expect("the job");
+        assert_eq!(row.status, JobStatus::Cancelled);
         db.drop().await;
     }
 }

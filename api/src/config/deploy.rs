@@ -78,6 +78,10 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_LEASE_SECS", value_name = "DEPLOY_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub deploy_lease_secs: u64,
 
+    /// Claims a job gets: a job whose server died is queued again until then, then FAILED.
+    #[arg(long, env = "DEPLOY_MAX_ATTEMPTS", value_name = "DEPLOY_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub deploy_max_attempts: i32,
+
     /// Lines kept per deployment log (BUILD, RUNTIME); older lines are dropped.
     #[arg(long, env = "DEPLOY_LOG_MAX_LINES", value_name = "DEPLOY_LOG_MAX_LINES", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     pub deploy_log_max_lines: u64,
@@ -115,6 +119,7 @@ impl DeployConfig {
         config.start_timeout = Duration::from_secs(self.deploy_start_timeout_secs);
         config.lease = Duration::from_secs(self.deploy_lease_secs);
         config.log_max_lines = self.deploy_log_max_lines;
+        config.max_attempts = self.deploy_max_attempts;
         config.allow_local_repositories = allow_local_repositories;
         config.extra_env = extra_env;
         config

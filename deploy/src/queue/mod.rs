@@ -22,7 +22,7 @@ use crate::error::EngineError;
 mod lease;
 
 pub use self::lease::{
-    Cancelled, cancel, claim, finish, progress, release, renew, set_commit, set_running,
+    Cancelled, cancel, claim, finish, progress, release, renew, rescue, set_commit, set_running,
 };
 
 /// What a deploy job needs, frozen when it is queued. Variables are not here: they are
