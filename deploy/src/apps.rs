@@ -94,6 +94,28 @@ impl Apps {
             .cloned()
     }
 
+    /// Every routed app, with its slug.
+    pub fn all(&self) -> Vec<(String, Arc<App>)> {
+        self.read()
+            .iter()
+            .map(|(slug, app)| (slug.clone(), app.clone()))
+            .collect()
+    }
+
+    /// Unroutes `app` if it still serves `slug` (not if a redeploy replaced it).
+    pub fn remove_exact(&self, slug: &str, app: &Arc<App>) -> bool {
+        let mut table = self.write();
+        if table
+            .get(slug)
+            .is_some_and(|current| Arc::ptr_eq(current, app))
+        {
+            table.remove(slug);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Stops a replaced instance after [`DRAIN`], on a thread of its own.
     pub fn retire(&self, app: Arc<App>) {
         self.retiring

@@ -67,6 +67,10 @@ pub struct EngineConfig {
     pub lease: Duration,
     /// How often the dispatcher looks for jobs (and expired leases) when nothing woke it.
     pub poll_interval: Duration,
+    /// How often running apps are sampled (CPU, memory, IO).
+    pub stats_interval: Duration,
+    /// How often running apps are checked for having died.
+    pub liveness_interval: Duration,
     /// Claims a job gets before an expired lease fails it instead of queueing it again.
     pub max_attempts: i32,
     /// Lines kept per deployment and log kind (oldest dropped).
@@ -94,6 +98,8 @@ impl EngineConfig {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
             max_attempts: 3,
+            stats_interval: Duration::from_secs(30),
+            liveness_interval: Duration::from_secs(5),
             log_max_lines: 2000,
             allow_local_repositories: false,
             extra_env: Vec::new(),

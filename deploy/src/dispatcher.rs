@@ -179,6 +179,8 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
     if committed && outcome.status == JobStatus::Succeeded {
         let _ = shared.events.send(Event::AppChanged {
             project_id: lease.project_id,
+            running: true,
+            message: outcome.message.clone(),
         });
     }
 }

@@ -19,6 +19,10 @@ pub enum Event {
     },
     /// Lines were appended to a deployment's log.
     Logged { deployment_id: i32, kind: LogKind },
-    /// A project's app started, stopped or died.
-    AppChanged { project_id: i32 },
+    /// A project's app started, stopped or died (`message` says how).
+    AppChanged {
+        project_id: i32,
+        running: bool,
+        message: String,
+    },
 }

@@ -13,6 +13,7 @@ pub mod logs;
 pub mod manager;
 pub mod pipeline;
 pub mod queue;
+mod routines;
 pub mod runtime;
 pub mod sandbox;
 
@@ -57,6 +58,8 @@ pub(crate) struct Shared {
     stop_claiming: CancellationToken,
     dispatcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     runtime: tokio::runtime::Handle,
+    /// CPU time of each app at its previous sample, for the CPU share between samples.
+    cpu_seen: std::sync::Mutex<std::collections::HashMap<i32, (u64, std::time::Instant)>>,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -152,6 +155,7 @@ impl Engine {
             }
         }
         *slot = Some(tokio::spawn(dispatcher::dispatch(self.shared.clone())));
+        tokio::spawn(routines::run(self.shared.clone()));
     }
 
     fn with_runner(
@@ -174,6 +178,7 @@ impl Engine {
             stop_claiming: CancellationToken::new(),
             dispatcher: Mutex::new(None),
             runtime: tokio::runtime::Handle::current(),
+            cpu_seen: Default::default(),
         });
         Self { shared }
     }
@@ -305,7 +310,11 @@ impl Engine {
         })
         .await;
         queue::set_running(&self.shared.db, project_id, false).await?;
-        let _ = self.shared.events.send(Event::AppChanged { project_id });
+        let _ = self.shared.events.send(Event::AppChanged {
+            project_id,
+            running: false,
+            message: "stopped".into(),
+        });
         Ok(stopped)
     }
 
@@ -335,6 +344,18 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Samples every running app's CPU, memory and disk IO now (the statistics routine
+    /// does this every `stats_interval`); keeps the newest 50 samples per project.
+    pub async fn sample_statistics(&self) -> Result<usize, EngineError> {
+        routines::sample(&self.shared).await
+    }
+
+    /// Marks apps that died not running now (the liveness routine does this every
+    /// `liveness_interval`); returns how many.
+    pub async fn check_liveness(&self) -> Result<usize, EngineError> {
+        routines::liveness(&self.shared).await
     }
 
     /// The running workers.

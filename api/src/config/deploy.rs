@@ -82,6 +82,14 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_MAX_ATTEMPTS", value_name = "DEPLOY_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=100))]
     pub deploy_max_attempts: i32,
 
+    /// Seconds between two samples of each running app (CPU, memory, IO).
+    #[arg(long, env = "DEPLOY_STATS_INTERVAL_SECS", value_name = "DEPLOY_STATS_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub deploy_stats_interval_secs: u64,
+
+    /// Seconds between two checks that running apps are alive.
+    #[arg(long, env = "DEPLOY_LIVENESS_INTERVAL_SECS", value_name = "DEPLOY_LIVENESS_INTERVAL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deploy_liveness_interval_secs: u64,
+
     /// Lines kept per deployment log (BUILD, RUNTIME); older lines are dropped.
     #[arg(long, env = "DEPLOY_LOG_MAX_LINES", value_name = "DEPLOY_LOG_MAX_LINES", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     pub deploy_log_max_lines: u64,
@@ -120,6 +128,8 @@ impl DeployConfig {
         config.lease = Duration::from_secs(self.deploy_lease_secs);
         config.log_max_lines = self.deploy_log_max_lines;
         config.max_attempts = self.deploy_max_attempts;
+        config.stats_interval = Duration::from_secs(self.deploy_stats_interval_secs);
+        config.liveness_interval = Duration::from_secs(self.deploy_liveness_interval_secs);
         config.allow_local_repositories = allow_local_repositories;
         config.extra_env = extra_env;
         config

@@ -183,6 +183,18 @@ impl Project {
         Ok(loaders::my_rating(ctx, self.0.id).await?.map(Rating))
     }
 
+    /// The newest resource sample of its running app; null while not running.
+    async fn current_usage(&self, ctx: &Context<'_>) -> Result<Option<Statistic>> {
+        if !self.0.running {
+            return Ok(None);
+        }
+        Ok(loaders::statistics(ctx, self.0.id, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(Statistic))
+    }
+
     /// Its deployments, newest first.
     async fn deployments(
         &self,

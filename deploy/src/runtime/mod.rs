@@ -87,6 +87,36 @@ impl Instance {
         }
     }
 
+    /// The processes of the app: its cgroup's, else its process group's.
+    pub fn pids(&self) -> Vec<i32> {
+        match &self.handle {
+            Handle::Process {
+                cgroup: Some(group),
+                ..
+            } => group.pids(),
+            Handle::Process { pid: Some(pid), .. } => {
+                let leader = i32::try_from(*pid).unwrap_or(-1);
+                crate::routines::processes()
+                    .into_iter()
+                    .filter(|p| p.pgid == leader)
+                    .map(|p| p.pid)
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Memory in use by the app: its cgroup's accounting where there is one.
+    pub fn cgroup_memory(&self) -> Option<u64> {
+        match &self.handle {
+            Handle::Process {
+                cgroup: Some(group),
+                ..
+            } => group.memory_used(),
+            _ => None,
+        }
+    }
+
     pub fn exit_status(&self) -> Option<String> {
         self.exited
             .lock()

@@ -32,6 +32,9 @@ pub struct DeploymentUpdate {
     /// 0 to 100.
     pub progress: i32,
     pub message: String,
+    /// Whether the project's app runs, when this update is about the app (it started,
+    /// stopped or died); null for the deploy's own steps.
+    pub running: Option<bool>,
     /// New BUILD and RUNTIME lines, oldest first (only for the project's members and
     /// admins: an app may print its secrets).
     pub lines: Vec<DeploymentLog>,
@@ -64,8 +67,9 @@ impl DeploysSubscription {
         Ok(follow(db, Scope::Deployment(id), member, events))
     }
 
-    /// Every new deployment of a project and each of its steps (no log lines), starting
-    /// with the newest deployment's state.
+    /// Every new deployment of a project and each of its steps (no log lines), and its
+    /// app starting, stopping or dying (`running`), starting with the newest
+    /// deployment's state.
     async fn project_deployments(
         &self,
         ctx: &Context<'_>,
@@ -178,9 +182,21 @@ impl Follower {
                         status: status.into(),
                         progress,
                         message,
+                        running: None,
                         lines: self.new_lines(deployment_id).await,
                     };
                     return Some(self.emit(update));
+                }
+                Ok(deploy::Event::AppChanged {
+                    project_id,
+                    running,
+                    message,
+                }) if matches!(self.scope, Scope::Project(id) if id == project_id) => {
+                    if let Some(mut update) = self.snapshot().await {
+                        update.running = Some(running);
+                        update.message = message;
+                        return Some(update);
+                    }
                 }
                 Ok(_) => {}
                 // Too slow for the channel: read the state again rather than hold a
@@ -240,6 +256,7 @@ impl Follower {
             status: job.status.into(),
             progress: job.progress,
             message: job.message,
+            running: None,
             lines: self.new_lines(found.id).await,
         })
     }

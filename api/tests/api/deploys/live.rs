@@ -2,58 +2,21 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
-use super::{Deployer, Repo, lines};
+use super::{Deployer, Repo, lines, next_payload, subscribe};
 use crate::helpers::Backend;
 
 const SUBSCRIPTION: &str = "subscription($d: ID!) { deploymentUpdates(deploymentId: $d) { status progress message lines { kind line } } }";
 
 /// Subscribes as `token` and collects every `next` payload until `complete`.
 async fn follow(d: &Deployer, token: &str, deployment: &Value) -> Vec<Value> {
-    let mut request = format!("ws://{}/graphql/ws", d.app.addr)
-        .into_client_request()
-        .expect("a request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("a header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connected");
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::text(init.to_string()))
-        .await
-        .expect("sent");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION, "variables": { "d": deployment } } });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .expect("sent");
+    let mut socket = subscribe(d, token, SUBSCRIPTION, json!({ "d": deployment })).await;
     let mut updates = Vec::new();
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(90), socket.next())
-            .await
-            .expect("a message in time")
-            .expect("the socket stays open")
-            .expect("a frame");
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let body: Value = serde_json::from_str(&text).expect("json");
-        match body["type"].as_str() {
-            Some("connection_ack") => {}
-            Some("next") => {
-                assert!(body["payload"].get("errors").is_none(), "{body}");
-                updates.push(body["payload"]["data"]["deploymentUpdates"].clone());
-            }
-            Some("complete") => return updates,
-            _ => panic!("unexpected message {body}"),
-        }
+    while let Some(payload) = next_payload(&mut socket).await {
+        updates.push(payload["deploymentUpdates"].clone());
     }
+    updates
 }
 
 #[tokio::test]

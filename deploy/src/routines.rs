@@ -1,0 +1,219 @@
+//! The two background routines of running apps: **liveness** (an app that died is
+//! unrouted, its leftovers killed, its project marked not running, and an event says
+//! how it ended) and **statistics** (CPU, memory and disk IO of each app from /proc and
+//! its cgroup, one INSERT per sampling round, the newest 50 per project kept).
+
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+use chrono::Utc;
+use entities::projects::statistic;
+use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
+
+use crate::{EngineError, Event, Shared, queue};
+
+/// Samples kept per project.
+pub const KEEP: i64 = 50;
+/// Linux's USER_HZ: /proc reports CPU time in these ticks.
+const TICKS_PER_SECOND: f64 = 100.0;
+const PAGE: u64 = 4096;
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut stats = tokio::time::interval(shared.config.stats_interval);
+    let mut live = tokio::time::interval(shared.config.liveness_interval);
+    stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    live.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shared.stop_claiming.cancelled() => return,
+            _ = live.tick() => {
+                if let Err(error) = liveness(&shared).await {
+                    tracing::warn!(%error, "liveness check failed");
+                }
+            }
+            _ = stats.tick() => {
+                if let Err(error) = sample(&shared).await {
+                    tracing::warn!(%error, "statistics sampling failed");
+                }
+            }
+        }
+    }
+}
+
+/// Unroutes apps whose process ended; returns how many.
+pub(crate) async fn liveness(shared: &Shared) -> Result<usize, EngineError> {
+    let mut dead = 0;
+    for (slug, app) in shared.apps.all() {
+        let Some(how) = app.instance.exit_status() else {
+            continue;
+        };
+        if !shared.apps.remove_exact(&slug, &app) {
+            continue;
+        }
+        dead += 1;
+        let project_id = app.route.project_id;
+        tracing::warn!(project_id, slug, how, "an app died");
+        // Whatever it left behind (children in its group or cgroup) goes too.
+        let _ = tokio::task::spawn_blocking(move || app.instance.stop()).await;
+        queue::set_running(&shared.db, project_id, false).await?;
+        let _ = shared.events.send(Event::AppChanged {
+            project_id,
+            running: false,
+            message: format!("the app {how}"),
+        });
+    }
+    Ok(dead)
+}
+
+/// One process, from /proc.
+pub(crate) struct Process {
+    pub pid: i32,
+    pub pgid: i32,
+    /// utime + stime, in ticks.
+    pub cpu: u64,
+    /// Resident pages.
+    pub rss: u64,
+}
+
+/// Every live process (pid, group, CPU time, resident pages).
+pub(crate) fn processes() -> Vec<Process> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            stat_of(pid, &stat)
+        })
+        .collect()
+}
+
+fn stat_of(pid: i32, stat: &str) -> Option<Process> {
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    Some(Process {
+        pid,
+        pgid: fields.get(2)?.parse().ok()?,
+        cpu: number(11)? + number(12)?,
+        rss: number(21)?,
+    })
+}
+
+/// Bytes read from and written to storage by `pid` (root reads any process's).
+fn io_of(pid: i32) -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/io")) else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (field("read_bytes:"), field("write_bytes:"))
+}
+
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Samples every routed app once; returns how many samples were written.
+pub(crate) async fn sample(shared: &Shared) -> Result<usize, EngineError> {
+    let apps = shared.apps.all();
+    if apps.is_empty() {
+        return Ok(0);
+    }
+    let limit = shared.config.limits.memory_bytes;
+    let now = Instant::now();
+    let table: HashMap<i32, Process> = tokio::task::spawn_blocking(processes)
+        .await
+        .map_err(|e| EngineError::Io(format!("reading /proc: {e}")))?
+        .into_iter()
+        .map(|p| (p.pid, p))
+        .collect();
+    let mut rows = Vec::new();
+    let mut projects = Vec::new();
+    for (_, app) in apps {
+        let pids = app.instance.pids();
+        if pids.is_empty() {
+            continue;
+        }
+        let found: Vec<&Process> = pids.iter().filter_map(|pid| table.get(pid)).collect();
+        let cpu: u64 = found.iter().map(|p| p.cpu).sum();
+        let rss: u64 = found.iter().map(|p| p.rss * PAGE).sum();
+        let used = app.instance.cgroup_memory().unwrap_or(rss);
+        let (read, write) = pids
+            .iter()
+            .map(|pid| io_of(*pid))
+            .fold((0, 0), |(r, w), (a, b)| (r + a, w + b));
+        let project_id = app.route.project_id;
+        let cpu_percent = {
+            let mut seen = shared
+                .cpu_seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let percent = match seen.get(&project_id) {
+                Some((before, at)) if cpu >= *before => {
+                    let seconds = now.duration_since(*at).as_secs_f64().max(0.001);
+                    (cpu - before) as f64 / TICKS_PER_SECOND / seconds * 100.0
+                }
+                _ => 0.0,
+            };
+            seen.insert(project_id, (cpu, now));
+            percent
+        };
+        rows.push(statistic::ActiveModel {
+            project_id: Set(project_id),
+            cpu_percent: Set(cpu_percent),
+            memory_percent: Set(used as f64 / limit.max(1) as f64 * 100.0),
+            memory_used: Set(clamp(used)),
+            memory_limit: Set(clamp(limit)),
+            block_io_read: Set(clamp(read)),
+            block_io_write: Set(clamp(write)),
+            // Apps share the host's network namespace: per-app traffic is not
+            // measurable here.
+            net_io_rx: Set(0),
+            net_io_tx: Set(0),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        });
+        projects.push(project_id);
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let written = rows.len();
+    statistic::Entity::insert_many(rows)
+        .exec(&shared.db)
+        .await?;
+    trim(&shared.db, &projects).await?;
+    Ok(written)
+}
+
+/// Keeps the newest [`KEEP`] samples of each of `projects`, in one statement.
+async fn trim(db: &sea_orm::DatabaseConnection, projects: &[i32]) -> Result<(), EngineError> {
+    let ids: Vec<String> = projects.iter().map(i32::to_string).collect();
+    // Integers only in the list: nothing to quote.
+    let sql = format!(
+        "DELETE FROM statistics WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+         (PARTITION BY project_id ORDER BY id DESC) AS row_rank FROM statistics \
+         WHERE project_id IN ({})) ranked WHERE row_rank > {KEEP})",
+        ids.join(", ")
+    );
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_gives_group_cpu_and_memory() {
+        let line = "42 (python3 -m http) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 99 1000 250 rest";
+        let p = stat_of(42, line).expect("parses");
+        assert_eq!((p.pgid, p.cpu, p.rss), (42, 10, 250));
+    }
+}
