@@ -103,7 +103,13 @@ impl EngineConfig {
             log_max_lines: 2000,
             allow_local_repositories: false,
             extra_env: Vec::new(),
-            replica: format!("{}-{}", hostname(), std::process::id()),
+            // Host and process, and a suffix: two engines in one process (tests) differ.
+            replica: format!(
+                "{}-{}-{}",
+                hostname(),
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            ),
         }
     }
 }

@@ -65,7 +65,7 @@ async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
         project = lease.project_id,
         "deploy job claimed"
     );
-    let _ = shared.events.send(Event::Changed {
+    shared.events.send(Event::Changed {
         job_id: lease.job_id,
         deployment_id: lease.deployment_id,
         project_id: lease.project_id,
@@ -167,7 +167,7 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
     }
     if committed {
         let succeeded = outcome.status == JobStatus::Succeeded;
-        let _ = shared.events.send(Event::Changed {
+        shared.events.send(Event::Changed {
             job_id: lease.job_id,
             deployment_id: lease.deployment_id,
             project_id: lease.project_id,
@@ -177,7 +177,7 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         });
     }
     if committed && outcome.status == JobStatus::Succeeded {
-        let _ = shared.events.send(Event::AppChanged {
+        shared.events.send(Event::AppChanged {
             project_id: lease.project_id,
             running: true,
             message: outcome.message.clone(),

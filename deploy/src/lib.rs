@@ -28,6 +28,8 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use tokio::sync::{Mutex, Notify, broadcast};
+
+use self::events::Events;
 use tokio_util::sync::CancellationToken;
 
 use self::{
@@ -53,8 +55,8 @@ pub(crate) struct Shared {
     apps: Apps,
     sandbox: Arc<Sandbox>,
     runner: Arc<dyn JobRunner>,
-    events: broadcast::Sender<Event>,
-    wake: Notify,
+    events: Events,
+    wake: Arc<Notify>,
     stop_claiming: CancellationToken,
     dispatcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     runtime: tokio::runtime::Handle,
@@ -66,6 +68,17 @@ pub(crate) struct Shared {
 #[derive(Clone)]
 pub struct Engine {
     shared: Arc<Shared>,
+}
+
+/// A worker running a job, on any replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaWorker {
+    /// This replica's workers only.
+    pub uuid: Option<uuid::Uuid>,
+    pub replica: String,
+    pub job_id: i32,
+    pub project_id: i32,
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The queue and the slots, for the admin's view.
@@ -155,6 +168,15 @@ impl Engine {
             }
         }
         *slot = Some(tokio::spawn(dispatcher::dispatch(self.shared.clone())));
+        if self.shared.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            tokio::spawn(events::listen(
+                self.shared.db.clone(),
+                self.shared.events.clone(),
+                self.shared.wake.clone(),
+                self.shared.manager.clone(),
+                self.shared.stop_claiming.clone(),
+            ));
+        }
         tokio::spawn(routines::run(self.shared.clone()));
     }
 
@@ -165,7 +187,7 @@ impl Engine {
         apps: Apps,
         runner: Arc<dyn JobRunner>,
     ) -> Self {
-        let (events, _) = broadcast::channel(1024);
+        let events = Events::new(&db, &config.replica);
         let shared = Arc::new(Shared {
             manager: Manager::new(config.max_workers),
             config,
@@ -174,7 +196,7 @@ impl Engine {
             sandbox,
             runner,
             events,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             stop_claiming: CancellationToken::new(),
             dispatcher: Mutex::new(None),
             runtime: tokio::runtime::Handle::current(),
@@ -271,7 +293,7 @@ impl Engine {
     }
 
     fn queued(&self, job: &job::Model, deployment: &deployment::Model) {
-        let _ = self.shared.events.send(Event::Changed {
+        self.shared.events.send(Event::Changed {
             job_id: job.id,
             deployment_id: deployment.id,
             project_id: deployment.project_id,
@@ -287,7 +309,7 @@ impl Engine {
     pub async fn cancel(&self, deployment_id: i32) -> Result<queue::Cancelled, EngineError> {
         let cancelled = queue::cancel(&self.shared.db, deployment_id).await?;
         self.shared.manager.finish_job(cancelled.job_id);
-        let _ = self.shared.events.send(Event::Changed {
+        self.shared.events.send(Event::Changed {
             job_id: cancelled.job_id,
             deployment_id,
             project_id: cancelled.project_id,
@@ -310,7 +332,7 @@ impl Engine {
         })
         .await;
         queue::set_running(&self.shared.db, project_id, false).await?;
-        let _ = self.shared.events.send(Event::AppChanged {
+        self.shared.events.send(Event::AppChanged {
             project_id,
             running: false,
             message: "stopped".into(),
@@ -358,9 +380,94 @@ impl Engine {
         routines::liveness(&self.shared).await
     }
 
-    /// The running workers.
-    pub fn workers(&self) -> Vec<WorkerInfo> {
-        self.shared.manager.running()
+    /// The workers running jobs on every replica (from the jobs' leases), this
+    /// replica's with their uuid.
+    pub async fn workers(&self) -> Result<Vec<ReplicaWorker>, EngineError> {
+        let running = job::Entity::find()
+            .filter(job::Column::Status.eq(JobStatus::Running))
+            .order_by_asc(job::Column::StartedAt)
+            .all(&self.shared.db)
+            .await?;
+        let deployments = deployment::Entity::find()
+            .filter(deployment::Column::JobId.is_in(running.iter().map(|j| j.id)))
+            .all(&self.shared.db)
+            .await?;
+        let local = self.shared.manager.running();
+        Ok(running
+            .into_iter()
+            .filter_map(|job| {
+                let found = deployments.iter().find(|d| d.job_id == job.id)?;
+                let mine = local.iter().find(|w| w.job_id == job.id);
+                Some(ReplicaWorker {
+                    uuid: mine.map(|w| w.uuid),
+                    replica: job.lease_owner.clone().unwrap_or_default(),
+                    job_id: job.id,
+                    project_id: found.project_id,
+                    started_at: mine
+                        .map(|w| w.started_at)
+                        .or(job.started_at)
+                        .unwrap_or(job.updated_at),
+                })
+            })
+            .collect())
+    }
+
+    /// This replica's id (in leases and `workers`).
+    pub fn replica(&self) -> &str {
+        &self.shared.config.replica
+    }
+
+    /// Where `/apps/<slug>/` goes when another replica on this host runs the app: the
+    /// endpoint its last successful deployment recorded, while the project is running.
+    pub async fn remote_route(&self, slug: &str) -> Result<Option<Route>, EngineError> {
+        let Some(found) = project::Entity::find()
+            .filter(project::Column::Slug.eq(slug))
+            .filter(project::Column::Running.eq(true))
+            .one(&self.shared.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(last) = deployment::Entity::find()
+            .filter(deployment::Column::ProjectId.eq(found.id))
+            .filter(deployment::Column::Successful.eq(true))
+            .order_by_desc(deployment::Column::Id)
+            .one(&self.shared.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let addr = last.endpoint.as_deref().and_then(|e| e.parse().ok());
+        // A START serves from the folder of the build it started.
+        let folder = match job::Entity::find_by_id(last.job_id)
+            .one(&self.shared.db)
+            .await?
+        {
+            Some(found) if found.kind == JobKind::Start => {
+                serde_json::from_value::<Payload>(found.payload)
+                    .ok()
+                    .and_then(|p| p.source_deployment)
+                    .unwrap_or(last.id)
+            }
+            _ => last.id,
+        };
+        let public = self
+            .shared
+            .config
+            .deploy_dir
+            .join(found.id.to_string())
+            .join(folder.to_string())
+            .join("public");
+        let static_dir = public.is_dir().then_some(public);
+        if addr.is_none() && static_dir.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Route {
+            project_id: found.id,
+            deployment_id: folder,
+            addr,
+            static_dir,
+        }))
     }
 
     /// Pending jobs and slots.

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
-    sync::{Mutex, broadcast},
+    sync::Mutex,
 };
 
 use crate::events::Event;
@@ -29,7 +29,7 @@ pub struct LogSink {
     deployment_id: i32,
     kind: LogKind,
     max_lines: u64,
-    events: broadcast::Sender<Event>,
+    events: crate::events::Events,
     state: Arc<Mutex<SinkState>>,
 }
 
@@ -45,7 +45,7 @@ impl LogSink {
         deployment_id: i32,
         kind: LogKind,
         max_lines: u64,
-        events: broadcast::Sender<Event>,
+        events: crate::events::Events,
     ) -> Self {
         Self {
             db,
@@ -96,7 +96,7 @@ impl LogSink {
             state.written = self.max_lines;
         }
         drop(state);
-        let _ = self.events.send(Event::Logged {
+        self.events.send(Event::Logged {
             deployment_id: self.deployment_id,
             kind: self.kind,
         });

@@ -83,7 +83,8 @@ impl Manager {
     pub fn new(max_workers: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
-                max: max_workers.max(1),
+                // 0: a replica that serves but runs no deploys.
+                max: max_workers,
                 slots: Mutex::new(Slots::default()),
                 freed: Notify::new(),
             }),

@@ -55,7 +55,7 @@ pub(crate) async fn liveness(shared: &Shared) -> Result<usize, EngineError> {
         // Whatever it left behind (children in its group or cgroup) goes too.
         let _ = tokio::task::spawn_blocking(move || app.instance.stop()).await;
         queue::set_running(&shared.db, project_id, false).await?;
-        let _ = shared.events.send(Event::AppChanged {
+        shared.events.send(Event::AppChanged {
             project_id,
             running: false,
             message: format!("the app {how}"),

@@ -34,8 +34,9 @@ pub struct DeployConfig {
     )]
     pub deploy_dir: PathBuf,
 
-    /// Deploy jobs running at once (each on its own thread).
-    #[arg(long, env = "DEPLOY_MAX_WORKERS", value_name = "DEPLOY_MAX_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Deploy jobs running at once (each on its own thread); 0 for a replica that serves
+    /// but runs no deploys.
+    #[arg(long, env = "DEPLOY_MAX_WORKERS", value_name = "DEPLOY_MAX_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub deploy_max_workers: u16,
 
     /// `process` (deploy.toml) or `docker` (Dockerfile).

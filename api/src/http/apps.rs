@@ -91,7 +91,19 @@ async fn handle(State(apps): State<AppsState>, request: Request) -> Response {
                 .into_response();
         }
     };
-    let Some(route) = apps.engine.route(&slug) else {
+    let route = match apps.engine.route(&slug) {
+        Some(route) => Some(route),
+        // Another replica on this host may run it.
+        None => apps
+            .engine
+            .remote_route(&slug)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, slug, "cannot look up an app's route");
+                None
+            }),
+    };
+    let Some(route) = route else {
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
             "App not running",

@@ -20,7 +20,6 @@ use std::{
 use async_trait::async_trait;
 use entities::projects::enums::{JobKind, LogKind};
 use sea_orm::DatabaseConnection;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use self::{
@@ -65,7 +64,7 @@ pub struct JobContext {
     pub db: DatabaseConnection,
     pub lease: Lease,
     pub cancel: CancellationToken,
-    pub events: broadcast::Sender<Event>,
+    pub events: crate::events::Events,
     pub lease_length: Duration,
 }
 
@@ -76,7 +75,7 @@ impl JobContext {
             return Err(StepError::Cancelled);
         }
         queue::progress(&self.db, &self.lease, progress, message, self.lease_length).await?;
-        let _ = self.events.send(Event::Changed {
+        self.events.send(Event::Changed {
             job_id: self.lease.job_id,
             deployment_id: self.lease.deployment_id,
             project_id: self.lease.project_id,

@@ -43,17 +43,18 @@ impl DeploysQuery {
         Ok(found.map(Deployment))
     }
 
-    /// The deploy workers running now, oldest first. Admins.
+    /// The deploy workers running now on every replica, oldest first. Admins.
     async fn workers(&self, ctx: &Context<'_>) -> Result<Vec<Worker>> {
         authz::require(ctx, "workers")
             .await
             .or_graphql(Domain::Projects)?;
-        Ok(AppState::of(ctx)
+        let workers = AppState::of(ctx)
             .deploy
             .workers()
-            .into_iter()
-            .map(Worker)
-            .collect())
+            .await
+            .map_err(crate::error::ServiceError::from)
+            .or_graphql(Domain::Projects)?;
+        Ok(workers.into_iter().map(Worker).collect())
     }
 
     /// Pending jobs and worker slots. Admins.

@@ -221,14 +221,19 @@ impl DeploymentLog {
     }
 }
 
-/// A deploy worker running a job.
-pub struct Worker(pub deploy::WorkerInfo);
+/// A deploy worker running a job, on any replica.
+pub struct Worker(pub deploy::ReplicaWorker);
 
 #[Object]
 impl Worker {
-    /// The worker's id.
-    async fn uuid(&self) -> String {
-        self.0.uuid.to_string()
+    /// The worker's id (known for the replica that answers; null for the others').
+    async fn uuid(&self) -> Option<String> {
+        self.0.uuid.map(|u| u.to_string())
+    }
+
+    /// The replica running it (its lease owner).
+    async fn replica(&self) -> &str {
+        &self.0.replica
     }
 
     async fn started_at(&self) -> chrono::DateTime<chrono::Utc> {

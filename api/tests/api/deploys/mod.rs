@@ -4,6 +4,7 @@
 mod live;
 mod pipeline;
 mod proxy;
+mod replicas;
 mod routines;
 mod sandbox;
 

@@ -1,0 +1,167 @@
+//! Two replicas on one PostgreSQL: a deploy queued on one runs on the other, a
+//! subscriber on the first follows it (LISTEN/NOTIFY), a cancel on the first stops the
+//! second's run at once, and the first's `/apps/<slug>/` reaches the app the second
+//! started.
+
+use std::time::Duration;
+
+use api::{app, config::Config, state::AppState};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::{Deployer, Repo, next_payload, subscribe};
+use crate::helpers::{Backend, backends};
+
+/// A second gateway on the first one's databases, data and deploy folders.
+struct Replica {
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Replica {
+    async fn of(d: &Deployer, extra: &[&str]) -> Replica {
+        let mut args: Vec<String> = vec![
+            "api".into(),
+            "--bind".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            d.app.databases.data_dir().display().to_string(),
+            "--database-max-connections".into(),
+            "4".into(),
+            "--deploy-dir".into(),
+            d.app
+                .deploy_dir
+                .path()
+                .join("deployments")
+                .display()
+                .to_string(),
+            "--allow-local-repositories".into(),
+            "true".into(),
+            "--deploy-uid-base".into(),
+            d.uid_base.to_string(),
+        ];
+        for (domain, url) in &d.app.databases.urls {
+            args.push(format!("--{}-database-url", domain.name()));
+            args.push(url.clone());
+        }
+        args.extend(super::sandbox_flags());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let built = app::build(Config::from_args(args).expect("flags parse"))
+            .await
+            .expect("the replica starts");
+        let state = built.state.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            built
+                .serve(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("the replica serves");
+        });
+        Replica {
+            state,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_served_from_the_first()
+ {
+    if !backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: replicas share a PostgreSQL database (set TEST_DATABASE_URL)");
+        return;
+    }
+    // A serves and runs no deploys; B runs them, one at a time.
+    let a = Deployer::spawn(Backend::Postgres, &["--deploy-max-workers", "0"]).await;
+    let b = Replica::of(&a, &["--deploy-max-workers", "1"]).await;
+    let blocker = Repo::new(&[("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n")]);
+    let followed = Repo::new(&[
+        (
+            "deploy.toml",
+            "build = \"echo built on the other replica\"\nstart = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
+        ),
+        ("index.html", "served by the other replica"),
+    ]);
+    let blocker_project = a.project("blocker-app", &blocker).await;
+    let project = a.project("replica-app", &followed).await;
+    let blocking = a.deploy(&blocker_project).await;
+
+    // A's admin view shows B's worker, with B's replica id.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let worker = loop {
+        let view = a
+            .app
+            .data_as(
+                &a.admin,
+                "{ workers { uuid replica job { id } } }",
+                json!({}),
+            )
+            .await;
+        if let Some(worker) = view["workers"].as_array().and_then(|w| w.first()).cloned() {
+            break worker;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never claimed the job"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(worker["replica"], b.state.deploy.replica());
+    assert_eq!(worker["job"]["id"], blocking["id"]);
+    assert!(
+        worker["uuid"].is_null(),
+        "another replica's worker uuid is not known here"
+    );
+
+    let job = a.deploy(&project).await;
+    let mut socket = subscribe(
+        &a,
+        &a.owner,
+        "subscription($d: ID!) { deploymentUpdates(deploymentId: $d) { status progress lines { line } } }",
+        json!({ "d": job["deployment"]["id"] }),
+    )
+    .await;
+    let first =
+        next_payload(&mut socket).await.expect("the current state")["deploymentUpdates"].clone();
+    assert_eq!(first["status"], "PENDING");
+    // Cancelled on A, stopped on B at once (NOTIFY), which then takes the next job.
+    a.cancel(&blocking["deployment"]["id"]).await;
+    let mut updates: Vec<Value> = Vec::new();
+    while let Some(update) = next_payload(&mut socket).await {
+        updates.push(update["deploymentUpdates"].clone());
+    }
+    let progress: Vec<i64> = updates
+        .iter()
+        .filter_map(|u| u["progress"].as_i64())
+        .filter(|p| *p > 0)
+        .collect();
+    assert_eq!(progress, vec![20, 40, 60, 80, 100], "{updates:?}");
+    assert!(
+        updates
+            .iter()
+            .flat_map(|u| super::lines(&u["lines"]))
+            .any(|l| l == "built on the other replica"),
+        "{updates:?}"
+    );
+    let (status, page) = a.get("/apps/replica-app/").await;
+    assert_eq!(
+        (status, page.contains("served by the other replica")),
+        (200, true),
+        "{page}"
+    );
+    b.stop().await;
+    a.app.stop().await;
+}
