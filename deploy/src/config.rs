@@ -67,6 +67,8 @@ pub struct EngineConfig {
     pub lease: Duration,
     /// How often the dispatcher looks for jobs (and expired leases) when nothing woke it.
     pub poll_interval: Duration,
+    /// How long a shutdown waits for running deploys before giving them back.
+    pub shutdown_grace: Duration,
     /// How often running apps are sampled (CPU, memory, IO).
     pub stats_interval: Duration,
     /// How often running apps are checked for having died.
@@ -98,6 +100,7 @@ impl EngineConfig {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
             max_attempts: 3,
+            shutdown_grace: Duration::from_secs(20),
             stats_interval: Duration::from_secs(30),
             liveness_interval: Duration::from_secs(5),
             log_max_lines: 2000,

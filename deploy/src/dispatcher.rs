@@ -19,6 +19,11 @@ use crate::{
 /// Claims jobs while slots are free; sleeps until a job is queued, a slot frees, or the
 /// poll interval passes (the safety net for jobs queued by another replica).
 pub(crate) async fn dispatch(shared: Arc<Shared>) {
+    match crate::lifecycle::recover(&shared).await {
+        Ok(0) => {}
+        Ok(recovered) => tracing::warn!(recovered, "apps left by a dead replica were stopped"),
+        Err(error) => tracing::warn!(%error, "cannot look for apps a dead replica left"),
+    }
     loop {
         match queue::rescue(&shared.db, shared.config.max_attempts).await {
             Ok(rescued) if rescued > 0 => {
@@ -112,6 +117,13 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
                 status: JobStatus::Succeeded,
                 message: done.message,
                 endpoint: done.endpoint,
+                app: done
+                    .process
+                    .map(|(process_group, cgroup)| queue::AppRecord {
+                        process_group,
+                        cgroup,
+                        replica: shared.config.replica.clone(),
+                    }),
                 project_running: Some(true),
             },
             done.activate,
@@ -190,6 +202,7 @@ fn ended(status: JobStatus, message: String) -> Outcome {
         status,
         message,
         endpoint: None,
+        app: None,
         project_running: None,
     }
 }

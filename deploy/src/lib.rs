@@ -9,6 +9,7 @@ pub mod config;
 mod dispatcher;
 mod error;
 pub mod events;
+mod lifecycle;
 pub mod logs;
 pub mod manager;
 pub mod pipeline;
@@ -24,9 +25,7 @@ use entities::projects::{
     enums::{JobKind, JobStatus},
     job, project,
 };
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::{Mutex, Notify, broadcast};
 
 use self::events::Events;
@@ -101,7 +100,7 @@ impl Engine {
         db: DatabaseConnection,
         secrets: Arc<dyn Secrets>,
     ) -> Result<Self, EngineError> {
-        prepare_deploy_dir(&config)?;
+        lifecycle::prepare_deploy_dir(&config)?;
         let sandbox = Arc::new(Sandbox::new(
             config.sandbox,
             config.uid_base,
@@ -481,42 +480,4 @@ impl Engine {
             refusal: self.refusal(),
         })
     }
-
-    /// Stops claiming, cancels running jobs and waits for their workers, stops every
-    /// app and marks those projects not running. (Handing apps over to another replica
-    /// instead is the next issue's.)
-    pub async fn shutdown(&self) {
-        self.shared.stop_claiming.cancel();
-        if let Some(task) = self.shared.dispatcher.lock().await.take() {
-            let _ = task.await;
-        }
-        self.shared.manager.drain().await;
-        let apps = self.shared.apps.take_all();
-        let projects: Vec<i32> = apps.iter().map(|a| a.route.project_id).collect();
-        let _ = tokio::task::spawn_blocking(move || {
-            for app in apps {
-                app.instance.stop();
-            }
-        })
-        .await;
-        if !projects.is_empty() {
-            let marked = project::Entity::update_many()
-                .col_expr(project::Column::Running, Expr::value(false))
-                .filter(project::Column::Id.is_in(projects))
-                .exec(&self.shared.db)
-                .await;
-            if let Err(error) = marked {
-                tracing::warn!(%error, "cannot mark stopped projects not running");
-            }
-        }
-    }
-}
-
-fn prepare_deploy_dir(config: &EngineConfig) -> Result<(), EngineError> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = &config.deploy_dir;
-    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir.display(), e))?;
-    // Apps pass through to their own folders; nobody but the gateway lists them.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
-        .map_err(|e| EngineError::io(dir.display(), e))
 }

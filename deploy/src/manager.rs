@@ -201,6 +201,11 @@ impl Manager {
         for (_, cancel) in lock(&self.inner.slots).running.values() {
             cancel.cancel();
         }
+        self.idle().await;
+    }
+
+    /// Waits until no worker runs (without stopping any).
+    pub async fn idle(&self) {
         loop {
             let notified = self.inner.freed.notified();
             if lock(&self.inner.slots).running.is_empty() {

@@ -119,6 +119,7 @@ fn config(max_workers: usize) -> EngineConfig {
     let mut config = EngineConfig::new(std::env::temp_dir().join("deploy-engine-tests"));
     config.max_workers = max_workers;
     config.poll_interval = Duration::from_millis(200);
+    config.shutdown_grace = Duration::from_millis(200);
     config
 }
 
@@ -139,6 +140,7 @@ impl JobRunner for Recorder {
         }
         Ok(Done {
             endpoint: None,
+            process: None,
             message: "done".into(),
             activate: None,
         })
@@ -241,6 +243,7 @@ async fn a_write_with_a_stale_fencing_token_is_refused() {
                 status: JobStatus::Succeeded,
                 message: "late".into(),
                 endpoint: None,
+                app: None,
                 project_running: Some(true),
             },
         )
@@ -388,4 +391,46 @@ async fn a_shutdown_gives_running_jobs_back_to_the_queue_and_a_user_cancel_ends_
         assert_eq!(row.status, JobStatus::Cancelled);
         db.drop().await;
     }
+}
+
+/// Succeeds after a moment, unless cancelled first.
+struct Brief;
+
+impl JobRunner for Brief {
+    fn run(&self, _job: &Claimed, ctx: &JobContext) -> Result<Done, StepError> {
+        for _ in 0..30 {
+            if ctx.cancel.is_cancelled() {
+                return Err(StepError::Cancelled);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(Done {
+            endpoint: None,
+            process: None,
+            message: "done".into(),
+            activate: None,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_shutdown_lets_running_deploys_finish_within_its_grace() {
+    let db = TestDb::sqlite().await;
+    let conn = db.conn.clone();
+    let p = project(&conn, 1).await;
+    let mut graceful = config(1);
+    graceful.shutdown_grace = Duration::from_secs(10);
+    let engine = Engine::start_with_runner(graceful, conn.clone(), Arc::new(Brief));
+    let (queued, _) = engine.deploy(&p, 1).await.expect("queued");
+    while engine.manager().running().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    engine.shutdown().await;
+    let row = job::Entity::find_by_id(queued.id)
+        .one(&conn)
+        .await
+        .expect("read")
+        .expect("the job");
+    assert_eq!(row.status, JobStatus::Succeeded, "{row:?}");
+    db.drop().await;
 }

@@ -91,6 +91,11 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_LIVENESS_INTERVAL_SECS", value_name = "DEPLOY_LIVENESS_INTERVAL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub deploy_liveness_interval_secs: u64,
 
+    /// Seconds a shutdown waits for running deploys to finish; the rest go back to the
+    /// queue for another replica (or the next start).
+    #[arg(long, env = "DEPLOY_SHUTDOWN_GRACE_SECS", value_name = "DEPLOY_SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub deploy_shutdown_grace_secs: u64,
+
     /// Lines kept per deployment log (BUILD, RUNTIME); older lines are dropped.
     #[arg(long, env = "DEPLOY_LOG_MAX_LINES", value_name = "DEPLOY_LOG_MAX_LINES", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     pub deploy_log_max_lines: u64,
@@ -129,6 +134,7 @@ impl DeployConfig {
         config.lease = Duration::from_secs(self.deploy_lease_secs);
         config.log_max_lines = self.deploy_log_max_lines;
         config.max_attempts = self.deploy_max_attempts;
+        config.shutdown_grace = Duration::from_secs(self.deploy_shutdown_grace_secs);
         config.stats_interval = Duration::from_secs(self.deploy_stats_interval_secs);
         config.liveness_interval = Duration::from_secs(self.deploy_liveness_interval_secs);
         config.allow_local_repositories = allow_local_repositories;

@@ -176,6 +176,9 @@ impl TestApp {
             "4".into(),
             "--deploy-dir".into(),
             deploy_dir.path().join("deployments").display().to_string(),
+            // A stopping test server gives running deploys back at once.
+            "--deploy-shutdown-grace-secs".into(),
+            "0".into(),
         ];
         for (domain, url) in &databases.urls {
             args.push(format!("--{}-database-url", domain.name()));

@@ -71,6 +71,7 @@ impl JobRunner for Signal {
         }
         Ok(Done {
             endpoint: None,
+            process: None,
             message: "done".into(),
             activate: None,
         })

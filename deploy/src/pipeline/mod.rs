@@ -92,6 +92,8 @@ impl JobContext {
 /// (stop it: the job was cancelled meanwhile).
 pub struct Done {
     pub endpoint: Option<String>,
+    /// The app's process group and cgroup name, recorded for crash recovery.
+    pub process: Option<(i32, Option<String>)>,
     pub message: String,
     pub activate: Option<Box<dyn FnOnce(bool) + Send>>,
 }
@@ -320,6 +322,15 @@ impl Pipeline {
             addr: serves.then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
             static_dir,
         };
+        let instance_record = match &instance.handle {
+            Handle::Process {
+                pid: Some(pid),
+                cgroup,
+            } => i32::try_from(*pid)
+                .ok()
+                .map(|pid| (pid, cgroup.as_ref().and_then(|c| c.name()))),
+            _ => None,
+        };
         let apps = self.apps.clone();
         let slug = payload.slug.clone();
         let keep_dir = project_dir.clone();
@@ -342,8 +353,10 @@ impl Pipeline {
             }
             prune(&keep_dir, &keep);
         };
+        let process = instance_record.clone();
         Ok(Done {
             endpoint: serves.then(|| format!("127.0.0.1:{port}")),
+            process,
             message: format!("serving at /apps/{}/", payload.slug),
             activate: Some(Box::new(activate)),
         })
@@ -388,6 +401,7 @@ impl JobRunner for NoopRunner {
     fn run(&self, _job: &Claimed, _ctx: &JobContext) -> Result<Done, StepError> {
         Ok(Done {
             endpoint: None,
+            process: None,
             message: "done".into(),
             activate: None,
         })

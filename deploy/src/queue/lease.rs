@@ -213,6 +213,19 @@ pub async fn finish(
     if let Some(endpoint) = &outcome.endpoint {
         deployment_changes.push((deployment::Column::Endpoint, Expr::value(endpoint.clone())));
     }
+    if let Some(app) = &outcome.app {
+        deployment_changes.extend([
+            (
+                deployment::Column::ProcessGroup,
+                Expr::value(app.process_group),
+            ),
+            (deployment::Column::Cgroup, Expr::value(app.cgroup.clone())),
+            (
+                deployment::Column::Replica,
+                Expr::value(app.replica.clone()),
+            ),
+        ]);
+    }
     with_lease(&txn, lease, job_changes, deployment_changes).await?;
     if let Some(running) = outcome.project_running {
         set_running(&txn, lease.project_id, running).await?;

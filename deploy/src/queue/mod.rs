@@ -70,12 +70,21 @@ pub struct Claimed {
     pub lease: Lease,
 }
 
+/// Where a routed app's processes are, for a replica that starts after a crash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppRecord {
+    pub process_group: i32,
+    pub cgroup: Option<String>,
+    pub replica: String,
+}
+
 /// How a job ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub status: JobStatus,
     pub message: String,
     pub endpoint: Option<String>,
+    pub app: Option<AppRecord>,
     /// The project's `running` flag, set in the same transaction.
     pub project_running: Option<bool>,
 }
@@ -178,6 +187,9 @@ async fn insert(
         successful: Set(status == JobStatus::Succeeded),
         commit: Set(commit),
         endpoint: Set(None),
+        process_group: Set(None),
+        cgroup: Set(None),
+        replica: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

@@ -50,6 +50,13 @@ impl CgroupRoot {
         Some(Self { dirs })
     }
 
+    /// The existing group `name` (to find what a dead replica left).
+    pub fn existing(&self, name: &str) -> Cgroup {
+        Cgroup {
+            dirs: self.dirs.iter().map(|d| d.join(name)).collect(),
+        }
+    }
+
     /// A fresh group `name` with `limits`.
     pub fn create(&self, name: &str, limits: &Limits) -> std::io::Result<Cgroup> {
         let group = Cgroup {
@@ -83,6 +90,14 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
+    /// The group's name (the same under every controller).
+    pub fn name(&self) -> Option<String> {
+        self.dirs
+            .first()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    }
+
     /// The files a process writes its pid to, to join the group.
     pub fn procs_files(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()

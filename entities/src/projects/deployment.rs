@@ -18,6 +18,12 @@ pub struct Model {
     pub commit: Option<String>,
     /// Where the running app listens, once started.
     pub endpoint: Option<String>,
+    /// The routed app's process group (its session leader's pid), for crash recovery.
+    pub process_group: Option<i32>,
+    /// The routed app's cgroup name, where cgroups are used.
+    pub cgroup: Option<String>,
+    /// The replica that started the app (`host-pid-suffix`).
+    pub replica: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "project_id", to = "id")]

@@ -9,7 +9,7 @@ use api::{app, config::Config, state::AppState};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::{Deployer, Repo, next_payload, subscribe};
+use super::{Deployer, Repo, is_root, next_payload, subscribe};
 use crate::helpers::{Backend, backends};
 
 /// A second gateway on the first one's databases, data and deploy folders.
@@ -40,6 +40,8 @@ impl Replica {
             "true".into(),
             "--deploy-uid-base".into(),
             d.uid_base.to_string(),
+            "--deploy-shutdown-grace-secs".into(),
+            "0".into(),
         ];
         for (domain, url) in &d.app.databases.urls {
             args.push(format!("--{}-database-url", domain.name()));
@@ -86,7 +88,11 @@ async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_se
     }
     // A serves and runs no deploys; B runs them, one at a time.
     let a = Deployer::spawn(Backend::Postgres, &["--deploy-max-workers", "0"]).await;
-    let b = Replica::of(&a, &["--deploy-max-workers", "1"]).await;
+    let b = Replica::of(
+        &a,
+        &["--deploy-max-workers", "1", "--deploy-lease-secs", "3"],
+    )
+    .await;
     let blocker = Repo::new(&[("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n")]);
     let followed = Repo::new(&[
         (
@@ -161,6 +167,104 @@ async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_se
         (status, page.contains("served by the other replica")),
         (200, true),
         "{page}"
+    );
+    b.stop().await;
+    a.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replica_starting_after_a_crash_stops_the_apps_a_dead_one_left_and_says_so() {
+    if !is_root() {
+        eprintln!("skipped: apps run as their project's user only under root (CI runs it as root)");
+        return;
+    }
+    let a = Deployer::spawn(Backend::Sqlite, &["--deploy-max-workers", "0"]).await;
+    let repo = Repo::new(&[("deploy.toml", "static = \"s\"\n")]);
+    let project = a.project("orphan-app", &repo).await;
+    let project_id: i32 = project.parse().expect("an id");
+    // What a replica killed with -9 leaves: its app, in its own session, as the
+    // project's user, recorded on the last successful deployment.
+    let uid = a.uid_of(&project).to_string();
+    let mut orphan = std::process::Command::new("setsid")
+        .args([
+            "setpriv",
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+            "sleep",
+            "600",
+        ])
+        .spawn()
+        .expect("the orphan starts");
+    let db = &a.app.state.databases.projects;
+    let payload = deploy::Payload {
+        project_id,
+        slug: "orphan-app".into(),
+        repository_url: repo.path().display().to_string(),
+        container_port: 8080,
+        static_path: None,
+        source_deployment: None,
+    };
+    let recorded = deploy::queue::record(
+        db,
+        &payload,
+        1,
+        entities::projects::enums::JobStatus::Succeeded,
+        None,
+    )
+    .await
+    .expect("recorded");
+    let host = a
+        .app
+        .state
+        .deploy
+        .replica()
+        .rsplitn(3, '-')
+        .nth(2)
+        .expect("a host")
+        .to_owned();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entities::projects::deployment::Entity::update_many()
+        .col_expr(
+            entities::projects::deployment::Column::ProcessGroup,
+            Expr::value(i32::try_from(orphan.id()).expect("a pid")),
+        )
+        .col_expr(
+            entities::projects::deployment::Column::Replica,
+            Expr::value(format!("{host}-999999999-dead01")),
+        )
+        .filter(entities::projects::deployment::Column::Id.eq(recorded.id))
+        .exec(&**db)
+        .await
+        .expect("updated");
+    deploy::queue::set_running(&**db, project_id, true)
+        .await
+        .expect("marked");
+
+    let b = Replica::of(&a, &[]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = orphan.try_wait().expect("waits") {
+            assert!(!status.success(), "killed, not ended: {status:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead replica's app still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let running = a
+        .app
+        .data_as(
+            &a.owner,
+            "query($p: ID!) { project(id: $p) { running } }",
+            json!({ "p": project }),
+        )
+        .await;
+    assert_eq!(
+        running["project"]["running"], false,
+        "the database matches the processes"
     );
     b.stop().await;
     a.app.stop().await;

@@ -1,0 +1,179 @@
+//! The engine's start and end: its folder, taking over what a crashed replica on this
+//! host left running, and a shutdown that lets deploys finish within a grace period.
+
+use std::sync::Arc;
+
+use entities::projects::{deployment, project};
+use nix::{
+    sys::signal::{Signal, killpg},
+    unistd::Pid,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+
+use crate::{
+    Engine, EngineConfig, EngineError, Event, Shared, queue, routines, sandbox::CgroupRoot,
+};
+
+pub(crate) fn prepare_deploy_dir(config: &EngineConfig) -> Result<(), EngineError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = &config.deploy_dir;
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir.display(), e))?;
+    // Apps pass through to their own folders; nobody but the gateway lists them.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| EngineError::io(dir.display(), e))
+}
+
+/// The host and process of a replica id (`host-pid-suffix`).
+fn host_and_pid(replica: &str) -> Option<(&str, i32)> {
+    let mut parts = replica.rsplitn(3, '-');
+    let _suffix = parts.next()?;
+    let pid = parts.next()?.parse().ok()?;
+    Some((parts.next()?, pid))
+}
+
+/// Whether the replica that recorded an app is gone: on this host, and its process no
+/// longer exists. (A replica on another host is that host's business.)
+fn dead_here(replica: &str, host: &str) -> bool {
+    match host_and_pid(replica) {
+        Some((their_host, pid)) => {
+            their_host == host && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        None => false,
+    }
+}
+
+/// Stops the apps that replicas which died on this host left running, and marks their
+/// projects not running, so the database says what runs. Only processes of the
+/// project's own uid are killed (a recorded process group may have been reused since);
+/// without the user sandbox there is no such proof, and only the flag is corrected.
+pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, EngineError> {
+    let host = shared
+        .config
+        .replica
+        .rsplitn(3, '-')
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    let running = project::Entity::find()
+        .filter(project::Column::Running.eq(true))
+        .all(&shared.db)
+        .await?;
+    let mut recovered = 0;
+    for found in running {
+        if shared.apps.of_project(found.id).is_some() {
+            continue;
+        }
+        let Some(last) = deployment::Entity::find()
+            .filter(deployment::Column::ProjectId.eq(found.id))
+            .filter(deployment::Column::Successful.eq(true))
+            .order_by_desc(deployment::Column::Id)
+            .one(&shared.db)
+            .await?
+        else {
+            continue;
+        };
+        let Some(replica) = last.replica.as_deref() else {
+            continue;
+        };
+        if !dead_here(replica, &host) {
+            continue;
+        }
+        let uid = shared.sandbox.uid_of(found.id);
+        let group = last.process_group;
+        let cgroup = last.cgroup.clone();
+        tokio::task::spawn_blocking(move || {
+            if let (Some(uid), Some(group)) = (uid, group) {
+                let owned = routines::processes()
+                    .iter()
+                    .filter(|p| p.pgid == group)
+                    .all(|p| owner_of(p.pid) == Some(uid));
+                if owned {
+                    let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+                }
+            }
+            if let (Some(name), Some(root)) = (cgroup, CgroupRoot::detect()) {
+                let left = root.existing(&name);
+                left.kill_all();
+                left.remove();
+            }
+        })
+        .await
+        .map_err(|e| EngineError::Io(format!("recovery: {e}")))?;
+        queue::set_running(&shared.db, found.id, false).await?;
+        shared.events.send(Event::AppChanged {
+            project_id: found.id,
+            running: false,
+            message: format!("stopped: the replica that ran it ({replica}) is gone"),
+        });
+        tracing::warn!(
+            project = found.id,
+            replica,
+            "stopped an app a dead replica left"
+        );
+        recovered += 1;
+    }
+    Ok(recovered)
+}
+
+fn owner_of(pid: i32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+impl Engine {
+    /// Stops claiming; lets running deploys finish within the config's shutdown grace,
+    /// then gives the rest back to the queue (another replica, or this one's next
+    /// start, takes them); stops every app and marks those projects not running.
+    pub async fn shutdown(&self) {
+        let shared = &self.shared;
+        shared.stop_claiming.cancel();
+        if let Some(task) = shared.dispatcher.lock().await.take() {
+            let _ = task.await;
+        }
+        let grace = shared.config.shutdown_grace;
+        if tokio::time::timeout(grace, shared.manager.idle())
+            .await
+            .is_err()
+        {
+            shared.manager.drain().await;
+        }
+        let apps = shared.apps.take_all();
+        let projects: Vec<i32> = apps.iter().map(|a| a.route.project_id).collect();
+        let _ = tokio::task::spawn_blocking(move || {
+            for app in apps {
+                app.instance.stop();
+            }
+        })
+        .await;
+        if !projects.is_empty() {
+            let marked = project::Entity::update_many()
+                .col_expr(project::Column::Running, Expr::value(false))
+                .filter(project::Column::Id.is_in(projects))
+                .exec(&shared.db)
+                .await;
+            if let Err(error) = marked {
+                tracing::warn!(%error, "cannot mark stopped projects not running");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_id_names_its_host_and_process() {
+        assert_eq!(host_and_pid("build-host-7-12ab3c"), Some(("build-host", 7)));
+        assert_eq!(host_and_pid("nonsense"), None);
+        assert!(dead_here("h-999999999-abc", "h"));
+        assert!(!dead_here("other-999999999-abc", "h"));
+        assert!(!dead_here(&format!("h-{}-abc", std::process::id()), "h"));
+    }
+}
