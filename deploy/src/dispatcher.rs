@@ -19,12 +19,19 @@ use crate::{
 /// Claims jobs while slots are free; sleeps until a job is queued, a slot frees, or the
 /// poll interval passes (the safety net for jobs queued by another replica).
 pub(crate) async fn dispatch(shared: Arc<Shared>) {
-    match crate::lifecycle::recover(&shared).await {
-        Ok(0) => {}
-        Ok(recovered) => tracing::warn!(recovered, "apps left by a dead replica were stopped"),
-        Err(error) => tracing::warn!(%error, "cannot look for apps a dead replica left"),
-    }
+    let mut last_recovery: Option<std::time::Instant> = None;
     loop {
+        // At start, then once a lease length: apps of replicas that died on this host.
+        if last_recovery.is_none_or(|at| at.elapsed() >= shared.config.lease) {
+            last_recovery = Some(std::time::Instant::now());
+            match crate::lifecycle::recover(&shared).await {
+                Ok(0) => {}
+                Ok(recovered) => {
+                    tracing::warn!(recovered, "apps left by a dead replica were stopped");
+                }
+                Err(error) => tracing::warn!(%error, "cannot look for apps a dead replica left"),
+            }
+        }
         match queue::rescue(&shared.db, shared.config.max_attempts).await {
             Ok(rescued) if rescued > 0 => {
                 tracing::warn!(
