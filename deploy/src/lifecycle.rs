@@ -47,6 +47,14 @@ fn dead_here(replica: &str, host: &str) -> bool {
 /// project's own uid are killed (a recorded process group may have been reused since);
 /// without the user sandbox there is no such proof, and only the flag is corrected.
 pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, EngineError> {
+    // Builds and apps of dead gateways, found by their cgroups' names.
+    let sandbox = shared.sandbox.clone();
+    let swept = tokio::task::spawn_blocking(move || sandbox.sweep_orphans())
+        .await
+        .unwrap_or(0);
+    if swept > 0 {
+        tracing::warn!(swept, "killed what dead gateways' builds and apps left");
+    }
     let host = shared
         .config
         .replica

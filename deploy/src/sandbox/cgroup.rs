@@ -50,6 +50,27 @@ impl CgroupRoot {
         Some(Self { dirs })
     }
 
+    /// Kills and removes every group whose name `dead` says was left by a dead gateway.
+    pub fn sweep(&self, dead: impl Fn(&str) -> bool) -> usize {
+        let Some(first) = self.dirs.first() else {
+            return 0;
+        };
+        let Ok(entries) = std::fs::read_dir(first) else {
+            return 0;
+        };
+        let mut swept = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && dead(&name) {
+                let group = self.existing(&name);
+                group.kill_all();
+                group.remove();
+                swept += 1;
+            }
+        }
+        swept
+    }
+
     /// The existing group `name` (to find what a dead replica left).
     pub fn existing(&self, name: &str) -> Cgroup {
         Cgroup {

@@ -101,12 +101,31 @@ impl Sandbox {
             }
         }
         Self {
-            prefix: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+            // `p<pid>.<random>`: a later replica can tell a dead process's groups.
+            prefix: format!(
+                "p{}.{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             mode,
             uid_base,
             limits,
             cgroups,
             refusal,
+        }
+    }
+
+    /// Kills and removes the groups (builds and apps) that gateways which no longer
+    /// run left on this host; returns how many.
+    pub fn sweep_orphans(&self) -> usize {
+        match &self.cgroups {
+            Some(root) => root.sweep(|name| {
+                name.strip_prefix('p')
+                    .and_then(|rest| rest.split('.').next())
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+            }),
+            None => 0,
         }
     }
 

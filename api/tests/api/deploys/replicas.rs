@@ -241,8 +241,60 @@ async fn a_replica_starting_after_a_crash_stops_the_apps_a_dead_one_left_and_say
         .await
         .expect("marked");
 
+    // And a build it was running, found by its cgroup's name (`p<dead pid>.…`).
+    let groups: Vec<std::path::PathBuf> = ["memory", "pids"]
+        .iter()
+        .map(|controller| {
+            let own = std::fs::read_to_string("/proc/self/cgroup").expect("cgroups");
+            let path = own
+                .lines()
+                .find_map(|l| {
+                    let mut parts = l.splitn(3, ':').skip(1);
+                    let names = parts.next()?;
+                    names
+                        .split(',')
+                        .any(|n| n == *controller)
+                        .then(|| parts.next())?
+                })
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_owned();
+            std::path::Path::new("/sys/fs/cgroup")
+                .join(controller)
+                .join(path)
+                .join("students-project")
+                .join("p999999999.deadbeef-build-7")
+        })
+        .collect();
+    let mut build = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("the orphan build starts");
+    let cgroups = std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists();
+    if cgroups {
+        for group in &groups {
+            std::fs::create_dir_all(group).expect("a cgroup");
+            std::fs::write(group.join("cgroup.procs"), build.id().to_string()).expect("joined");
+        }
+    }
+
     let b = Replica::of(&a, &[]).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while cgroups {
+        if build.try_wait().expect("waits").is_some() {
+            assert!(
+                groups.iter().all(|g| !g.exists()),
+                "the dead gateway's groups are removed"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead gateway's build still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = build.kill();
     loop {
         if let Some(status) = orphan.try_wait().expect("waits") {
             assert!(!status.success(), "killed, not ended: {status:?}");
