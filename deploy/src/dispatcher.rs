@@ -110,6 +110,18 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         events: shared.events.clone(),
         lease_length: shared.config.lease,
     };
+    // Each attempt says who ran it under which token (a retried job's log shows both).
+    let attempt = crate::logs::LogSink::new(
+        shared.db.clone(),
+        lease.deployment_id,
+        entities::projects::enums::LogKind::Build,
+        shared.config.log_max_lines,
+        shared.events.clone(),
+    );
+    shared.runtime.block_on(attempt.line(format!(
+        "attempt {} on {} (lease token {})",
+        claimed.job.attempts, shared.config.replica, lease.token
+    )));
     let heartbeat = shared.runtime.spawn(heartbeat(
         shared.db.clone(),
         lease.clone(),

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use api::{app, config::Config, state::AppState};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -322,5 +323,128 @@ async fn a_replica_starting_after_a_crash_stops_the_apps_a_dead_one_left_and_say
         "the database matches the processes"
     );
     b.stop().await;
+    a.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replica_killed_with_9_loses_no_job_runs_none_twice_and_leaves_no_process() {
+    if !backends().contains(&Backend::Postgres) || !is_root() {
+        eprintln!("skipped: needs PostgreSQL (TEST_DATABASE_URL) and root (CI has both)");
+        return;
+    }
+    let a = Deployer::spawn(
+        Backend::Postgres,
+        &["--deploy-max-workers", "2", "--deploy-lease-secs", "3"],
+    )
+    .await;
+    // Replica X: the real binary, on the same databases and folders.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_api"));
+    command
+        .args(["--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(a.app.databases.data_dir())
+        .arg("--deploy-dir")
+        .arg(a.app.deploy_dir.path().join("deployments"))
+        .args(["--allow-local-repositories", "true", "--deploy-uid-base"])
+        .arg(a.uid_base.to_string())
+        .args(["--deploy-max-workers", "2", "--deploy-lease-secs", "3"])
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (domain, url) in &a.app.databases.urls {
+        command
+            .arg(format!("--{}-database-url", domain.name()))
+            .arg(url);
+    }
+    let mut x = command.spawn().expect("replica X starts");
+
+    let mut repos = Vec::new();
+    let mut jobs = Vec::new();
+    for n in 0..30 {
+        let repo = Repo::new(&[(
+            "deploy.toml",
+            "build = \"sleep 1\"\nstart = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
+        )]);
+        let slug = format!("fleet-app-{n:02}");
+        let project = a.project(&slug, &repo).await;
+        jobs.push((project.clone(), a.deploy(&project).await, slug));
+        repos.push(repo);
+    }
+    // Kill X as soon as it runs something.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let view = a
+            .app
+            .data_as(&a.admin, "{ workers { replica } }", json!({}))
+            .await;
+        let mine = a.app.state.deploy.replica();
+        let on_x = view["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w["replica"] != mine));
+        if on_x {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "X never ran a job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    x.kill().expect("kill -9");
+    x.wait().expect("reaped");
+    let killed_at = chrono::Utc::now();
+
+    let mut retried = 0;
+    for (project, job, _) in &jobs {
+        let done = a.wait(&job["id"], Duration::from_secs(240)).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{project}: {done}");
+        let attempts: Vec<String> = super::lines(&done["deployment"]["logs"])
+            .into_iter()
+            .filter(|l| l.starts_with("attempt "))
+            .collect();
+        // Tokens grow with every attempt; a second one only after X was killed.
+        assert_eq!(
+            attempts.len() as i64,
+            done["attempts"].as_i64().unwrap_or(0),
+            "{attempts:?}"
+        );
+        if attempts.len() > 1 {
+            retried += 1;
+            let job_row = entities::projects::job::Entity::find_by_id(
+                job["id"]
+                    .as_str()
+                    .and_then(|i| i.parse::<i32>().ok())
+                    .expect("an id"),
+            )
+            .one(&*a.app.state.databases.projects)
+            .await
+            .expect("read")
+            .expect("the job");
+            // The last claim (the retry) came after the kill: never two runs at once.
+            assert!(
+                job_row.started_at.is_some_and(|at| at > killed_at),
+                "{project}: retried at {:?}, X killed at {killed_at}",
+                job_row.started_at
+            );
+        }
+    }
+    assert!(retried >= 1, "X's jobs were taken over");
+    // No process of X's builds or apps is left: every project's uid runs processes
+    // only if this replica routes its app.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let strays: Vec<&String> = jobs
+            .iter()
+            .filter(|(project, _, slug)| {
+                a.app.state.deploy.route(slug).is_none()
+                    && !super::processes_of(a.uid_of(project)).is_empty()
+            })
+            .map(|(project, _, _)| project)
+            .collect();
+        if strays.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "X's processes survive for projects {strays:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     a.app.stop().await;
 }
