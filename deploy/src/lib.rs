@@ -271,19 +271,8 @@ impl Engine {
                 EngineError::Conflict("the project has no successful deploy to start".into())
             })?;
         let mut payload = Payload::of(project);
-        // A START reuses a folder; follow a chain of starts back to the build.
-        let source = match job::Entity::find_by_id(last.job_id)
-            .one(&self.shared.db)
-            .await?
-        {
-            Some(found) if found.kind == JobKind::Start => {
-                serde_json::from_value::<Payload>(found.payload)
-                    .ok()
-                    .and_then(|p| p.source_deployment)
-                    .unwrap_or(last.id)
-            }
-            _ => last.id,
-        };
+        // A START reuses a folder: start the build it started, not a chain of starts.
+        let source = self.build_folder(&last).await?;
         payload.source_deployment = Some(source);
         let queued =
             queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
@@ -411,6 +400,23 @@ impl Engine {
             .collect())
     }
 
+    /// The deployment whose folder `deployment` serves from: its own, or for a START
+    /// the build it started.
+    async fn build_folder(&self, deployment: &deployment::Model) -> Result<i32, EngineError> {
+        let found = job::Entity::find_by_id(deployment.job_id)
+            .one(&self.shared.db)
+            .await?;
+        Ok(match found {
+            Some(found) if found.kind == JobKind::Start => {
+                serde_json::from_value::<Payload>(found.payload)
+                    .ok()
+                    .and_then(|p| p.source_deployment)
+                    .unwrap_or(deployment.id)
+            }
+            _ => deployment.id,
+        })
+    }
+
     /// This replica's id (in leases and `workers`).
     pub fn replica(&self) -> &str {
         &self.shared.config.replica
@@ -437,19 +443,7 @@ impl Engine {
             return Ok(None);
         };
         let addr = last.endpoint.as_deref().and_then(|e| e.parse().ok());
-        // A START serves from the folder of the build it started.
-        let folder = match job::Entity::find_by_id(last.job_id)
-            .one(&self.shared.db)
-            .await?
-        {
-            Some(found) if found.kind == JobKind::Start => {
-                serde_json::from_value::<Payload>(found.payload)
-                    .ok()
-                    .and_then(|p| p.source_deployment)
-                    .unwrap_or(last.id)
-            }
-            _ => last.id,
-        };
+        let folder = self.build_folder(&last).await?;
         let public = self
             .shared
             .config
