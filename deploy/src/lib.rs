@@ -11,6 +11,7 @@ mod error;
 pub mod events;
 mod lifecycle;
 pub mod logs;
+mod lookups;
 pub mod manager;
 pub mod pipeline;
 pub mod queue;
@@ -366,101 +367,6 @@ impl Engine {
     /// `liveness_interval`); returns how many.
     pub async fn check_liveness(&self) -> Result<usize, EngineError> {
         routines::liveness(&self.shared).await
-    }
-
-    /// The workers running jobs on every replica (from the jobs' leases), this
-    /// replica's with their uuid.
-    pub async fn workers(&self) -> Result<Vec<ReplicaWorker>, EngineError> {
-        let running = job::Entity::find()
-            .filter(job::Column::Status.eq(JobStatus::Running))
-            .order_by_asc(job::Column::StartedAt)
-            .all(&self.shared.db)
-            .await?;
-        let deployments = deployment::Entity::find()
-            .filter(deployment::Column::JobId.is_in(running.iter().map(|j| j.id)))
-            .all(&self.shared.db)
-            .await?;
-        let local = self.shared.manager.running();
-        Ok(running
-            .into_iter()
-            .filter_map(|job| {
-                let found = deployments.iter().find(|d| d.job_id == job.id)?;
-                let mine = local.iter().find(|w| w.job_id == job.id);
-                Some(ReplicaWorker {
-                    uuid: mine.map(|w| w.uuid),
-                    replica: job.lease_owner.clone().unwrap_or_default(),
-                    job_id: job.id,
-                    project_id: found.project_id,
-                    started_at: mine
-                        .map(|w| w.started_at)
-                        .or(job.started_at)
-                        .unwrap_or(job.updated_at),
-                })
-            })
-            .collect())
-    }
-
-    /// The deployment whose folder `deployment` serves from: its own, or for a START
-    /// the build it started.
-    async fn build_folder(&self, deployment: &deployment::Model) -> Result<i32, EngineError> {
-        let found = job::Entity::find_by_id(deployment.job_id)
-            .one(&self.shared.db)
-            .await?;
-        Ok(match found {
-            Some(found) if found.kind == JobKind::Start => {
-                serde_json::from_value::<Payload>(found.payload)
-                    .ok()
-                    .and_then(|p| p.source_deployment)
-                    .unwrap_or(deployment.id)
-            }
-            _ => deployment.id,
-        })
-    }
-
-    /// This replica's id (in leases and `workers`).
-    pub fn replica(&self) -> &str {
-        &self.shared.config.replica
-    }
-
-    /// Where `/apps/<slug>/` goes when another replica on this host runs the app: the
-    /// endpoint its last successful deployment recorded, while the project is running.
-    pub async fn remote_route(&self, slug: &str) -> Result<Option<Route>, EngineError> {
-        let Some(found) = project::Entity::find()
-            .filter(project::Column::Slug.eq(slug))
-            .filter(project::Column::Running.eq(true))
-            .one(&self.shared.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(last) = deployment::Entity::find()
-            .filter(deployment::Column::ProjectId.eq(found.id))
-            .filter(deployment::Column::Successful.eq(true))
-            .order_by_desc(deployment::Column::Id)
-            .one(&self.shared.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let addr = last.endpoint.as_deref().and_then(|e| e.parse().ok());
-        let folder = self.build_folder(&last).await?;
-        let public = self
-            .shared
-            .config
-            .deploy_dir
-            .join(found.id.to_string())
-            .join(folder.to_string())
-            .join("public");
-        let static_dir = public.is_dir().then_some(public);
-        if addr.is_none() && static_dir.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Route {
-            project_id: found.id,
-            deployment_id: folder,
-            addr,
-            static_dir,
-        }))
     }
 
     /// Pending jobs and slots.

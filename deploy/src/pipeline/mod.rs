@@ -12,7 +12,7 @@ mod start;
 use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddr},
-    path::{Path, PathBuf},
+    path::Path,
     sync::Arc,
     time::Duration,
 };
@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::{
     spec::Spec,
-    start::{free_port, fresh_dir, stop, wait_up},
+    start::{free_port, fresh_dir, prune, stop, wait_up},
 };
 use crate::{
     apps::{App, Apps, Route},
@@ -368,26 +368,6 @@ impl Pipeline {
             Err(message) => {
                 log.line(message.clone()).await;
                 Err(StepError::Failed(message))
-            }
-        }
-    }
-}
-
-/// Removes a project's deployment folders but `keep` (the one serving, and the one it
-/// replaced, so a start can go back to it).
-fn prune(project_dir: &Path, keep: &[i32]) {
-    let Ok(entries) = std::fs::read_dir(project_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let id = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok());
-        if id.is_some_and(|id| !keep.contains(&id)) {
-            let path: PathBuf = entry.path();
-            if let Err(error) = std::fs::remove_dir_all(&path) {
-                tracing::warn!(%error, path = %path.display(), "cannot remove an old deployment folder");
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Helpers of the start step: a fresh folder, a free port, waiting for the app to answer.
+//! Helpers of the start and route steps: a fresh folder, a free port, waiting for the
+//! app to answer, pruning old folders.
 
 use std::{
     net::{Ipv4Addr, SocketAddr},
@@ -97,4 +98,24 @@ pub(super) async fn wait_up(
 /// Stops an instance off the async threads (it waits for the group to empty).
 pub(super) async fn stop(instance: Instance) {
     let _ = tokio::task::spawn_blocking(move || instance.stop()).await;
+}
+
+/// Removes a project's deployment folders but `keep` (the one serving, and the one it
+/// replaced, so a start can go back to it).
+pub(super) fn prune(project_dir: &Path, keep: &[i32]) {
+    let Ok(entries) = std::fs::read_dir(project_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let id = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok());
+        if id.is_some_and(|id| !keep.contains(&id)) {
+            let path = entry.path();
+            if let Err(error) = std::fs::remove_dir_all(&path) {
+                tracing::warn!(%error, path = %path.display(), "cannot remove an old deployment folder");
+            }
+        }
+    }
 }

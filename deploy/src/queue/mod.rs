@@ -20,10 +20,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::EngineError;
 
 mod lease;
+mod rescue;
 
 pub use self::lease::{
-    Cancelled, cancel, claim, finish, progress, release, renew, rescue, set_commit, set_running,
+    Cancelled, cancel, claim, finish, progress, release, renew, set_commit, set_running,
 };
+pub use self::rescue::rescue;
 
 /// What a deploy job needs, frozen when it is queued. Variables are not here: they are
 /// secrets, read (and decrypted) when the job runs.
