@@ -255,6 +255,25 @@ impl Deployer {
         lines(&data["deployment"]["logs"])
     }
 
+    /// The RUNTIME log once a line matching `wanted` arrived (an app's output reaches
+    /// the log a batch at a time, after the app may already be serving), or as it is
+    /// when `limit` passes so that the caller's assertion shows what came.
+    pub async fn runtime_log_with(
+        &self,
+        deployment_id: &Value,
+        wanted: impl Fn(&str) -> bool,
+        limit: Duration,
+    ) -> Vec<String> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let log = self.runtime_log(deployment_id).await;
+            if log.iter().any(|l| wanted(l)) || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = self
             .app

@@ -68,7 +68,9 @@ async fn a_deployed_app_reads_no_gateway_secret_or_database_and_sees_none_of_its
     let job = d.deploy(&project).await;
     let done = d.wait(&job["id"], LIMIT).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let log = d.runtime_log(&job["deployment"]["id"]).await;
+    let log = d
+        .runtime_log_with(&job["deployment"]["id"], |l| l.starts_with("UID "), LIMIT)
+        .await;
     for path in &secrets {
         assert!(
             log.contains(&format!("DENIED {path}")),
@@ -201,7 +203,13 @@ while True:
     // Neither app ever answered on its port: both deploys fail, stopped by limits.
     assert_eq!(fork_done["status"], "FAILED", "{fork_done}");
     assert_eq!(hog_done["status"], "FAILED", "{hog_done}");
-    let fork_log = d.runtime_log(&fork_job["deployment"]["id"]).await;
+    let fork_log = d
+        .runtime_log_with(
+            &fork_job["deployment"]["id"],
+            |l| l.starts_with("fork refused"),
+            LIMIT,
+        )
+        .await;
     assert!(
         fork_log.iter().any(|l| l.starts_with("fork refused")),
         "the process limit refused forks: {fork_log:?}"
@@ -210,7 +218,13 @@ while True:
         most_processes <= 24,
         "{most_processes} processes ran at once"
     );
-    let hog_log = d.runtime_log(&hog_job["deployment"]["id"]).await;
+    // Out of address space (rlimit), or killed by the cgroup's OOM killer (the shell
+    // reports 128 + 9).
+    let stopped =
+        |l: &str| l.contains("MemoryError") || l.contains("signal 9") || l.contains("code 137");
+    let hog_log = d
+        .runtime_log_with(&hog_job["deployment"]["id"], stopped, LIMIT)
+        .await;
     let held: Vec<&String> = hog_log
         .iter()
         .filter(|l| l.starts_with("holding"))
@@ -221,11 +235,7 @@ while True:
         held.len()
     );
     assert!(
-        hog_log.iter().any(|l| {
-            // Out of address space (rlimit), or killed by the cgroup's OOM killer (the
-            // shell reports 128 + 9).
-            l.contains("MemoryError") || l.contains("signal 9") || l.contains("code 137")
-        }),
+        hog_log.iter().any(|l| stopped(l)),
         "the hog was stopped by the memory limit: {hog_log:?}"
     );
     assert!(super::no_process_left(d.uid_of(&fork_project)).await);
