@@ -73,6 +73,9 @@ pub struct EngineConfig {
     pub stats_interval: Duration,
     /// How often running apps are checked for having died.
     pub liveness_interval: Duration,
+    /// Restart apps that die on their own, after a growing wait; `None`: leave them
+    /// stopped.
+    pub restart_on_crash: Option<crate::restart::Backoff>,
     /// Claims a job gets before an expired lease fails it instead of queueing it again.
     pub max_attempts: i32,
     /// Lines kept per deployment and log kind (oldest dropped).
@@ -103,6 +106,7 @@ impl EngineConfig {
             shutdown_grace: Duration::from_secs(20),
             stats_interval: Duration::from_secs(30),
             liveness_interval: Duration::from_secs(5),
+            restart_on_crash: None,
             log_max_lines: 2000,
             allow_local_repositories: false,
             extra_env: Vec::new(),

@@ -15,6 +15,7 @@ mod lookups;
 pub mod manager;
 pub mod pipeline;
 pub mod queue;
+pub mod restart;
 mod routines;
 pub mod runtime;
 pub mod sandbox;
@@ -46,6 +47,7 @@ pub use self::{
     manager::{Manager, WorkerInfo},
     pipeline::{JobRunner, NoopRunner, Secrets},
     queue::{Payload, QueueStats},
+    restart::Backoff,
 };
 
 pub(crate) struct Shared {
@@ -62,6 +64,7 @@ pub(crate) struct Shared {
     runtime: tokio::runtime::Handle,
     /// CPU time of each app at its previous sample, for the CPU share between samples.
     cpu_seen: std::sync::Mutex<std::collections::HashMap<i32, (u64, std::time::Instant)>>,
+    crashes: restart::Crashes,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -201,6 +204,7 @@ impl Engine {
             dispatcher: Mutex::new(None),
             runtime: tokio::runtime::Handle::current(),
             cpu_seen: Default::default(),
+            crashes: Default::default(),
         });
         Self { shared }
     }
@@ -239,6 +243,7 @@ impl Engine {
         triggered_by: i32,
     ) -> Result<(job::Model, deployment::Model), EngineError> {
         self.check_available()?;
+        self.shared.crashes.forget(project.id);
         let queued = queue::enqueue(
             &self.shared.db,
             JobKind::Deploy,
@@ -252,6 +257,16 @@ impl Engine {
 
     /// Queues a start of the project's last successful build.
     pub async fn start_again(
+        &self,
+        project: &project::Model,
+        triggered_by: i32,
+    ) -> Result<(job::Model, deployment::Model), EngineError> {
+        self.shared.crashes.forget(project.id);
+        self.queue_start(project, triggered_by).await
+    }
+
+    /// A START job, for a person or for a restart after a crash.
+    async fn queue_start(
         &self,
         project: &project::Model,
         triggered_by: i32,
@@ -312,6 +327,7 @@ impl Engine {
     /// Stops a project's app (the first system's maintenance mode) and marks it not
     /// running; true when something was running.
     pub async fn stop_project(&self, project_id: i32) -> Result<bool, EngineError> {
+        self.shared.crashes.forget(project_id);
         let apps = self.shared.apps.remove_project(project_id);
         let stopped = !apps.is_empty();
         let _ = tokio::task::spawn_blocking(move || {

@@ -39,8 +39,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Unroutes apps whose process ended; returns how many.
-pub(crate) async fn liveness(shared: &Shared) -> Result<usize, EngineError> {
+/// Unroutes apps whose process ended (and restarts them when configured); returns how
+/// many.
+pub(crate) async fn liveness(shared: &Arc<Shared>) -> Result<usize, EngineError> {
     let mut dead = 0;
     for (slug, app) in shared.apps.all() {
         let Some(how) = app.instance.exit_status() else {
@@ -51,14 +52,16 @@ pub(crate) async fn liveness(shared: &Shared) -> Result<usize, EngineError> {
         }
         dead += 1;
         let project_id = app.route.project_id;
+        let deployment_id = app.route.deployment_id;
         tracing::warn!(project_id, slug, how, "an app died");
         // Whatever it left behind (children in its group or cgroup) goes too.
         let _ = tokio::task::spawn_blocking(move || app.instance.stop()).await;
         queue::set_running(&shared.db, project_id, false).await?;
+        let message = crate::restart::after_crash(shared, project_id, deployment_id, &how).await;
         shared.events.send(Event::AppChanged {
             project_id,
             running: false,
-            message: format!("the app {how}"),
+            message,
         });
     }
     Ok(dead)

@@ -91,6 +91,16 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_LIVENESS_INTERVAL_SECS", value_name = "DEPLOY_LIVENESS_INTERVAL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub deploy_liveness_interval_secs: u64,
 
+    /// Restart an app that dies on its own (its last successful build, as startProject
+    /// does), after DEPLOY_RESTART_BACKOFF_SECS, doubled for each crash in a row.
+    #[arg(long, env = "DEPLOY_RESTART_ON_CRASH", value_name = "DEPLOY_RESTART_ON_CRASH", default_value_t = false, action = clap::ArgAction::Set)]
+    pub deploy_restart_on_crash: bool,
+
+    /// Seconds before the first restart of a crashed app; each crash in a row doubles
+    /// it, up to 60 times this.
+    #[arg(long, env = "DEPLOY_RESTART_BACKOFF_SECS", value_name = "DEPLOY_RESTART_BACKOFF_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deploy_restart_backoff_secs: u64,
+
     /// Seconds a shutdown waits for running deploys to finish; the rest go back to the
     /// queue for another replica (or the next start).
     #[arg(long, env = "DEPLOY_SHUTDOWN_GRACE_SECS", value_name = "DEPLOY_SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -137,6 +147,13 @@ impl DeployConfig {
         config.shutdown_grace = Duration::from_secs(self.deploy_shutdown_grace_secs);
         config.stats_interval = Duration::from_secs(self.deploy_stats_interval_secs);
         config.liveness_interval = Duration::from_secs(self.deploy_liveness_interval_secs);
+        config.restart_on_crash = self.deploy_restart_on_crash.then(|| {
+            let first = Duration::from_secs(self.deploy_restart_backoff_secs);
+            deploy::Backoff {
+                first,
+                max: first * 60,
+            }
+        });
         config.allow_local_repositories = allow_local_repositories;
         config.extra_env = extra_env;
         config

@@ -274,6 +274,29 @@ impl Deployer {
         }
     }
 
+    /// Whether the project is marked running, as its owner reads it.
+    pub async fn running(&self, project: &str) -> bool {
+        let data = self
+            .app
+            .data_as(
+                &self.owner,
+                "query($p: ID!) { project(id: $p) { running } }",
+                json!({ "p": project }),
+            )
+            .await;
+        data["project"]["running"].as_bool().expect("running")
+    }
+
+    pub async fn stop_project(&self, project: &str) {
+        self.app
+            .data_as(
+                &self.owner,
+                "mutation($p: ID!) { stopProject(projectId: $p) { running } }",
+                json!({ "p": project }),
+            )
+            .await;
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = self
             .app

@@ -71,15 +71,7 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
         );
         let (status, _) = d.get("/apps/hello-app").await;
         assert_eq!(status, 200, "the slug without a slash redirects to it");
-        let running = d
-            .app
-            .data_as(
-                &d.owner,
-                "query($p: ID!) { project(id: $p) { running } }",
-                json!({ "p": project }),
-            )
-            .await;
-        assert_eq!(running["project"]["running"], true);
+        assert!(d.running(&project).await);
 
         // A redeploy while a client polls: no request fails during the switch.
         repo.commit(&borrowed(&app_files("v2")), "second");
@@ -117,13 +109,7 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
         let (_, page) = d.get("/apps/hello-app/").await;
         assert!(page.contains("hello from v2"), "{page}");
 
-        d.app
-            .data_as(
-                &d.owner,
-                "mutation($p: ID!) { stopProject(projectId: $p) { running } }",
-                json!({ "p": project }),
-            )
-            .await;
+        d.stop_project(&project).await;
         let (status, page) = d.get("/apps/hello-app/").await;
         assert_eq!(status, 503, "{page}");
         if super::is_root() {

@@ -115,3 +115,116 @@ os._exit(3)
     assert_eq!(status, 503);
     d.app.stop().await;
 }
+
+/// The project's deployments, newest first: (kind of their job, status).
+async fn deployments(d: &Deployer, project: &str) -> Vec<(String, String)> {
+    let data = d
+        .app
+        .data_as(
+            &d.owner,
+            "query($p: ID!) { project(id: $p) { deployments(first: 100) { status job { kind } } } }",
+            json!({ "p": project }),
+        )
+        .await;
+    data["project"]["deployments"]
+        .as_array()
+        .expect("deployments")
+        .iter()
+        .map(|d| {
+            (
+                d["job"]["kind"].as_str().unwrap_or_default().to_owned(),
+                d["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Reads `projectDeployments` until an update says the app stopped running; returns it.
+async fn until_not_running(socket: &mut super::Socket) -> serde_json::Value {
+    loop {
+        let update =
+            next_payload(socket).await.expect("the stream goes on")["projectDeployments"].clone();
+        if update["running"] == false {
+            return update;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crashing_app_is_restarted_after_a_doubling_wait_until_a_person_stops_it() {
+    let d = Deployer::spawn(
+        Backend::Sqlite,
+        &[
+            "--deploy-liveness-interval-secs",
+            "1",
+            "--deploy-restart-on-crash",
+            "true",
+            "--deploy-restart-backoff-secs",
+            "1",
+        ],
+    )
+    .await;
+    let crashing = r#"import http.server, os, threading, time
+server = http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+time.sleep(1.5)
+os._exit(3)
+"#;
+    let repo = Repo::new(&[
+        ("deploy.toml", "start = \"exec python3 app.py\"\n"),
+        ("app.py", crashing),
+    ]);
+    let project = d.project("phoenix-app", &repo).await;
+    let mut socket = subscribe(
+        &d,
+        &d.owner,
+        "subscription($p: ID!) { projectDeployments(projectId: $p) { status running message } }",
+        json!({ "p": project }),
+    )
+    .await;
+    let done = d.wait(&d.deploy(&project).await["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+
+    // Crash 1: restarted after 1 s, by a START of the same build; crash 2: after 2 s.
+    for (crash, wait) in [(1, 1), (2, 2)] {
+        let died = until_not_running(&mut socket).await;
+        let expected =
+            format!("exited with code 3; restarting in {wait} s (crash {crash} in a row)");
+        assert!(
+            died["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(&expected)),
+            "crash {crash}: {died}"
+        );
+        let deadline = std::time::Instant::now() + LIMIT;
+        loop {
+            let all = deployments(&d, &project).await;
+            if all.len() == crash + 1 && all[0].1 != "PENDING" && all[0].1 != "RUNNING" {
+                assert_eq!(
+                    all[0],
+                    ("START".to_owned(), "SUCCEEDED".to_owned()),
+                    "{all:?}"
+                );
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no restart: {all:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // Crash 3 is followed by a stop during the wait: the restart is dropped.
+    let died = until_not_running(&mut socket).await;
+    assert!(
+        died["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("restarting in 4 s (crash 3 in a row)")),
+        "{died}"
+    );
+    d.stop_project(&project).await;
+    // Past the 4 s wait and two liveness rounds, nothing was queued.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let all = deployments(&d, &project).await;
+    assert_eq!(all.len(), 3, "a stopped app stays stopped: {all:?}");
+    assert!(!d.running(&project).await);
+    d.app.stop().await;
+}
