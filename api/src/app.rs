@@ -83,6 +83,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         student_servers: Arc::new(student_servers),
         cipher,
         deploy: engine,
+        shutdown: tokio_util::sync::CancellationToken::new(),
     })
 }
 
@@ -153,24 +154,44 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves. Then, at once: `/readyz` answers 503, open
+    /// subscriptions are closed with a close frame, and the deploy engine stops claiming
+    /// and gives its running deploys their grace; requests in flight finish; the engine
+    /// stops its apps, and the databases are closed.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let databases = self.state.databases.clone();
-        let engine = self.state.deploy.clone();
-        axum::serve(
+        let token = self.state.shutdown.clone();
+        let engine = {
+            let (engine, token) = (self.state.deploy.clone(), token.clone());
+            tokio::spawn(async move {
+                token.cancelled().await;
+                engine.shutdown().await;
+            })
+        };
+        let signalled = {
+            let token = token.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown => token.cancel(),
+                    () = token.cancelled() => {}
+                }
+            }
+        };
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(signalled)
         .await
-        .map_err(StartError::Serve)?;
-        engine.shutdown().await;
+        .map_err(StartError::Serve);
+        token.cancel();
+        let _ = engine.await;
         databases.close().await;
-        Ok(())
+        served
     }
 }
 

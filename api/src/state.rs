@@ -23,6 +23,9 @@ pub struct AppState {
     pub cipher: Cipher,
     /// The deploy engine: queue, workers, running apps and their routes.
     pub deploy: deploy::Engine,
+    /// Cancelled when the gateway starts shutting down: `/readyz` answers 503 and open
+    /// subscriptions are closed with a close frame.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {

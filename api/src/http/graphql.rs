@@ -13,10 +13,14 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     body::Body,
-    extract::{RawQuery, State, WebSocketUpgrade},
+    extract::{
+        RawQuery, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use futures_util::{SinkExt, StreamExt};
 use std::str::FromStr;
 
 use serde_json::json;
@@ -27,6 +31,8 @@ use crate::{error::Code, graphql, users::viewer::Credentials};
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 const TRANSPORT_WS: &str = "graphql-transport-ws";
+/// The WebSocket close code of a server going down (RFC 6455, 7.4.1).
+const GOING_AWAY: u16 = 1001;
 
 /// The media type of the answer, from the request's `Accept`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,16 +330,32 @@ pub async fn ws(
     }
     let schema = http.schema.clone();
     let state = http.state.clone();
-    upgrade.protocols([TRANSPORT_WS]).on_upgrade(move |socket| {
-        GraphQLWebSocket::new(socket, schema, protocol)
-            .on_connection_init(move |payload| async move {
-                // The viewer is resolved afresh for each operation of the connection.
-                Ok(graphql::request_data(
-                    &state,
-                    Credentials::from_init_payload(&payload),
-                    false,
-                ))
-            })
-            .serve()
-    })
+    upgrade
+        .protocols([TRANSPORT_WS])
+        .on_upgrade(move |socket| async move {
+            let (mut sink, stream) = socket.split();
+            let shutdown = state.shutdown.clone();
+            // The client's messages end when the gateway shuts down: the protocol stops
+            // every operation, and the socket gets a close frame below.
+            let input = stream.take_until(shutdown.clone().cancelled_owned());
+            GraphQLWebSocket::new_with_pair(&mut sink, input, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    // The viewer is resolved afresh for each operation of the connection.
+                    Ok(graphql::request_data(
+                        &state,
+                        Credentials::from_init_payload(&payload),
+                        false,
+                    ))
+                })
+                .serve()
+                .await;
+            if shutdown.is_cancelled() {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: GOING_AWAY,
+                        reason: "the server is shutting down".into(),
+                    })))
+                    .await;
+            }
+        })
 }

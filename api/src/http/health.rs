@@ -15,8 +15,15 @@ pub async fn livez() -> Json<Value> {
 }
 
 /// `GET /readyz`: each database answers and has every migration applied; 503 otherwise,
-/// naming what failed.
+/// naming what failed, and 503 at once when the gateway is shutting down (a load balancer
+/// sends it no new work).
 pub async fn readyz(State(http): State<HttpState>) -> (StatusCode, Json<Value>) {
+    if http.state.shutdown.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "shutting down" })),
+        );
+    }
     let dbs = &http.state.databases;
     let (users, academic, projects) = tokio::join!(
         bounded(dbs.users.check()),

@@ -4,9 +4,11 @@
 mod live;
 mod pipeline;
 mod proxy;
+mod replica;
 mod replicas;
 mod routines;
 mod sandbox;
+mod shutdown;
 
 use std::{path::Path, time::Duration};
 
@@ -408,7 +410,17 @@ pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a graphql-transport-ws connection as `token` and starts one subscription.
 pub async fn subscribe(d: &Deployer, token: &str, query: &str, variables: Value) -> Socket {
-    let mut request = format!("ws://{}/graphql/ws", d.app.addr)
+    subscribe_at(d.app.addr, token, query, variables).await
+}
+
+/// [`subscribe`] on the gateway at `addr`.
+pub async fn subscribe_at(
+    addr: std::net::SocketAddr,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Socket {
+    let mut request = format!("ws://{addr}/graphql/ws")
         .into_client_request()
         .expect("a request");
     request.headers_mut().insert(

@@ -5,80 +5,15 @@
 
 use std::time::Duration;
 
-use api::{app, config::Config, state::AppState};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use super::{Deployer, Repo, is_root, next_payload, subscribe};
+use super::{
+    Deployer, Repo, is_root, next_payload,
+    replica::{Binary, Replica},
+    subscribe,
+};
 use crate::helpers::{Backend, backends};
-
-/// A second gateway on the first one's databases, data and deploy folders.
-struct Replica {
-    state: AppState,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Replica {
-    async fn of(d: &Deployer, extra: &[&str]) -> Replica {
-        let mut args: Vec<String> = vec![
-            "api".into(),
-            "--bind".into(),
-            "127.0.0.1:0".into(),
-            "--data-dir".into(),
-            d.app.databases.data_dir().display().to_string(),
-            "--database-max-connections".into(),
-            "4".into(),
-            "--deploy-dir".into(),
-            d.app
-                .deploy_dir
-                .path()
-                .join("deployments")
-                .display()
-                .to_string(),
-            "--allow-local-repositories".into(),
-            "true".into(),
-            "--deploy-uid-base".into(),
-            d.uid_base.to_string(),
-            "--deploy-shutdown-grace-secs".into(),
-            "0".into(),
-        ];
-        for (domain, url) in &d.app.databases.urls {
-            args.push(format!("--{}-database-url", domain.name()));
-            args.push(url.clone());
-        }
-        args.extend(super::sandbox_flags());
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let built = app::build(Config::from_args(args).expect("flags parse"))
-            .await
-            .expect("the replica starts");
-        let state = built.state.clone();
-        let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            built
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("the replica serves");
-        });
-        Replica {
-            state,
-            shutdown: Some(tx),
-            server: Some(server),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_served_from_the_first()
@@ -338,24 +273,11 @@ async fn a_replica_killed_with_9_loses_no_job_runs_none_twice_and_leaves_no_proc
     )
     .await;
     // Replica X: the real binary, on the same databases and folders.
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_api"));
-    command
-        .args(["--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(a.app.databases.data_dir())
-        .arg("--deploy-dir")
-        .arg(a.app.deploy_dir.path().join("deployments"))
-        .args(["--allow-local-repositories", "true", "--deploy-uid-base"])
-        .arg(a.uid_base.to_string())
-        .args(["--deploy-max-workers", "2", "--deploy-lease-secs", "3"])
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    for (domain, url) in &a.app.databases.urls {
-        command
-            .arg(format!("--{}-database-url", domain.name()))
-            .arg(url);
-    }
-    let mut x = command.spawn().expect("replica X starts");
+    let mut x = Binary::of(
+        &a,
+        &["--deploy-max-workers", "2", "--deploy-lease-secs", "3"],
+    )
+    .await;
 
     let mut repos = Vec::new();
     let mut jobs = Vec::new();
@@ -386,8 +308,8 @@ async fn a_replica_killed_with_9_loses_no_job_runs_none_twice_and_leaves_no_proc
         assert!(std::time::Instant::now() < deadline, "X never ran a job");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    x.kill().expect("kill -9");
-    x.wait().expect("reaped");
+    x.child.kill().expect("kill -9");
+    x.child.wait().expect("reaped");
     let killed_at = chrono::Utc::now();
 
     let mut retried = 0;
