@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     EngineError, Event, Shared, manager,
     pipeline::{JobContext, StepError},
-    queue::{self, Claimed, Outcome},
+    queue::{self, Claimed, Lease, Outcome},
 };
 
 /// Claims jobs while slots are free; sleeps until a job is queued, a slot frees, or the
@@ -33,13 +33,24 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
             }
         }
         match queue::rescue(&shared.db, shared.config.max_attempts).await {
-            Ok(rescued) if rescued > 0 => {
-                tracing::warn!(
-                    rescued,
-                    "jobs whose lease expired (their server stopped) were taken back"
-                );
+            Ok(rescued) => {
+                if !rescued.is_empty() {
+                    tracing::warn!(
+                        rescued = rescued.len(),
+                        "jobs whose lease expired (their server stopped) were taken back"
+                    );
+                }
+                for job in rescued {
+                    shared.events.send(Event::Changed {
+                        job_id: job.job_id,
+                        deployment_id: job.deployment_id,
+                        project_id: job.project_id,
+                        status: job.status,
+                        progress: job.progress,
+                        message: job.message,
+                    });
+                }
             }
-            Ok(_) => {}
             Err(error) => tracing::warn!(%error, "cannot look for expired leases"),
         }
         while shared.manager.has_free_slot() && !shared.stop_claiming.is_cancelled() {
@@ -82,7 +93,7 @@ async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
         deployment_id: lease.deployment_id,
         project_id: lease.project_id,
         status: JobStatus::Running,
-        progress: Some(0),
+        progress: 0,
         message: "started".into(),
     });
     let worker_shared = shared.clone();
@@ -91,10 +102,35 @@ async fn launch(shared: &Arc<Shared>, claimed: Claimed) {
         .queue(lease.job_id, lease.project_id, move |worker| {
             run_job(&worker_shared, &claimed, worker.cancel);
         });
-    if queued.is_err()
-        && let Err(error) = queue::release(&shared.db, &lease).await
-    {
-        tracing::warn!(%error, job = lease.job_id, "cannot give a job back to the queue");
+    if queued.is_err() {
+        give_back(
+            shared,
+            &lease,
+            "queued again: no free worker on this server",
+        )
+        .await;
+    }
+}
+
+/// Puts a claimed job back in the queue (for another replica, or this one later) and
+/// tells its followers; true when it went back.
+async fn give_back(shared: &Shared, lease: &Lease, message: &str) -> bool {
+    match queue::release(&shared.db, lease, message).await {
+        Ok(()) => {
+            shared.events.send(Event::Changed {
+                job_id: lease.job_id,
+                deployment_id: lease.deployment_id,
+                project_id: lease.project_id,
+                status: JobStatus::Pending,
+                progress: 0,
+                message: message.to_owned(),
+            });
+            true
+        }
+        Err(error) => {
+            tracing::warn!(%error, job = lease.job_id, "cannot give a job back to the queue");
+            false
+        }
     }
 }
 
@@ -109,6 +145,7 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         cancel: cancel.clone(),
         events: shared.events.clone(),
         lease_length: shared.config.lease,
+        last_progress: Default::default(),
     };
     // Each attempt says who ran it under which token (a retried job's log shows both).
     let attempt = crate::logs::LogSink::new(
@@ -150,13 +187,12 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         // Stopped by the server's shutdown, not by a user: back to the queue, for this
         // server's next start or another replica.
         Ok(Err(StepError::Cancelled)) if shared.stop_claiming.is_cancelled() => {
-            match shared.runtime.block_on(queue::release(&shared.db, &lease)) {
-                Ok(()) => {
-                    tracing::info!(job = lease.job_id, "shutting down: the job is queued again")
-                }
-                Err(error) => {
-                    tracing::info!(%error, job = lease.job_id, "shutting down: the job was not given back")
-                }
+            let message = format!(
+                "queued again: {} shut down before the job ended",
+                shared.config.replica
+            );
+            if shared.runtime.block_on(give_back(shared, &lease, &message)) {
+                tracing::info!(job = lease.job_id, "shutting down: the job is queued again");
             }
             return;
         }
@@ -203,7 +239,11 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
             deployment_id: lease.deployment_id,
             project_id: lease.project_id,
             status: outcome.status,
-            progress: succeeded.then_some(100),
+            progress: if succeeded {
+                100
+            } else {
+                ctx.last_progress.load(std::sync::atomic::Ordering::Relaxed)
+            },
             message: outcome.message.clone(),
         });
     }
@@ -230,7 +270,7 @@ fn ended(status: JobStatus, message: String) -> Outcome {
 /// another replica after ours expired) cancels the run.
 async fn heartbeat(
     db: DatabaseConnection,
-    lease: queue::Lease,
+    lease: Lease,
     length: std::time::Duration,
     cancel: CancellationToken,
 ) {

@@ -15,8 +15,9 @@ pub enum Event {
         deployment_id: i32,
         project_id: i32,
         status: JobStatus,
-        /// `None` where the change does not touch progress (a cancel, a failure).
-        progress: Option<i32>,
+        /// Where the job got to (kept by a cancel or a failure): followers never read it
+        /// back, so one event costs no query per subscriber.
+        progress: i32,
         message: String,
     },
     /// Lines were appended to a deployment's log.
@@ -105,7 +106,7 @@ struct Wire {
     deployment_id: i32,
     project_id: i32,
     status: Option<String>,
-    progress: Option<i32>,
+    progress: i32,
     message: String,
     log: Option<String>,
     running: Option<bool>,
@@ -128,7 +129,7 @@ impl Wire {
             deployment_id: 0,
             project_id: 0,
             status: None,
-            progress: None,
+            progress: 0,
             message: String::new(),
             log: None,
             running: None,

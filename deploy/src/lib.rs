@@ -302,7 +302,7 @@ impl Engine {
             deployment_id: deployment.id,
             project_id: deployment.project_id,
             status: job.status,
-            progress: Some(job.progress),
+            progress: job.progress,
             message: job.message.clone(),
         });
         self.shared.wake.notify_one();
@@ -318,7 +318,7 @@ impl Engine {
             deployment_id,
             project_id: cancelled.project_id,
             status: JobStatus::Cancelled,
-            progress: None,
+            progress: cancelled.progress,
             message: "cancelled".into(),
         });
         Ok(cancelled)

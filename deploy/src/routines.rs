@@ -1,7 +1,8 @@
 //! The two background routines of running apps: **liveness** (an app that died is
 //! unrouted, its leftovers killed, its project marked not running, and an event says
 //! how it ended) and **statistics** (CPU, memory and disk IO of each app from /proc and
-//! its cgroup, one INSERT per sampling round, the newest 50 per project kept).
+//! its cgroup, or from `docker stats` for containers; one INSERT per sampling round, the
+//! newest 50 per project kept).
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
@@ -9,7 +10,13 @@ use chrono::Utc;
 use entities::projects::statistic;
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
 
-use crate::{EngineError, Event, Shared, queue};
+use crate::{
+    EngineError, Event, Shared, queue,
+    runtime::{
+        Handle, Instance,
+        docker::{self, stats::Usage},
+    },
+};
 
 /// Samples kept per project.
 pub const KEEP: i64 = 50;
@@ -129,55 +136,43 @@ pub(crate) async fn sample(shared: &Shared) -> Result<usize, EngineError> {
     }
     let limit = shared.config.limits.memory_bytes;
     let now = Instant::now();
-    let table: HashMap<i32, Process> = tokio::task::spawn_blocking(processes)
-        .await
-        .map_err(|e| EngineError::Io(format!("reading /proc: {e}")))?
-        .into_iter()
-        .map(|p| (p.pid, p))
+    let containers: Vec<String> = apps
+        .iter()
+        .filter_map(|(_, app)| match &app.instance.handle {
+            Handle::Docker { container } => Some(container.clone()),
+            _ => None,
+        })
         .collect();
+    let (table, docker) = tokio::task::spawn_blocking(move || {
+        let table: HashMap<i32, Process> = processes().into_iter().map(|p| (p.pid, p)).collect();
+        (table, docker::stats::stats(&containers))
+    })
+    .await
+    .map_err(|e| EngineError::Io(format!("reading /proc: {e}")))?;
     let mut rows = Vec::new();
     let mut projects = Vec::new();
     for (_, app) in apps {
-        let pids = app.instance.pids();
-        if pids.is_empty() {
-            continue;
-        }
-        let found: Vec<&Process> = pids.iter().filter_map(|pid| table.get(pid)).collect();
-        let cpu: u64 = found.iter().map(|p| p.cpu).sum();
-        let rss: u64 = found.iter().map(|p| p.rss * PAGE).sum();
-        let used = app.instance.cgroup_memory().unwrap_or(rss);
-        let (read, write) = pids
-            .iter()
-            .map(|pid| io_of(*pid))
-            .fold((0, 0), |(r, w), (a, b)| (r + a, w + b));
         let project_id = app.route.project_id;
-        let cpu_percent = {
-            let mut seen = shared
-                .cpu_seen
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let percent = match seen.get(&project_id) {
-                Some((before, at)) if cpu >= *before => {
-                    let seconds = now.duration_since(*at).as_secs_f64().max(0.001);
-                    (cpu - before) as f64 / TICKS_PER_SECOND / seconds * 100.0
-                }
-                _ => 0.0,
-            };
-            seen.insert(project_id, (cpu, now));
-            percent
+        let usage = match &app.instance.handle {
+            Handle::Docker { container } => match docker.get(container) {
+                Some(usage) => usage.clone(),
+                None => continue,
+            },
+            _ => match from_proc(shared, &app.instance, &table, project_id, now) {
+                Some(usage) => usage,
+                None => continue,
+            },
         };
         rows.push(statistic::ActiveModel {
             project_id: Set(project_id),
-            cpu_percent: Set(cpu_percent),
-            memory_percent: Set(used as f64 / limit.max(1) as f64 * 100.0),
-            memory_used: Set(clamp(used)),
+            cpu_percent: Set(usage.cpu_percent),
+            memory_percent: Set(usage.memory_used as f64 / limit.max(1) as f64 * 100.0),
+            memory_used: Set(clamp(usage.memory_used)),
             memory_limit: Set(clamp(limit)),
-            block_io_read: Set(clamp(read)),
-            block_io_write: Set(clamp(write)),
-            // Apps share the host's network namespace: per-app traffic is not
-            // measurable here.
-            net_io_rx: Set(0),
-            net_io_tx: Set(0),
+            block_io_read: Set(clamp(usage.block_read)),
+            block_io_write: Set(clamp(usage.block_write)),
+            net_io_rx: Set(clamp(usage.net_rx)),
+            net_io_tx: Set(clamp(usage.net_tx)),
             created_at: Set(Utc::now()),
             ..Default::default()
         });
@@ -192,6 +187,48 @@ pub(crate) async fn sample(shared: &Shared) -> Result<usize, EngineError> {
         .await?;
     trim(&shared.db, &projects).await?;
     Ok(written)
+}
+
+/// A process app's use from /proc and its cgroup. Apps share the host's network
+/// namespace: per-app traffic is not measurable here (0).
+fn from_proc(
+    shared: &Shared,
+    instance: &Instance,
+    table: &HashMap<i32, Process>,
+    project_id: i32,
+    now: Instant,
+) -> Option<Usage> {
+    let pids = instance.pids();
+    if pids.is_empty() {
+        return None;
+    }
+    let found: Vec<&Process> = pids.iter().filter_map(|pid| table.get(pid)).collect();
+    let cpu: u64 = found.iter().map(|p| p.cpu).sum();
+    let rss: u64 = found.iter().map(|p| p.rss * PAGE).sum();
+    let (block_read, block_write) = pids
+        .iter()
+        .map(|pid| io_of(*pid))
+        .fold((0, 0), |(r, w), (a, b)| (r + a, w + b));
+    let mut seen = shared
+        .cpu_seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cpu_percent = match seen.get(&project_id) {
+        Some((before, at)) if cpu >= *before => {
+            let seconds = now.duration_since(*at).as_secs_f64().max(0.001);
+            (cpu - before) as f64 / TICKS_PER_SECOND / seconds * 100.0
+        }
+        _ => 0.0,
+    };
+    seen.insert(project_id, (cpu, now));
+    Some(Usage {
+        cpu_percent,
+        memory_used: instance.cgroup_memory().unwrap_or(rss),
+        block_read,
+        block_write,
+        net_rx: 0,
+        net_tx: 0,
+    })
 }
 
 /// Keeps the newest [`KEEP`] samples of each of `projects`, in one statement.

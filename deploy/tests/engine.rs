@@ -227,7 +227,9 @@ async fn a_write_with_a_stale_fencing_token_is_refused() {
             .await
             .expect("the holder writes");
         // The lease is given up and the job claimed again (as a rescuer would).
-        queue::release(&conn, &first.lease).await.expect("released");
+        queue::release(&conn, &first.lease, "queued again")
+            .await
+            .expect("released");
         let second = queue::claim(&conn, "replica-b", Duration::from_secs(30))
             .await
             .expect("claims")
@@ -254,7 +256,8 @@ async fn a_write_with_a_stale_fencing_token_is_refused() {
             .await
             .expect("read")
             .expect("the job");
-        assert_eq!((row.status, row.progress), (JobStatus::Running, 20));
+        // Given back at progress 0, claimed again; the stale 40 and SUCCEEDED were refused.
+        assert_eq!((row.status, row.progress), (JobStatus::Running, 0));
         assert_eq!(row.lease_owner.as_deref(), Some("replica-b"));
         // A cancel moves the token on too: the current holder's writes stop.
         let dep = second.deployment.id;

@@ -66,6 +66,8 @@ pub struct JobContext {
     pub cancel: CancellationToken,
     pub events: crate::events::Events,
     pub lease_length: Duration,
+    /// The last progress recorded, for the event that ends the job.
+    pub last_progress: std::sync::atomic::AtomicI32,
 }
 
 impl JobContext {
@@ -75,12 +77,14 @@ impl JobContext {
             return Err(StepError::Cancelled);
         }
         queue::progress(&self.db, &self.lease, progress, message, self.lease_length).await?;
+        self.last_progress
+            .store(progress, std::sync::atomic::Ordering::Relaxed);
         self.events.send(Event::Changed {
             job_id: self.lease.job_id,
             deployment_id: self.lease.deployment_id,
             project_id: self.lease.project_id,
             status: entities::projects::enums::JobStatus::Running,
-            progress: Some(progress),
+            progress,
             message: message.to_owned(),
         });
         Ok(())

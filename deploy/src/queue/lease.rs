@@ -250,7 +250,11 @@ pub async fn set_running(
 }
 
 /// Gives a claimed job back to the queue (PENDING, lease cleared).
-pub async fn release(db: &DatabaseConnection, lease: &Lease) -> Result<(), EngineError> {
+pub async fn release(
+    db: &DatabaseConnection,
+    lease: &Lease,
+    message: &str,
+) -> Result<(), EngineError> {
     let txn = begin(db).await?;
     with_lease(
         &txn,
@@ -262,7 +266,8 @@ pub async fn release(db: &DatabaseConnection, lease: &Lease) -> Result<(), Engin
                 job::Column::LeaseExpiresAt,
                 Expr::value(Option::<DateTime<Utc>>::None),
             ),
-            (job::Column::Message, Expr::value("queued again")),
+            (job::Column::Message, Expr::value(message)),
+            (job::Column::Progress, Expr::value(0)),
         ],
         vec![(deployment::Column::Status, Expr::value(JobStatus::Pending))],
     )
@@ -278,6 +283,8 @@ pub struct Cancelled {
     pub project_id: i32,
     /// It was running (a worker must stop it), not only pending.
     pub was_running: bool,
+    /// Where it got to.
+    pub progress: i32,
 }
 
 /// Cancels a pending or running deployment. The cancel moves the fencing token on, so
@@ -337,5 +344,6 @@ pub async fn cancel(db: &DatabaseConnection, deployment_id: i32) -> Result<Cance
         job_id: job.id,
         project_id: found.project_id,
         was_running: job.status == JobStatus::Running,
+        progress: job.progress,
     })
 }

@@ -25,7 +25,7 @@ mod rescue;
 pub use self::lease::{
     Cancelled, cancel, claim, finish, progress, release, renew, set_commit, set_running,
 };
-pub use self::rescue::rescue;
+pub use self::rescue::{Rescued, rescue};
 
 /// What a deploy job needs, frozen when it is queued. Variables are not here: they are
 /// secrets, read (and decrypted) when the job runs.

@@ -10,16 +10,30 @@ use sea_orm::{
 use super::{Lease, begin};
 use crate::error::EngineError;
 
+/// A job taken back, for the event that tells its followers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rescued {
+    pub job_id: i32,
+    pub deployment_id: i32,
+    pub project_id: i32,
+    pub status: JobStatus,
+    pub progress: i32,
+    pub message: String,
+}
+
 /// Takes back jobs whose lease expired (the server running them died or hung): queued
-/// again while they have attempts left, else FAILED saying why. Returns how many.
-pub async fn rescue(db: &DatabaseConnection, max_attempts: i32) -> Result<u64, EngineError> {
+/// again (progress back to 0) while they have attempts left, else FAILED saying why.
+pub async fn rescue(
+    db: &DatabaseConnection,
+    max_attempts: i32,
+) -> Result<Vec<Rescued>, EngineError> {
     let now = Utc::now();
     let expired = job::Entity::find()
         .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(job::Column::LeaseExpiresAt.lt(now))
         .all(db)
         .await?;
-    let mut rescued = 0;
+    let mut rescued = Vec::new();
     for found in expired {
         let lease = Lease {
             job_id: found.id,
@@ -50,7 +64,11 @@ pub async fn rescue(db: &DatabaseConnection, max_attempts: i32) -> Result<u64, E
         // Guarded by the token it had: a holder that renews meanwhile keeps it.
         let done = job::Entity::update_many()
             .col_expr(job::Column::Status, Expr::value(status))
-            .col_expr(job::Column::Message, Expr::value(message))
+            .col_expr(job::Column::Message, Expr::value(message.clone()))
+            .col_expr(
+                job::Column::Progress,
+                Expr::value(if again { 0 } else { found.progress }),
+            )
             .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(
                 job::Column::LeaseExpiresAt,
@@ -74,7 +92,20 @@ pub async fn rescue(db: &DatabaseConnection, max_attempts: i32) -> Result<u64, E
                 .filter(deployment::Column::JobId.eq(lease.job_id))
                 .exec(&txn)
                 .await?;
-            rescued += 1;
+            if let Some(moved) = deployment::Entity::find()
+                .filter(deployment::Column::JobId.eq(lease.job_id))
+                .one(&txn)
+                .await?
+            {
+                rescued.push(Rescued {
+                    job_id: found.id,
+                    deployment_id: moved.id,
+                    project_id: moved.project_id,
+                    status,
+                    progress: if again { 0 } else { found.progress },
+                    message,
+                });
+            }
         }
         txn.commit().await?;
     }

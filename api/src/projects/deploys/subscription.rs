@@ -171,10 +171,6 @@ impl Follower {
                     progress,
                     message,
                 }) if self.concerns(deployment_id, project_id) => {
-                    let progress = match progress {
-                        Some(p) => p,
-                        None => self.progress_of(job_id).await,
-                    };
                     let update = DeploymentUpdate {
                         deployment_id: deployment_id.into(),
                         job_id: job_id.into(),
@@ -223,15 +219,6 @@ impl Follower {
             self.done = true;
         }
         update
-    }
-
-    async fn progress_of(&self, job_id: i32) -> i32 {
-        job::Entity::find_by_id(job_id)
-            .one(&*self.db)
-            .await
-            .ok()
-            .flatten()
-            .map_or(0, |j| j.progress)
     }
 
     /// The current state: the deployment's, or the project's newest deployment's.

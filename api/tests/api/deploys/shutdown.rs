@@ -96,6 +96,12 @@ async fn sigterm_during_a_deploy_hands_it_to_another_replica_closes_subscription
     let back = a.job(&job["id"]).await;
     assert_eq!(back["status"], "PENDING", "{back}");
     assert!(
+        back["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("shut down before the job ended")),
+        "{back}"
+    );
+    assert!(
         super::no_process_left(a.uid_of(&project)).await,
         "X's build is gone"
     );

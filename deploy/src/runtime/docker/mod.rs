@@ -13,6 +13,8 @@ use crate::{
     pipeline::{StepError, spec::Spec},
 };
 
+pub mod stats;
+
 pub struct DockerRuntime;
 
 /// Whether a Docker engine answers here.
@@ -175,10 +177,16 @@ impl Runtime for DockerRuntime {
         let log = ctx.log.clone();
         let exited = instance.exited.clone();
         tokio::spawn(async move {
-            let _ = docker(&["logs".into(), "--follow".into(), name], &log).await;
+            let _ = docker(&["logs".into(), "--follow".into(), name.clone()], &log).await;
+            let how = tokio::task::spawn_blocking(move || stats::ended(&name))
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "stopped".into());
+            log.line(format!("the app {how}")).await;
             *exited
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some("stopped".into());
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(how);
         });
         Ok(instance)
     }
