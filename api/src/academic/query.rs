@@ -19,6 +19,9 @@ pub struct AcademicQuery;
 #[Object]
 impl AcademicQuery {
     /// Subjects by id, as a Relay connection. Readable by anyone.
+    #[graphql(
+        complexity = "crate::graphql::budget::paged(first.unwrap_or(crate::graphql::pagination::DEFAULT_PAGE), 100) * child_complexity + 1"
+    )]
     async fn subjects(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +71,9 @@ impl AcademicQuery {
     }
 
     /// Courses by id, as a Relay connection. Signed-in users.
+    #[graphql(
+        complexity = "crate::graphql::budget::paged(first.unwrap_or(crate::graphql::pagination::DEFAULT_PAGE), 100) * child_complexity + 1"
+    )]
     async fn courses(
         &self,
         ctx: &Context<'_>,

@@ -1,5 +1,6 @@
 //! GraphQL types of the academic domain.
 
+use crate::graphql::budget::listed;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use entities::academic::{course, enrollment, subject};
 
@@ -79,29 +80,28 @@ impl Course {
     }
 
     /// The enrolled students, read from the users database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn students(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        Ok(loaders::students(ctx, self.model.id)
-            .await?
-            .into_iter()
-            .map(User::new)
-            .collect())
+        let rows = loaders::students(ctx, self.model.id).await?;
+        listed(ctx, rows.into_iter().map(User::new).collect())
     }
 
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn enrollments(&self, ctx: &Context<'_>) -> Result<Vec<Enrollment>> {
-        Ok(loaders::enrollments(ctx, self.model.id)
-            .await?
-            .into_iter()
-            .map(Enrollment)
-            .collect())
+        let rows = loaders::enrollments(ctx, self.model.id).await?;
+        listed(ctx, rows.into_iter().map(Enrollment).collect())
     }
 
     /// Projects built for this course, read from the projects database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<crate::projects::types::Project>> {
         let rows = crate::projects::loaders::projects_of_course(ctx, self.model.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(crate::projects::types::Project)
-            .collect())
+        listed(
+            ctx,
+            rows.into_iter()
+                .map(crate::projects::types::Project)
+                .collect(),
+        )
     }
 
     /// How many students are enrolled.

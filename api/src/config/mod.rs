@@ -2,6 +2,7 @@
 //! Secrets (database passwords) are redacted whenever the configuration is printed.
 
 mod deploy;
+mod limits;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -9,6 +10,7 @@ use clap::{Args, ValueEnum};
 use migration::Domain;
 
 pub use self::deploy::{DeployConfig, Runtime as DeployRuntime, Sandbox as DeploySandbox};
+pub use self::limits::QueryLimits;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,13 +118,8 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOW_CREDENTIALS", value_name = "CORS_ALLOW_CREDENTIALS", default_value_t = false, action = clap::ArgAction::Set)]
     pub cors_allow_credentials: bool,
 
-    /// Deepest selection a query may nest.
-    #[arg(long, env = "MAX_QUERY_DEPTH", value_name = "MAX_QUERY_DEPTH", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-    pub max_query_depth: u16,
-
-    /// Most fields (each counted once, lists by their page size) a query may select.
-    #[arg(long, env = "MAX_QUERY_COMPLEXITY", value_name = "MAX_QUERY_COMPLEXITY", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_query_complexity: u32,
+    #[command(flatten)]
+    pub query: QueryLimits,
 
     /// Largest request body accepted on /graphql, in bytes (413 above).
     #[arg(long, env = "MAX_BODY_BYTES", value_name = "MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1..))]
@@ -372,8 +369,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("cors_allow_credentials", &self.cors_allow_credentials)
-            .field("max_query_depth", &self.max_query_depth)
-            .field("max_query_complexity", &self.max_query_complexity)
+            .field("query", &self.query)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch_length", &self.max_batch_length)
             .field("max_concurrent_requests", &self.max_concurrent_requests)

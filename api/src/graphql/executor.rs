@@ -21,7 +21,11 @@ use async_graphql::{
 };
 use lru::LruCache;
 
-use super::AppSchema;
+use super::{
+    AppSchema,
+    budget::ResultBudget,
+    shape::{self, ShapeError, ShapeLimits},
+};
 use crate::{
     db::Databases,
     error::{Code, Internal},
@@ -39,19 +43,31 @@ pub struct Gateway {
     schema: AppSchema,
     databases: Databases,
     documents: Arc<Documents>,
+    limits: ShapeLimits,
+    /// Objects the lists of one answer may hold together.
+    max_result_objects: u64,
 }
 
 impl Gateway {
-    pub fn new(schema: AppSchema, databases: Databases) -> Self {
+    pub fn new(
+        schema: AppSchema,
+        databases: Databases,
+        limits: ShapeLimits,
+        max_result_objects: u64,
+    ) -> Self {
         let capacity = NonZeroUsize::new(DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
         Self {
             schema,
             databases,
             documents: Arc::new(Mutex::new(LruCache::new(capacity))),
+            limits,
+            max_result_objects,
         }
     }
 
-    /// Gives the request its parsed document, from the cache when this text was seen.
+    /// Gives the request its parsed document, from the cache when this text was seen;
+    /// a new text is parsed and its shape checked (only documents within the limits are
+    /// cached).
     fn parse(&self, request: &mut Request) -> Result<(), ServerError> {
         let lock = || {
             self.documents
@@ -64,6 +80,13 @@ impl Gateway {
             return Ok(());
         }
         let document = Arc::new(request.parsed_query()?.clone());
+        if let Err(error) = shape::check(&document, &self.limits) {
+            let code = match error {
+                ShapeError::TooLarge { .. } => Code::QueryTooComplex,
+                ShapeError::FragmentCycle(_) => Code::GraphqlValidationFailed,
+            };
+            return Err(with_code(ServerError::new(error.to_string(), None), code));
+        }
         if request.query.len() <= LONGEST_CACHED_QUERY {
             lock().put(request.query.clone(), document);
         }
@@ -76,6 +99,7 @@ impl Executor for Gateway {
         if let Err(error) = self.parse(&mut request) {
             return parse_failure(error);
         }
+        let request = request.data(ResultBudget::new(self.max_result_objects));
         let response = self.schema.execute(request).await;
         finish(&self.databases, response).await
     }
@@ -88,6 +112,7 @@ impl Executor for Gateway {
         if let Err(error) = self.parse(&mut request) {
             return stream::once(async move { parse_failure(error) }).boxed();
         }
+        let request = request.data(ResultBudget::new(self.max_result_objects));
         let databases = self.databases.clone();
         Executor::execute_stream(&self.schema, request, session_data)
             .then(move |response| {
@@ -98,8 +123,14 @@ impl Executor for Gateway {
     }
 }
 
+/// A document that did not parse (or broke a shape limit, already coded).
 fn parse_failure(error: ServerError) -> Response {
-    Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)])
+    let error = if has_code(&error) {
+        error
+    } else {
+        with_code(error, Code::GraphqlParseFailed)
+    };
+    Response::from_errors(vec![error])
 }
 
 /// Records internal errors and gives a code to every error that has none.

@@ -2,9 +2,11 @@
 //! that gives every error its code.
 
 pub mod batch;
+pub mod budget;
 pub mod db_enum;
 pub mod executor;
 pub mod pagination;
+pub mod shape;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -89,12 +91,18 @@ pub fn sdl() -> String {
 /// The serving schema: the shape plus state and limits, run through the executor that
 /// codes and records errors.
 pub fn schema(state: AppState) -> Gateway {
-    let config = &state.config;
+    let config = state.config.clone();
     let databases = state.databases.clone();
     let schema = builder()
-        .limit_depth(usize::from(config.max_query_depth))
-        .limit_complexity(config.max_query_complexity as usize)
+        .limit_depth(usize::from(config.query.max_query_depth))
+        .limit_complexity(config.query.max_query_complexity as usize)
+        .limit_directives(usize::from(config.query.max_directives_per_field))
         .data(state)
         .finish();
-    Gateway::new(schema, databases)
+    Gateway::new(
+        schema,
+        databases,
+        config.query.shape(),
+        config.query.max_result_objects,
+    )
 }

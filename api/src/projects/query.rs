@@ -77,6 +77,7 @@ impl ProjectsQuery {
     }
 
     /// Projects by id, as a Relay connection. Signed-in users.
+    #[graphql(complexity = "crate::graphql::budget::paged(first, 100) * child_complexity + 1")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

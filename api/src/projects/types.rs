@@ -1,5 +1,6 @@
 //! GraphQL types of the projects domain.
 
+use crate::graphql::budget::listed;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entities::projects::{file, project, rating, stage, statistic, tag, tag_type};
 use migration::Domain;
@@ -140,37 +141,33 @@ impl Project {
     }
 
     /// Collaborators, read from the users database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        Ok(loaders::collaborators(ctx, self.0.id)
-            .await?
-            .into_iter()
-            .map(User::new)
-            .collect())
+        let rows = loaders::collaborators(ctx, self.0.id).await?;
+        listed(ctx, rows.into_iter().map(User::new).collect())
     }
 
     /// The courses it is built for, read from the academic database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
-        Ok(loaders::courses(ctx, self.0.id)
-            .await?
-            .into_iter()
-            .map(Course::from)
-            .collect())
+        let rows = loaders::courses(ctx, self.0.id).await?;
+        listed(ctx, rows.into_iter().map(Course::from).collect())
     }
 
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        loaders::tags(ctx, self.0.id).await
+        listed(ctx, loaders::tags(ctx, self.0.id).await?)
     }
 
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
-        loaders::stages(ctx, self.0.id).await
+        listed(ctx, loaders::stages(ctx, self.0.id).await?)
     }
 
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn ratings(&self, ctx: &Context<'_>) -> Result<Vec<Rating>> {
-        Ok(loaders::ratings(ctx, self.0.id)
-            .await?
-            .into_iter()
-            .map(Rating)
-            .collect())
+        let rows = loaders::ratings(ctx, self.0.id).await?;
+        listed(ctx, rows.into_iter().map(Rating).collect())
     }
 
     /// Mean of the stars given, or null with no ratings.
@@ -196,20 +193,24 @@ impl Project {
     }
 
     /// Its deployments, newest first.
+    #[graphql(complexity = "crate::graphql::budget::paged(first, 100) * child_complexity + 1")]
     async fn deployments(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "How many, 1 to 100.", default = 20)] first: i32,
     ) -> Result<Vec<super::deploys::types::Deployment>> {
         let first = check_first(first)?;
-        Ok(loaders::deployments(ctx, self.0.id, first)
-            .await?
-            .into_iter()
-            .map(super::deploys::types::Deployment)
-            .collect())
+        let rows = loaders::deployments(ctx, self.0.id, first).await?;
+        listed(
+            ctx,
+            rows.into_iter()
+                .map(super::deploys::types::Deployment)
+                .collect(),
+        )
     }
 
     /// Its newest resource samples, newest first.
+    #[graphql(complexity = "crate::graphql::budget::paged(last, 50) * child_complexity + 1")]
     async fn statistics(
         &self,
         ctx: &Context<'_>,
@@ -220,16 +221,14 @@ impl Project {
                 ServiceError::invalid("last", "must be 1 to 50").into_graphql(Domain::Projects)
             );
         }
-        Ok(loaders::statistics(ctx, self.0.id, last)
-            .await?
-            .into_iter()
-            .map(Statistic)
-            .collect())
+        let rows = loaders::statistics(ctx, self.0.id, last).await?;
+        listed(ctx, rows.into_iter().map(Statistic).collect())
     }
 
     /// Decrypted values. Owner, collaborators and admins only.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn environment_variables(&self, ctx: &Context<'_>) -> Result<Vec<EnvironmentVariable>> {
-        loaders::environment_variables(ctx, &self.0).await
+        listed(ctx, loaders::environment_variables(ctx, &self.0).await?)
     }
 }
 
@@ -272,12 +271,10 @@ impl Stage {
             .map(User::new))
     }
 
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn files(&self, ctx: &Context<'_>) -> Result<Vec<StoredFile>> {
-        Ok(loaders::stage_files(ctx, self.model.id)
-            .await?
-            .into_iter()
-            .map(StoredFile)
-            .collect())
+        let rows = loaders::stage_files(ctx, self.model.id).await?;
+        listed(ctx, rows.into_iter().map(StoredFile).collect())
     }
 
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {

@@ -62,6 +62,9 @@ impl UsersQuery {
     }
 
     /// Users by id, as a Relay connection. Signed-in users.
+    #[graphql(
+        complexity = "crate::graphql::budget::paged(first.unwrap_or(crate::graphql::pagination::DEFAULT_PAGE), 100) * child_complexity + 1"
+    )]
     async fn users(
         &self,
         ctx: &Context<'_>,

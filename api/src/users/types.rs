@@ -130,15 +130,18 @@ impl User {
     }
 
     /// Projects the user owns or collaborates on.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn projects(
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<crate::projects::types::Project>> {
         let rows = crate::projects::loaders::projects_of_user(ctx, self.model.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(crate::projects::types::Project)
-            .collect())
+        crate::graphql::budget::listed(
+            ctx,
+            rows.into_iter()
+                .map(crate::projects::types::Project)
+                .collect(),
+        )
     }
 
     /// Whether the account may sign in. Private: the user, admin and support only.

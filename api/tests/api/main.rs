@@ -7,6 +7,7 @@ mod foundation;
 mod google;
 mod helpers;
 mod http;
+mod limits;
 mod projects;
 mod readme;
 mod student_databases;

@@ -181,17 +181,15 @@ impl Deployment {
 
     /// The newest `last` lines of one log, oldest first. Owner, collaborators and admins
     /// only (an app may print its secrets).
+    #[graphql(complexity = "crate::graphql::budget::paged(last, 1000) * child_complexity + 1")]
     async fn logs(
         &self,
         ctx: &Context<'_>,
         kind: LogKind,
         #[graphql(desc = "How many of the newest lines, 1 to 1000.", default = 100)] last: i32,
     ) -> Result<Vec<DeploymentLog>> {
-        Ok(loaders::logs(ctx, &self.0, kind, last)
-            .await?
-            .into_iter()
-            .map(DeploymentLog)
-            .collect())
+        let rows = loaders::logs(ctx, &self.0, kind, last).await?;
+        crate::graphql::budget::listed(ctx, rows.into_iter().map(DeploymentLog).collect())
     }
 
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {

@@ -1,0 +1,57 @@
+//! How much one request may ask for: the shape of its document (checked after parsing,
+//! before validation), its estimated cost (lists multiplied by their page size), and the
+//! objects its answer may hold (counted while it runs).
+
+use clap::Args;
+
+use crate::graphql::shape::ShapeLimits;
+
+#[derive(Clone, Debug, Args)]
+pub struct QueryLimits {
+    /// Deepest selection a query may nest.
+    #[arg(long, env = "MAX_QUERY_DEPTH", value_name = "MAX_QUERY_DEPTH", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_query_depth: u16,
+
+    /// Most a query may cost: each field 1, a list's selection multiplied by its page size
+    /// (`first`, `last`) or, for lists without one, by 10.
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", value_name = "MAX_QUERY_COMPLEXITY", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_query_complexity: u32,
+
+    /// Most fields an operation selects once fragments are expanded (`__typename`,
+    /// aliases and repeated spreads included).
+    #[arg(long, env = "MAX_QUERY_FIELDS", value_name = "MAX_QUERY_FIELDS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_query_fields: u64,
+
+    /// Most root fields an operation selects once fragments are expanded.
+    #[arg(long, env = "MAX_ROOT_FIELDS", value_name = "MAX_ROOT_FIELDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_root_fields: u64,
+
+    /// Most aliased fields a document writes.
+    #[arg(long, env = "MAX_QUERY_ALIASES", value_name = "MAX_QUERY_ALIASES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..))]
+    pub max_query_aliases: u64,
+
+    /// Most fragment spreads a document writes.
+    #[arg(long, env = "MAX_FRAGMENT_SPREADS", value_name = "MAX_FRAGMENT_SPREADS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..))]
+    pub max_fragment_spreads: u64,
+
+    /// Most directives on one field.
+    #[arg(long, env = "MAX_DIRECTIVES_PER_FIELD", value_name = "MAX_DIRECTIVES_PER_FIELD", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_directives_per_field: u16,
+
+    /// Most objects the lists of one answer may hold together; past it the request
+    /// fails with QUERY_TOO_COMPLEX (a bound on what one request can make the server
+    /// hold in memory, whatever the estimate said).
+    #[arg(long, env = "MAX_RESULT_OBJECTS", value_name = "MAX_RESULT_OBJECTS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_result_objects: u64,
+}
+
+impl QueryLimits {
+    pub fn shape(&self) -> ShapeLimits {
+        ShapeLimits {
+            fields: self.max_query_fields,
+            root_fields: self.max_root_fields,
+            aliases: self.max_query_aliases,
+            fragment_spreads: self.max_fragment_spreads,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! A request's work is bounded before it runs: the document's shape (fields after
+//! fragment expansion, aliases, root fields, spreads, directives) and its estimated cost
+//! (lists multiplied by their page size) are checked before any resolver, and what the
+//! answer holds is bounded while it runs.
+
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, first_code};
+
+#[tokio::test]
+async fn a_one_kilobyte_fragment_bomb_is_refused_at_once_and_runs_nothing() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // F0 spreads F1 twice, F1 spreads F2 twice, …: 2^20 fields once expanded, in
+    // under a kilobyte, anonymous.
+    let mut query = String::from("{ ...F0 }");
+    for i in 0..20 {
+        query.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{n} ...F{n} }}",
+            n = i + 1
+        ));
+    }
+    query.push_str(" fragment F20 on Query { tags { name } }");
+    assert!(query.len() < 1024, "{} bytes", query.len());
+    let before = app.statements();
+    let (status, body) = app.post(&query, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(app.statements(), before, "nothing ran");
+
+    // With spreads allowed, the expanded count still refuses it (root fields first).
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-fragment-spreads", "1000"]).await;
+    let (status, body) = app.post(&query, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("MAX_ROOT_FIELDS"), "{message}");
+}
+
+#[tokio::test]
+async fn typename_aliases_and_repeated_spreads_all_count_as_fields() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &["--max-query-fields", "10", "--max-query-aliases", "100"],
+    )
+    .await;
+    // 4 aliased __typename + 2 aliased lists, each with a fragment of 2 fields = 10:
+    // allowed.
+    let at_limit = "{ a: __typename b: __typename c: __typename d: __typename \
+                    e: roles { ...R } f: roles { ...R } }  fragment R on Role { id name }";
+    let (status, body) = app.post(at_limit, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    // One more __typename: refused, naming the setting.
+    let over = at_limit.replacen("{ a:", "{ z: __typename a:", 1);
+    let (status, body) = app.post(&over, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "QUERY_TOO_COMPLEX");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("11 fields") && message.contains("MAX_QUERY_FIELDS"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn aliases_root_fields_directives_and_spreads_have_their_own_limits() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let cases = [
+        (
+            (0..31)
+                .map(|i| format!("a{i}: __typename"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "MAX_QUERY_ALIASES",
+        ),
+        ("__typename ".repeat(21), "MAX_ROOT_FIELDS"),
+        (
+            format!("tags {{ name }} ...F {}", "...F ".repeat(100)),
+            "MAX_FRAGMENT_SPREADS",
+        ),
+    ];
+    for (selection, setting) in cases {
+        let query = if selection.contains("...F") {
+            format!("{{ {selection} }} fragment F on Query {{ __typename }}")
+        } else {
+            format!("{{ {selection} }}")
+        };
+        let (status, body) = app.post(&query, json!({})).await;
+        assert_eq!(status, 400, "{setting}: {body}");
+        assert_eq!(first_code(&body), "QUERY_TOO_COMPLEX", "{setting}: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(setting), "{setting}: {message}");
+    }
+    let directives = "{ __typename @skip(if: false) @include(if: true) @skip(if: false) @include(if: true) @skip(if: false) }";
+    let (status, body) = app.post(directives, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
+}
+
+#[tokio::test]
+async fn nested_lists_multiply_their_cost_and_an_anonymous_explosion_is_refused_before_sql() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // 100 projects × 10 collaborators × 10 projects × 10 collaborators × …: a few
+    // hundred bytes asking for billions of objects.
+    let query = "{ projects(first: 100) { nodes { collaborators { projects { collaborators { \
+                 projects { collaborators { projects { id } } } } } } } } }";
+    let before = app.statements();
+    let (status, body) = app.post(query, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(first_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(app.statements(), before, "refused before any resolver");
+    // The same shape one level deep is an ordinary request (anonymous: refused by
+    // authorization, not by cost).
+    let (_, body) = app
+        .post(
+            "{ projects(first: 100) { nodes { collaborators { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_ne!(first_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+}
+
+#[tokio::test]
+async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-result-objects", "6"]).await;
+    let (_, admin) = app
+        .user_with_role("admin@uni.edu", api::users::types::RoleName::Admin)
+        .await;
+    let (teacher_id, _) = app
+        .user_with_role("teacher@uni.edu", api::users::types::RoleName::Teacher)
+        .await;
+    app.data_as(
+        &admin,
+        "mutation { createSubjects(subjects: [{ code: \"LIM1\", name: \"Limits\" }]) { id } }",
+        json!({}),
+    )
+    .await;
+    let course = app
+        .data_as(
+            &admin,
+            "mutation($c: [CourseInput!]!) { createCourses(courses: $c) { id } }",
+            json!({ "c": [{ "subjectCode": "LIM1", "teacherId": teacher_id.to_string(), "group": "A" }] }),
+        )
+        .await["createCourses"][0]["id"]
+        .clone();
+    let mut emails = Vec::new();
+    for n in 0..6 {
+        let email = format!("student{n}@uni.edu");
+        app.user_with_role(&email, api::users::types::RoleName::Student)
+            .await;
+        emails.push(email);
+    }
+    app.data_as(
+        &admin,
+        "mutation($c: ID!, $e: [String!]!) { enrollStudents(courseId: $c, emails: $e) { status } }",
+        json!({ "c": course, "e": emails }),
+    )
+    .await;
+
+    // Six students fit a budget of six, on every request: each has its own.
+    for _ in 0..3 {
+        let (_, body) = app
+            .post_as(
+                &admin,
+                "query($c: ID!) { course(id: $c) { students { id } } }",
+                json!({ "c": course }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["course"]["students"].as_array().map(Vec::len),
+            Some(6),
+            "{body}"
+        );
+    }
+    // Asked for twice in one request: twelve, past the budget.
+    let (_, body) = app
+        .post_as(
+            &admin,
+            "query($c: ID!) { course(id: $c) { a: students { id } b: students { id } } }",
+            json!({ "c": course }),
+        )
+        .await;
+    assert_eq!(first_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(body["errors"][0]["path"][0], "course", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("MAX_RESULT_OBJECTS"), "{message}");
+}
