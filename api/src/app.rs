@@ -63,6 +63,10 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let cipher = Cipher::load(config.secrets_key.as_deref(), &config.data_dir)?;
     let databases = Databases::connect(&config).await?;
     protect_data_dir(&config.data_dir)?;
+    let swept = crate::projects::files::sweep_unfinished(&config.data_dir);
+    if swept > 0 {
+        tracing::warn!(swept, "removed uploads a stopped process left unfinished");
+    }
     let engine = deploy::Engine::new(
         config.deploy.engine(
             config.allow_local_repositories,
@@ -180,18 +184,14 @@ impl App {
                 }
             }
         };
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signalled)
-        .await
-        .map_err(StartError::Serve);
+        let limits = self.state.config.connections.server();
+        let signal = tokio::spawn(signalled);
+        http::server::serve(self.listener, self.router, limits, token.clone()).await;
+        signal.abort();
         token.cancel();
         let _ = engine.await;
         databases.close().await;
-        served
+        Ok(())
     }
 }
 

@@ -2,9 +2,11 @@
 //! before validation), its estimated cost (lists multiplied by their page size), and the
 //! objects its answer may hold (counted while it runs).
 
+use std::time::Duration;
+
 use clap::Args;
 
-use crate::graphql::shape::ShapeLimits;
+use crate::{graphql::shape::ShapeLimits, http::server::ServerLimits};
 
 #[derive(Clone, Debug, Args)]
 pub struct QueryLimits {
@@ -53,5 +55,43 @@ impl QueryLimits {
             aliases: self.max_query_aliases,
             fragment_spreads: self.max_fragment_spreads,
         }
+    }
+}
+
+/// How many connections, and how long each may sit idle or take to shut down.
+#[derive(Clone, Debug, Args)]
+pub struct ConnectionLimits {
+    /// Connections open at once (WebSockets included); one more is closed at once.
+    /// Lowered at start to what the open-files limit allows.
+    #[arg(long, env = "MAX_CONNECTIONS", value_name = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a request's head; a keep-alive connection idle that
+    /// long is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", value_name = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+
+    /// On SIGTERM: seconds in-flight requests get to finish before the process exits
+    /// anyway.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", value_name = "SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
+
+    /// Seconds a WebSocket client has to send `connection_init` (closed with 4408 after).
+    #[arg(long, env = "WS_INIT_TIMEOUT_SECS", value_name = "WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_init_timeout_secs: u64,
+
+    /// Operations one WebSocket connection may run at once.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", value_name = "WS_MAX_SUBSCRIPTIONS", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    pub ws_max_subscriptions: u16,
+}
+
+impl ConnectionLimits {
+    pub fn server(&self) -> ServerLimits {
+        ServerLimits {
+            max_connections: self.max_connections as usize,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            grace: Duration::from_secs(self.shutdown_grace_secs),
+        }
+        .fitted()
     }
 }

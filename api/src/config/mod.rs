@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use migration::Domain;
 
 pub use self::deploy::{DeployConfig, Runtime as DeployRuntime, Sandbox as DeploySandbox};
-pub use self::limits::QueryLimits;
+pub use self::limits::{ConnectionLimits, QueryLimits};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -120,6 +120,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub query: QueryLimits,
+
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
 
     /// Largest request body accepted on /graphql, in bytes (413 above).
     #[arg(long, env = "MAX_BODY_BYTES", value_name = "MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1..))]
@@ -370,6 +373,7 @@ impl std::fmt::Debug for Config {
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("cors_allow_credentials", &self.cors_allow_credentials)
             .field("query", &self.query)
+            .field("connections", &self.connections)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch_length", &self.max_batch_length)
             .field("max_concurrent_requests", &self.max_concurrent_requests)

@@ -4,24 +4,18 @@
 
 use async_graphql::{
     BatchRequest, BatchResponse, Executor, Request, Response as GqlResponse, Value,
-    http::{WebSocketProtocols, parse_query_string},
+    http::parse_query_string,
     parser::{
         parse_query,
         types::{DocumentOperations, OperationType},
     },
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     body::Body,
-    extract::{
-        RawQuery, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message},
-    },
+    extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{SinkExt, StreamExt};
-use std::str::FromStr;
 
 use serde_json::json;
 
@@ -30,9 +24,6 @@ use crate::{error::Code, graphql, users::viewer::Credentials};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-const TRANSPORT_WS: &str = "graphql-transport-ws";
-/// The WebSocket close code of a server going down (RFC 6455, 7.4.1).
-const GOING_AWAY: u16 = 1001;
 
 /// The media type of the answer, from the request's `Accept`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +64,7 @@ impl Media {
 }
 
 /// A response that never reached the schema: `{"errors": [...]}` with a status.
-fn refusal(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
+pub(super) fn refusal(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
     let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] });
     let mut response = (status, body.to_string()).into_response();
     response
@@ -303,59 +294,4 @@ pub async fn get(
         }
         _ => execute(&http, &headers, media, BatchRequest::Single(request)).await,
     }
-}
-
-/// `GET /graphql/ws`: subscriptions (and queries) over graphql-transport-ws.
-pub async fn ws(
-    State(http): State<HttpState>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    // `GraphQLProtocol` takes the first protocol it knows; it must be the current one.
-    let offered = headers
-        .get(header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let first_known = offered
-        .split(',')
-        .map(str::trim)
-        .find(|p| WebSocketProtocols::from_str(p).is_ok());
-    if first_known != Some(TRANSPORT_WS) {
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            Code::BadRequest,
-            "only the graphql-transport-ws subprotocol is supported",
-        );
-    }
-    let schema = http.schema.clone();
-    let state = http.state.clone();
-    upgrade
-        .protocols([TRANSPORT_WS])
-        .on_upgrade(move |socket| async move {
-            let (mut sink, stream) = socket.split();
-            let shutdown = state.shutdown.clone();
-            // The client's messages end when the gateway shuts down: the protocol stops
-            // every operation, and the socket gets a close frame below.
-            let input = stream.take_until(shutdown.clone().cancelled_owned());
-            GraphQLWebSocket::new_with_pair(&mut sink, input, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // The viewer is resolved afresh for each operation of the connection.
-                    Ok(graphql::request_data(
-                        &state,
-                        Credentials::from_init_payload(&payload),
-                        false,
-                    ))
-                })
-                .serve()
-                .await;
-            if shutdown.is_cancelled() {
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: GOING_AWAY,
-                        reason: "the server is shutting down".into(),
-                    })))
-                    .await;
-            }
-        })
 }

@@ -6,6 +6,8 @@ pub mod files;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod server;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -54,12 +56,19 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
                 ))
                 .layer(graphql_timeout),
         )
-        .route("/graphql/ws", get(graphql::ws))
+        .route("/graphql/ws", get(ws::handler))
         .route(
             "/files",
-            axum::routing::post(files::upload).layer(axum::extract::DefaultBodyLimit::max(
-                upload_body_limit(&config),
-            )),
+            axum::routing::post(files::upload)
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                    upload_body_limit(&config),
+                ))
+                // An upload trickling in holds a connection and a temporary file: it
+                // gets the same time as a GraphQL request.
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    config.request_timeout(),
+                )),
         )
         .route("/files/{id}", get(files::download))
         .route("/livez", get(health::livez))

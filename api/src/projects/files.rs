@@ -1,5 +1,8 @@
 //! Stored files: bytes under `DATA_DIR/files/<uuid>`, metadata in the `files` table.
-//! Uploads stream to disk with a size limit; an upload that fails leaves nothing behind.
+//! Uploads stream to `<uuid>.part` with a size limit and are renamed once complete and
+//! recorded; an upload that fails, times out or is dropped halfway leaves nothing behind
+//! (a guard removes the file), and `.part` files a killed process left are removed at
+//! start.
 
 use std::path::{Path, PathBuf};
 
@@ -53,14 +56,12 @@ pub async fn store(
     tokio::fs::create_dir_all(folder(data_dir))
         .await
         .map_err(|e| UploadError::Storage(e.to_string()))?;
-    let written = write_limited(&path, max, chunks).await;
-    let size = match written {
-        Ok(size) => size,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            return Err(error);
-        }
-    };
+    let mut unfinished = Unfinished(Some(path.with_extension(PARTIAL)));
+    let size = write_limited(unfinished.path(), max, chunks).await?;
+    tokio::fs::rename(unfinished.path(), &path)
+        .await
+        .map_err(|e| UploadError::Storage(e.to_string()))?;
+    unfinished.0 = Some(path.clone());
     let name: String = Path::new(original_name)
         .file_name()
         .and_then(|n| n.to_str())
@@ -78,14 +79,43 @@ pub async fn store(
         ..Default::default()
     }
     .insert(&**db)
-    .await;
-    match row {
-        Ok(row) => Ok(row),
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(ServiceError::from(error).into())
+    .await
+    .map_err(ServiceError::from)?;
+    unfinished.0 = None;
+    Ok(row)
+}
+
+/// The suffix of an upload still being written.
+const PARTIAL: &str = "part";
+
+/// A file that goes unless the upload completes: removed when dropped holding a path
+/// (an error, a timeout, a client gone).
+struct Unfinished(Option<PathBuf>);
+
+impl Unfinished {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Removes the `.part` files a killed process left behind; returns how many.
+pub fn sweep_unfinished(data_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(folder(data_dir)) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == PARTIAL))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 async fn write_limited(
@@ -160,4 +190,26 @@ pub async fn delete_unused(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_uploads_go_and_finished_files_stay() {
+        let dir = tempfile::tempdir().expect("a folder");
+        std::fs::create_dir_all(folder(dir.path())).expect("files folder");
+        let kept = folder(dir.path()).join("0123abcd");
+        let left = folder(dir.path()).join("4567ef.part");
+        std::fs::write(&kept, b"kept").expect("write");
+        std::fs::write(&left, b"half").expect("write");
+        assert_eq!(sweep_unfinished(dir.path()), 1);
+        assert!(kept.exists() && !left.exists());
+
+        let dropped = folder(dir.path()).join("89.part");
+        std::fs::write(&dropped, b"half").expect("write");
+        drop(Unfinished(Some(dropped.clone())));
+        assert!(!dropped.exists(), "a dropped upload removes its file");
+    }
 }

@@ -2,6 +2,7 @@
 //! against fresh databases, then one module per area.
 
 mod academic;
+mod connections;
 mod deploys;
 mod foundation;
 mod google;

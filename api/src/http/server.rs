@@ -1,0 +1,177 @@
+//! The accept loop: hyper's HTTP/1 and HTTP/2 with upgrades (WebSocket), bounded. At
+//! most `max_connections` are open at once (a connection past it is closed at once,
+//! instead of the process running out of file descriptors); a client gets
+//! `header_read_timeout` to send a request's head, which also closes a keep-alive
+//! connection idle that long; on shutdown, in-flight requests get `grace` to finish and
+//! the rest are dropped, so a slow client cannot hold the process open.
+
+use std::{pin::Pin, sync::Arc, task::Poll, time::Duration};
+
+use axum::{Router, extract::ConnectInfo};
+use hyper::{Request, body::Incoming};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder, graceful::GracefulShutdown},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{OwnedSemaphorePermit, Semaphore},
+};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// What one gateway accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub grace: Duration,
+}
+
+/// Descriptors kept for everything else (databases, deploys, files, the proxy).
+const RESERVED_FDS: u64 = 512;
+
+impl ServerLimits {
+    /// `max_connections`, lowered to what the process's open-files limit allows.
+    pub fn fitted(mut self) -> Self {
+        if let Ok((soft, _)) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        {
+            let room =
+                usize::try_from(soft.saturating_sub(RESERVED_FDS).max(64)).unwrap_or(usize::MAX);
+            if room < self.max_connections {
+                tracing::warn!(
+                    configured = self.max_connections,
+                    allowed = room,
+                    open_files_limit = soft,
+                    "MAX_CONNECTIONS is above what the open-files limit allows; lowered"
+                );
+                self.max_connections = room;
+            }
+        }
+        self
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then drains within the
+/// grace period.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .keep_alive_timeout(limits.header_read_timeout);
+    loop {
+        let (stream, addr) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of descriptors or a connection reset before accept: wait a
+                    // moment rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%addr, "refused: every connection slot is taken");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(Counted {
+            stream,
+            _slot: permit,
+        });
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(addr));
+            router.clone().oneshot(request)
+        });
+        let connection = graceful.watch(
+            builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned(),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %addr, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.grace) => {
+            tracing::warn!(grace = ?limits.grace, "requests still running after the grace period were dropped");
+        }
+    }
+}
+
+/// A connection holding one of the slots until it closes (an upgraded WebSocket keeps
+/// it for as long as it is open).
+struct Counted {
+    stream: TcpStream,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}

@@ -1,0 +1,278 @@
+//! `GET /graphql/ws`: subscriptions (and queries) over graphql-transport-ws, bounded.
+//! A browser page may open one only from an allowed origin (`CORS_ALLOWED_ORIGINS`, or
+//! the gateway's own pages): cookies do not authenticate here, but a cross-site page
+//! must not hold a connection in a signed-in user's name either. Messages are at most
+//! `MAX_BODY_BYTES`; `connection_init` must come within `WS_INIT_TIMEOUT_SECS` (4408
+//! after); at most `WS_MAX_SUBSCRIPTIONS` operations run at once (one more gets an
+//! `error` message); the schema's limits apply to every operation as over HTTP; and on
+//! shutdown the socket gets a 1001 close frame.
+
+use std::{
+    collections::HashSet,
+    str::FromStr,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use async_graphql::http::WebSocketProtocols;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::Response,
+};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_util::sync::PollSender;
+
+use super::{HttpState, graphql::refusal};
+use crate::{
+    config::Config, error::Code, graphql, graphql::executor::Gateway, state::AppState,
+    users::viewer::Credentials,
+};
+
+const TRANSPORT_WS: &str = "graphql-transport-ws";
+/// The WebSocket close code of a server going down (RFC 6455, 7.4.1).
+const GOING_AWAY: u16 = 1001;
+/// graphql-transport-ws: no `connection_init` in time.
+const INIT_TIMEOUT: u16 = 4408;
+
+/// What one connection may do.
+#[derive(Clone, Copy)]
+struct WsLimits {
+    init_timeout: Duration,
+    max_operations: usize,
+}
+
+pub async fn handler(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // `GraphQLProtocol` takes the first protocol it knows; it must be the current one.
+    let offered = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let first_known = offered
+        .split(',')
+        .map(str::trim)
+        .find(|p| WebSocketProtocols::from_str(p).is_ok());
+    if first_known != Some(TRANSPORT_WS) {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            Code::BadRequest,
+            "only the graphql-transport-ws subprotocol is supported",
+        );
+    }
+    let config = &http.state.config;
+    if !origin_allowed(config, &headers) {
+        return refusal(
+            StatusCode::FORBIDDEN,
+            Code::Forbidden,
+            "this origin may not open WebSockets here (CORS_ALLOWED_ORIGINS)",
+        );
+    }
+    let limits = WsLimits {
+        init_timeout: Duration::from_secs(config.connections.ws_init_timeout_secs),
+        max_operations: usize::from(config.connections.ws_max_subscriptions),
+    };
+    let max_message = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+    let (schema, state) = (http.schema.clone(), http.state.clone());
+    upgrade
+        .protocols([TRANSPORT_WS])
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        .on_upgrade(move |socket| session(socket, schema, state, protocol, limits))
+}
+
+/// No `Origin` (not a browser), an allowed one, or the gateway's own (its GraphiQL).
+fn origin_allowed(config: &Config, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    if config.any_origin() || config.cors_allowed_origins.iter().any(|o| o == origin) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    host.is_some() && origin_host == host
+}
+
+async fn session(
+    socket: WebSocket,
+    schema: Gateway,
+    state: AppState,
+    protocol: GraphQLProtocol,
+    limits: WsLimits,
+) {
+    let (mut sink, stream) = socket.split();
+    let shutdown = state.shutdown.clone();
+    let tracker = Arc::new(Tracker::default());
+    let (out, mut outgoing) = tokio::sync::mpsc::channel::<Message>(64);
+
+    // The client's messages, counted; they end when the gateway shuts down, and the
+    // protocol then stops every operation.
+    let input = {
+        let (tracker, out) = (tracker.clone(), out.clone());
+        stream
+            .take_until(shutdown.clone().cancelled_owned())
+            .filter_map(move |message| {
+                let (tracker, out) = (tracker.clone(), out.clone());
+                async move {
+                    if let Ok(Message::Text(text)) = &message
+                        && let Some(refused) = tracker.inbound(text, limits.max_operations)
+                    {
+                        let _ = out.send(Message::Text(refused.into())).await;
+                        return None;
+                    }
+                    Some(message)
+                }
+            })
+    };
+    let run = GraphQLWebSocket::new_with_pair(PollSender::new(out), input, schema, protocol)
+        .on_connection_init(move |payload| async move {
+            // The viewer is resolved afresh for each operation of the connection.
+            Ok(graphql::request_data(
+                &state,
+                Credentials::from_init_payload(&payload),
+                false,
+            ))
+        })
+        .serve();
+    // What the protocol sends, watching which operations end.
+    let write = async {
+        while let Some(message) = outgoing.recv().await {
+            if let Message::Text(text) = &message {
+                tracker.outbound(text);
+            }
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+    };
+    let late_init = async {
+        tokio::time::sleep(limits.init_timeout).await;
+        if tracker.initialised() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let timed_out = tokio::select! {
+        _ = async { tokio::join!(run, write) } => false,
+        () = late_init => true,
+    };
+    let close = if timed_out {
+        Some((INIT_TIMEOUT, "Connection initialisation timeout"))
+    } else if shutdown.is_cancelled() {
+        Some((GOING_AWAY, "the server is shutting down"))
+    } else {
+        None
+    };
+    if let Some((code, reason)) = close {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+}
+
+/// What a connection has started: whether it said `connection_init`, and which
+/// operations run.
+#[derive(Default)]
+struct Tracker {
+    initialised: AtomicBool,
+    running: Mutex<HashSet<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+impl Tracker {
+    fn initialised(&self) -> bool {
+        self.initialised.load(Ordering::SeqCst)
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A client message; `Some(error message)` when it starts one operation too many
+    /// (it is then not passed on).
+    fn inbound(&self, text: &str, max: usize) -> Option<String> {
+        let envelope: Envelope = serde_json::from_str(text).ok()?;
+        match (envelope.kind.as_str(), envelope.id) {
+            ("connection_init", _) => self.initialised.store(true, Ordering::SeqCst),
+            ("subscribe", Some(id)) => {
+                let mut running = self.running();
+                if !running.contains(&id) && running.len() >= max {
+                    let message = format!(
+                        "at most {max} operations may run at once on one connection \
+                         (WS_MAX_SUBSCRIPTIONS); complete one first"
+                    );
+                    let error = json!({ "id": id, "type": "error", "payload": [
+                        { "message": message, "extensions": { "code": Code::Busy.as_str() } }
+                    ] });
+                    return Some(error.to_string());
+                }
+                running.insert(id);
+            }
+            ("complete", Some(id)) => {
+                self.running().remove(&id);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// A server message: an operation that completed or failed no longer runs.
+    fn outbound(&self, text: &str) {
+        if let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_str::<Envelope>(text)
+            && (kind == "complete" || kind == "error")
+        {
+            self.running().remove(&id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_counted_until_either_side_completes_them() {
+        let tracker = Tracker::default();
+        let subscribe = |id: &str| format!(r#"{{"id":"{id}","type":"subscribe","payload":{{}}}}"#);
+        assert!(!tracker.initialised());
+        assert_eq!(tracker.inbound(r#"{"type":"connection_init"}"#, 2), None);
+        assert!(tracker.initialised());
+        assert_eq!(tracker.inbound(&subscribe("a"), 2), None);
+        assert_eq!(tracker.inbound(&subscribe("b"), 2), None);
+        let refused = tracker
+            .inbound(&subscribe("c"), 2)
+            .expect("a third is refused");
+        assert!(
+            refused.contains(r#""id":"c""#) && refused.contains("BUSY"),
+            "{refused}"
+        );
+        tracker.outbound(r#"{"id":"a","type":"complete"}"#);
+        assert_eq!(tracker.inbound(&subscribe("c"), 2), None);
+        assert_eq!(tracker.inbound(r#"{"id":"b","type":"complete"}"#, 2), None);
+        assert_eq!(tracker.inbound(&subscribe("d"), 2), None);
+        assert!(tracker.inbound(&subscribe("e"), 2).is_some());
+    }
+}
