@@ -68,3 +68,13 @@ pub async fn require(
         .await?
         .ok_or_else(|| ServiceError::Unauthenticated("sign in first".into()))
 }
+
+/// Whether `rule` admits `viewer` (`None`: anonymous), without an error to report.
+pub fn rule_admits(rule: &Rule, viewer: Option<&Viewer>) -> bool {
+    match (rule, viewer) {
+        (Rule::Anyone, _) => true,
+        (_, None) => false,
+        (Rule::SignedIn, Some(_)) => true,
+        (Rule::AnyRole(roles), Some(viewer)) => roles.iter().any(|role| viewer.has(*role)),
+    }
+}

@@ -21,6 +21,10 @@ pub const TABLE: &[(&str, Rule)] = &[
     ("me", Rule::SignedIn),
     ("user", Rule::SignedIn),
     ("users", Rule::SignedIn),
+    // Arguments with rules of their own: who teaches is public (the frontend's teacher
+    // picker); who holds another role is for staff.
+    ("users(filter.role: TEACHER)", Rule::SignedIn),
+    ("users(filter.role)", Rule::AnyRole(STAFF)),
     (
         "usersByEmails",
         Rule::AnyRole(&[RoleName::Admin, RoleName::Support, RoleName::Teacher]),
@@ -50,6 +54,15 @@ pub async fn authorize(
 /// Like [`authorize`] for rules that need a signed-in user.
 pub async fn require(ctx: &Context<'_>, operation: &str) -> Result<Arc<Viewer>, ServiceError> {
     crate::authz::require(ctx, TABLE, operation).await
+}
+
+/// Who a `users(filter: { search })` matches by email; anyone else's search matches
+/// public fields only (username, names), since an email is private.
+pub const SEARCH_IN_EMAILS: Rule = Rule::AnyRole(STAFF);
+
+/// Whether `viewer`'s search also matches emails.
+pub fn searches_emails(viewer: &Viewer) -> bool {
+    crate::authz::rule_admits(&SEARCH_IN_EMAILS, Some(viewer))
 }
 
 /// Private user fields: the user themself, admin and support.

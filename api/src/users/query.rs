@@ -72,14 +72,30 @@ impl UsersQuery {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<User>> {
-        authz::require(ctx, "users")
+        let viewer = authz::require(ctx, "users")
             .await
             .or_graphql(Domain::Users)?;
         let page = Page::new(first, after).or_graphql(Domain::Users)?;
         let filter = filter.unwrap_or_default();
-        let (rows, total) = service::users_page(&AppState::of(ctx).databases.users, &filter, &page)
-            .await
-            .or_graphql(Domain::Users)?;
+        if let Some(role) = filter.role {
+            let operation = if role == super::types::RoleName::Teacher {
+                "users(filter.role: TEACHER)"
+            } else {
+                "users(filter.role)"
+            };
+            authz::require(ctx, operation)
+                .await
+                .or_graphql(Domain::Users)?;
+        }
+        let in_emails = authz::searches_emails(&viewer);
+        let (rows, total) = service::users_page(
+            &AppState::of(ctx).databases.users,
+            &filter,
+            in_emails,
+            &page,
+        )
+        .await
+        .or_graphql(Domain::Users)?;
         Ok(connection(rows, &page, total, |u| u.id, User::new))
     }
 

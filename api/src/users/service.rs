@@ -113,9 +113,12 @@ pub async fn user(db: &UsersDb, id: i32) -> Result<Option<user::Model>, ServiceE
 
 /// One page of users by id (one row more than asked, to tell whether more follow) and
 /// how many match in all.
+/// A page of users. `search` matches usernames and names, and emails only when
+/// `search_emails` (staff: an email is private).
 pub async fn users_page(
     db: &UsersDb,
     filter: &UserFilter,
+    search_emails: bool,
     page: &Page,
 ) -> Result<(Vec<user::Model>, u64), ServiceError> {
     let mut condition = Condition::all();
@@ -138,13 +141,14 @@ pub async fn users_page(
         let like = |column: user::Column| {
             Expr::expr(Func::lower(Expr::col(column))).like(pattern.as_str())
         };
-        condition = condition.add(
-            Condition::any()
-                .add(like(user::Column::Email))
-                .add(like(user::Column::Username))
-                .add(like(user::Column::FirstName))
-                .add(like(user::Column::LastName)),
-        );
+        let mut any = Condition::any()
+            .add(like(user::Column::Username))
+            .add(like(user::Column::FirstName))
+            .add(like(user::Column::LastName));
+        if search_emails {
+            any = any.add(like(user::Column::Email));
+        }
+        condition = condition.add(any);
     }
     let total = user::Entity::find()
         .filter(condition.clone())

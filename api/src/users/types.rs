@@ -210,9 +210,11 @@ pub struct UsersByEmails {
 /// Filters of `users`.
 #[derive(async_graphql::InputObject, Default)]
 pub struct UserFilter {
-    /// Only users holding this role.
+    /// Only users holding this role: TEACHER for anyone signed in, other roles for admin
+    /// and support (FORBIDDEN otherwise).
     pub role: Option<RoleName>,
-    /// Case-insensitive text in the email, username, first or last name.
+    /// Case-insensitive text in the username, first or last name; admin and support
+    /// also match emails (an email is private).
     pub search: Option<String>,
 }
 

@@ -278,6 +278,62 @@ async fn users_page_by_cursor_and_filter_by_role_and_text() {
     }
 }
 
+#[tokio::test]
+async fn a_search_by_non_staff_never_matches_emails_and_only_teachers_are_listed_by_role() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, admin) = app.user_with_role("admin@uni.edu", RoleName::Admin).await;
+    let (_, student) = app.user_with_role("plain@uni.edu", RoleName::Student).await;
+    // Her email holds a word that neither her username nor her names hold.
+    let (_, _) = app
+        .user_with_role("zebra@hidden-faculty.edu", RoleName::Student)
+        .await;
+    app.user_with_role("teacher@uni.edu", RoleName::Teacher)
+        .await;
+    let search = "{ users(first: 10, filter: { search: \"hidden\" }) { totalCount } }";
+    let (_, staff_sees) = app.post_as(&admin, search, json!({})).await;
+    let (_, student_sees) = app.post_as(&student, search, json!({})).await;
+    // The staff's search reaches the email; a student's does not.
+    let usernames = app
+        .data_as(
+            &admin,
+            "{ users(first: 10) { nodes { username email } } }",
+            json!({}),
+        )
+        .await;
+    let zebra = usernames["users"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["email"] == "zebra@hidden-faculty.edu")
+        .expect("listed")
+        .clone();
+    assert!(
+        !zebra["username"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hidden"),
+        "the test needs a username without the word: {zebra}"
+    );
+    assert_eq!(staff_sees["data"]["users"]["totalCount"], 1, "{staff_sees}");
+    assert_eq!(
+        student_sees["data"]["users"]["totalCount"], 0,
+        "{student_sees}"
+    );
+
+    // By role: teachers for everyone (a teacher picker), any other role for staff.
+    let by_role =
+        |role: &str| format!("{{ users(first: 10, filter: {{ role: {role} }}) {{ totalCount }} }}");
+    let (_, teachers) = app.post_as(&student, &by_role("TEACHER"), json!({})).await;
+    assert_eq!(teachers["data"]["users"]["totalCount"], 1, "{teachers}");
+    for role in ["STUDENT", "ADMIN", "SUPPORT"] {
+        let (_, refused) = app.post_as(&student, &by_role(role), json!({})).await;
+        assert_eq!(first_code(&refused), "FORBIDDEN", "{role}: {refused}");
+        let (_, allowed) = app.post_as(&admin, &by_role(role), json!({})).await;
+        assert!(allowed.get("errors").is_none(), "{role}: {allowed}");
+    }
+    app.stop().await;
+}
+
 /// One call of each operation of the users domain, with arguments that pass validation.
 fn call_of(operation: &str, ctx: &CallContext) -> (String, Value) {
     let target = ctx.target_id.to_string();
@@ -290,6 +346,14 @@ fn call_of(operation: &str, ctx: &CallContext) -> (String, Value) {
             json!({ "id": target }),
         ),
         "users" => ("{ users(first: 5) { totalCount } }", json!({})),
+        "users(filter.role: TEACHER)" => (
+            "{ users(first: 5, filter: { role: TEACHER }) { totalCount } }",
+            json!({}),
+        ),
+        "users(filter.role)" => (
+            "{ users(first: 5, filter: { role: ADMIN }) { totalCount } }",
+            json!({}),
+        ),
         "usersByEmails" => (
             "{ usersByEmails(emails: [\"x@uni.edu\"]) { notFound } }",
             json!({}),
