@@ -85,11 +85,9 @@ async fn viewer_of(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    viewer::from_credentials(
-        &state.state,
-        &Credentials::from_authorization(authorization),
-    )
-    .await
+    let credentials =
+        Credentials::from_authorization(authorization).map_err(ServiceError::Unauthenticated)?;
+    viewer::from_credentials(&state.state, &credentials).await
 }
 
 struct FieldChunks<'a, 'b>(&'a mut Field<'b>);

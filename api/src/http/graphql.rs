@@ -20,7 +20,11 @@ use axum::{
 use serde_json::json;
 
 use super::HttpState;
-use crate::{error::Code, graphql, users::viewer::Credentials};
+use crate::{
+    error::Code,
+    graphql,
+    users::viewer::{Checked, Credentials, ViewerCell},
+};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -131,18 +135,27 @@ fn single_response(media: Media, response: GqlResponse) -> Response {
     }
 }
 
-/// Attaches the caller's credentials and fresh loaders to a request.
-fn prepared(http: &HttpState, headers: &HeaderMap, mut request: Request) -> Request {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let data = graphql::request_data(
-        &http.state,
-        Credentials::from_authorization(authorization),
-        true,
-    );
+/// Attaches the caller's credentials, its viewer and fresh loaders to a request.
+fn prepared(
+    http: &HttpState,
+    credentials: &Credentials,
+    viewer: &Checked,
+    mut request: Request,
+) -> Request {
+    let mut data = graphql::request_data(&http.state, credentials.clone(), true);
+    data.insert(ViewerCell::filled(viewer));
     request.data = data;
     request
+}
+
+/// 401 for credentials that are present but not valid, before anything runs.
+fn unauthenticated(reason: &str) -> Response {
+    let mut response = refusal(StatusCode::UNAUTHORIZED, Code::Unauthenticated, reason);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    response
 }
 
 async fn execute(
@@ -151,12 +164,25 @@ async fn execute(
     media: Media,
     batch: BatchRequest,
 ) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let credentials = match Credentials::from_authorization(authorization) {
+        Ok(credentials) => credentials,
+        Err(reason) => return unauthenticated(&reason),
+    };
+    let viewer = match Checked::resolve(&http.state, &credentials).await {
+        Ok(viewer) => viewer,
+        Err(reason) => return unauthenticated(&reason),
+    };
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(prepared(http, headers, request)),
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(prepared(http, &credentials, &viewer, request))
+        }
         BatchRequest::Batch(requests) => BatchRequest::Batch(
             requests
                 .into_iter()
-                .map(|r| prepared(http, headers, r))
+                .map(|r| prepared(http, &credentials, &viewer, r))
                 .collect(),
         ),
     };

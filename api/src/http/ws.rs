@@ -33,8 +33,12 @@ use tokio_util::sync::PollSender;
 
 use super::{HttpState, graphql::refusal};
 use crate::{
-    config::Config, error::Code, graphql, graphql::executor::Gateway, state::AppState,
-    users::viewer::Credentials,
+    config::Config,
+    error::Code,
+    graphql,
+    graphql::executor::Gateway,
+    state::AppState,
+    users::viewer::{Checked, Credentials},
 };
 
 const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -42,6 +46,8 @@ const TRANSPORT_WS: &str = "graphql-transport-ws";
 const GOING_AWAY: u16 = 1001;
 /// graphql-transport-ws: no `connection_init` in time.
 const INIT_TIMEOUT: u16 = 4408;
+/// graphql-transport-ws: `connection_init` refused (its credentials).
+const FORBIDDEN: u16 = 4403;
 
 /// What one connection may do.
 #[derive(Clone, Copy)]
@@ -139,21 +145,37 @@ async fn session(
                 }
             })
     };
+    let refusals = tracker.clone();
     let run = GraphQLWebSocket::new_with_pair(PollSender::new(out), input, schema, protocol)
         .on_connection_init(move |payload| async move {
-            // The viewer is resolved afresh for each operation of the connection.
-            Ok(graphql::request_data(
-                &state,
-                Credentials::from_init_payload(&payload),
-                false,
-            ))
+            // Credentials that are present but invalid refuse the connection (4403);
+            // valid ones are resolved afresh for each operation of the connection.
+            let checked = match Credentials::from_init_payload(&payload) {
+                Ok(credentials) => Checked::resolve(&state, &credentials)
+                    .await
+                    .map(|_| credentials),
+                Err(reason) => Err(reason),
+            };
+            match checked {
+                Ok(credentials) => Ok(graphql::request_data(&state, credentials, false)),
+                Err(reason) => {
+                    refusals.refused.store(true, Ordering::SeqCst);
+                    Err(async_graphql::Error::new(reason))
+                }
+            }
         })
         .serve();
     // What the protocol sends, watching which operations end.
     let write = async {
-        while let Some(message) = outgoing.recv().await {
-            if let Message::Text(text) = &message {
-                tracker.outbound(text);
+        while let Some(mut message) = outgoing.recv().await {
+            match &mut message {
+                Message::Text(text) => tracker.outbound(text),
+                // async-graphql closes a refused init with 1002; graphql-transport-ws
+                // says 4403.
+                Message::Close(Some(frame)) if tracker.refused.load(Ordering::SeqCst) => {
+                    frame.code = FORBIDDEN;
+                }
+                _ => {}
             }
             if sink.send(message).await.is_err() {
                 break;
@@ -192,6 +214,8 @@ async fn session(
 #[derive(Default)]
 struct Tracker {
     initialised: AtomicBool,
+    /// The `connection_init` was refused.
+    refused: AtomicBool,
     running: Mutex<HashSet<String>>,
 }
 

@@ -418,8 +418,15 @@ pub async fn set_user_active(
         .one(&**db)
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
+    let deactivating = user.is_active && !active;
+    let version = user.token_version;
     let mut model: user::ActiveModel = user.into();
     model.is_active = Set(active);
+    // Deactivation ends every session for good: a later reactivation does not revive
+    // the tokens issued before it.
+    if deactivating {
+        model.token_version = Set(version + 1);
+    }
     Ok(model.update(&**db).await?)
 }
 

@@ -17,21 +17,23 @@ use crate::{error::ServiceError, state::AppState};
 pub struct Credentials(pub Option<String>);
 
 impl Credentials {
-    /// From an `Authorization: Bearer …` header value.
-    pub fn from_authorization(value: Option<&str>) -> Self {
-        let token = value
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        Credentials(token)
+    /// From an `Authorization` header value: none, or `Bearer <token>` (the scheme in
+    /// any case, RFC 9110); anything else is an error to answer 401 with.
+    pub fn from_authorization(value: Option<&str>) -> Result<Self, String> {
+        let Some(value) = value.map(str::trim) else {
+            return Ok(Credentials(None));
+        };
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        let token = token.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return Err("the Authorization header must be `Bearer <access token>`".into());
+        }
+        Ok(Credentials(Some(token.to_owned())))
     }
 
     /// From a graphql-transport-ws `connection_init` payload: `{"Authorization":
     /// "Bearer …"}` (or `authorization`), or `{"authToken": "…"}`.
-    pub fn from_init_payload(payload: &serde_json::Value) -> Self {
+    pub fn from_init_payload(payload: &serde_json::Value) -> Result<Self, String> {
         let header = payload
             .get("Authorization")
             .or_else(|| payload.get("authorization"))
@@ -40,9 +42,10 @@ impl Credentials {
             Credentials::from_authorization(header),
             payload.get("authToken").and_then(|v| v.as_str()),
         ) {
-            (Credentials(Some(token)), _) => Credentials(Some(token)),
-            (_, Some(token)) if !token.is_empty() => Credentials(Some(token.to_owned())),
-            _ => Credentials(None),
+            (Ok(Credentials(Some(token))), _) => Ok(Credentials(Some(token))),
+            (Err(reason), _) => Err(reason),
+            (_, Some(token)) if !token.is_empty() => Ok(Credentials(Some(token.to_owned()))),
+            _ => Ok(Credentials(None)),
         }
     }
 }
@@ -79,6 +82,30 @@ enum Refusal {
 /// The per-request cache of the resolved viewer.
 #[derive(Default)]
 pub struct ViewerCell(OnceCell<Result<Option<Arc<Viewer>>, Refusal>>);
+
+/// A viewer resolved before a request runs.
+#[derive(Clone)]
+pub struct Checked(Result<Option<Arc<Viewer>>, Refusal>);
+
+impl Checked {
+    /// Resolves `credentials` before anything runs: a token that is present but not
+    /// valid (bad signature, expired, revoked, its user deactivated) is an error to
+    /// answer 401 with, never a silent anonymous request.
+    pub async fn resolve(state: &AppState, credentials: &Credentials) -> Result<Self, String> {
+        let resolved = resolve(state, credentials).await;
+        if let Err(Refusal::Unauthenticated(reason)) = &resolved {
+            return Err(reason.clone());
+        }
+        Ok(Checked(resolved))
+    }
+}
+
+impl ViewerCell {
+    /// A request's cache, already filled.
+    pub fn filled(checked: &Checked) -> Self {
+        ViewerCell(OnceCell::new_with(Some(checked.0.clone())))
+    }
+}
 
 async fn resolve(
     state: &AppState,

@@ -2,8 +2,10 @@
 //! on loopback, our tokens, roles read per request, the authorization table.
 
 use api::users::{authz, types::RoleName};
+use futures_util::{SinkExt, StreamExt};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::{
     google::{self, FakeGoogle},
@@ -199,8 +201,87 @@ async fn a_deactivated_users_token_stops_working_at_once() {
         json!({ "id": student_id.to_string() }),
     )
     .await;
-    let (_, body) = app.post_as(&student, "{ me { id } }", json!({})).await;
+    let (status, body) = app.post_as(&student, "{ me { id } }", json!({})).await;
     assert_eq!(first_code(&body), "UNAUTHENTICATED");
+    assert_eq!(status, 401, "refused before execution: {body}");
+    // Reactivated: the tokens issued before the deactivation stay dead.
+    app.data_as(
+        &admin,
+        "mutation($id: ID!) { setUserActive(userId: $id, active: true) { id } }",
+        json!({ "id": student_id.to_string() }),
+    )
+    .await;
+    let (status, body) = app.post_as(&student, "{ me { id } }", json!({})).await;
+    assert_eq!(
+        (status.as_u16(), first_code(&body)),
+        (401, "UNAUTHENTICATED"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_present_but_invalid_token_is_refused_with_401_never_served_as_anonymous() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, token) = app.user_with_role("kim@uni.edu", RoleName::Student).await;
+    // `roles` is open to anyone: a bad token must not quietly become anonymous.
+    let send = |authorization: String| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("authorization", authorization)
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": "{ roles { name } me { username } }" }))
+            .send()
+    };
+    for bad in [
+        "Bearer not-a-token".to_owned(),
+        format!("Bearer {token}x"),
+        format!("Basic {token}"),
+        "Bearer ".to_owned(),
+    ] {
+        let response = send(bad.clone()).await.expect("answers");
+        assert_eq!(response.status(), 401, "{bad}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer error=\"invalid_token\""
+        );
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(first_code(&body), "UNAUTHENTICATED", "{bad}: {body}");
+        assert!(body.get("data").is_none(), "nothing ran: {body}");
+    }
+    // The scheme's case does not matter.
+    for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+        let response = send(format!("{scheme} {token}")).await.expect("answers");
+        assert_eq!(response.status(), 200, "{scheme}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["data"]["me"]["username"], "kim", "{scheme}: {body}");
+    }
+    // Over WebSocket, bad credentials in connection_init close the socket with 4403.
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("a header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connected");
+    let init =
+        json!({ "type": "connection_init", "payload": { "Authorization": "Bearer forged" } });
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("sent");
+    let closed = loop {
+        match socket.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(Message::Text(text))) => panic!("expected a close, got {text}"),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break None,
+        }
+    };
+    assert_eq!(closed, Some(4403));
+    app.stop().await;
 }
 
 #[tokio::test]
