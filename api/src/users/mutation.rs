@@ -51,7 +51,9 @@ impl UsersMutation {
         )
         .await
         .or_graphql(Domain::Users)?;
-        let pair = service::issue_pair(&state.tokens, &user).or_graphql(Domain::Users)?;
+        let pair = service::issue_pair(&state.databases.users, &state.tokens, &user)
+            .await
+            .or_graphql(Domain::Users)?;
         Ok(payload(user, pair))
     }
 

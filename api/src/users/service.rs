@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
-use entities::users::{database_engine, role, user, user_role};
+use entities::users::{database_engine, refresh_family, role, user, user_role};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Set,
@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::{
     google::GoogleIdentity,
-    tokens::{TokenKind, TokenPair, Tokens},
+    tokens::{TokenPair, Tokens},
     types::{DatabaseEngine, Role, RoleName, UpdateProfileInput, UserFilter},
     viewer::Viewer,
 };
@@ -302,28 +302,85 @@ fn signing_error(error: super::tokens::TokenError) -> ServiceError {
     ServiceError::Internal(crate::error::cause_chain(&error))
 }
 
-/// A fresh token pair for the user.
-pub fn issue_pair(tokens: &Tokens, user: &user::Model) -> Result<TokenPair, ServiceError> {
+/// A fresh token pair for the user, starting a refresh family (a sign-in). The user's
+/// families that expired are removed on the way.
+pub async fn issue_pair(
+    db: &UsersDb,
+    tokens: &Tokens,
+    user: &user::Model,
+) -> Result<TokenPair, ServiceError> {
+    let now = chrono::Utc::now();
+    refresh_family::Entity::delete_many()
+        .filter(refresh_family::Column::UserId.eq(user.id))
+        .filter(refresh_family::Column::ExpiresAt.lt(now))
+        .exec(&**db)
+        .await?;
+    let (family, jti) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let lifetime = chrono::Duration::from_std(tokens.refresh_ttl())
+        .unwrap_or_else(|_| chrono::Duration::days(30));
+    refresh_family::ActiveModel {
+        family: Set(family),
+        user_id: Set(user.id),
+        current_jti: Set(jti),
+        expires_at: Set(now + lifetime),
+    }
+    .insert(&**db)
+    .await?;
     tokens
-        .pair(user.id, user.token_version)
+        .pair(user.id, user.token_version, family, jti)
         .map_err(signing_error)
 }
 
-/// Trades a valid refresh token for a new pair.
+/// Trades the current refresh token of a family for a new pair; the token traded can
+/// never be used again. Presenting a token of the family that is not its current one
+/// (replayed, stolen) ends every session of the user.
 pub async fn refresh(
     db: &UsersDb,
     tokens: &Tokens,
     refresh_token: &str,
 ) -> Result<(user::Model, TokenPair), ServiceError> {
-    let (user_id, version) = tokens
-        .verify(refresh_token, TokenKind::Refresh)
+    let claims = tokens
+        .verify_refresh(refresh_token)
         .map_err(|e| ServiceError::Unauthenticated(e.to_string()))?;
-    let viewer = load_viewer(db, user_id, version).await?;
-    let pair = issue_pair(tokens, &viewer.user)?;
+    let viewer = load_viewer(db, claims.user_id, claims.version).await?;
+    let next = uuid::Uuid::new_v4();
+    // Only the current token moves the family on (one statement: two refreshes with the
+    // same token cannot both win).
+    let moved = refresh_family::Entity::update_many()
+        .col_expr(refresh_family::Column::CurrentJti, Expr::value(next))
+        .filter(refresh_family::Column::Family.eq(claims.family))
+        .filter(refresh_family::Column::UserId.eq(claims.user_id))
+        .filter(refresh_family::Column::CurrentJti.eq(claims.jti))
+        .filter(refresh_family::Column::ExpiresAt.gt(chrono::Utc::now()))
+        .exec(&**db)
+        .await?;
+    if moved.rows_affected != 1 {
+        let known = refresh_family::Entity::find_by_id(claims.family)
+            .one(&**db)
+            .await?
+            .is_some();
+        if known {
+            sign_out(db, claims.user_id).await?;
+            return Err(ServiceError::Unauthenticated(
+                "this refresh token was already used: every session of the user was ended".into(),
+            ));
+        }
+        return Err(ServiceError::Unauthenticated(
+            "this refresh token's session has ended".into(),
+        ));
+    }
+    let pair = tokens
+        .pair(
+            viewer.user.id,
+            viewer.user.token_version,
+            claims.family,
+            next,
+        )
+        .map_err(signing_error)?;
     Ok((viewer.user, pair))
 }
 
-/// Revokes every token of the user.
+/// Revokes every token of the user and forgets their refresh families.
 pub async fn sign_out(db: &UsersDb, user_id: i32) -> Result<(), ServiceError> {
     user::Entity::update_many()
         .col_expr(
@@ -331,6 +388,10 @@ pub async fn sign_out(db: &UsersDb, user_id: i32) -> Result<(), ServiceError> {
             Expr::col(user::Column::TokenVersion).add(1),
         )
         .filter(user::Column::Id.eq(user_id))
+        .exec(&**db)
+        .await?;
+    refresh_family::Entity::delete_many()
+        .filter(refresh_family::Column::UserId.eq(user_id))
         .exec(&**db)
         .await?;
     Ok(())

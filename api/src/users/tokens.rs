@@ -27,6 +27,18 @@ pub struct Claims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// Refresh tokens: the sign-in they descend from (see `refresh_families`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+}
+
+/// A refresh token's identity: whose, at which version, which family, which token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefreshClaims {
+    pub user_id: i32,
+    pub version: i32,
+    pub family: uuid::Uuid,
+    pub jti: uuid::Uuid,
 }
 
 /// An access and a refresh token.
@@ -79,7 +91,13 @@ impl Tokens {
         Ok(crate::secrets::load_or_create(configured, data_dir, "jwt_secret", 48)?.into_bytes())
     }
 
-    fn issue(&self, user_id: i32, version: i32, kind: TokenKind) -> Result<String, TokenError> {
+    fn issue(
+        &self,
+        user_id: i32,
+        version: i32,
+        kind: TokenKind,
+        ids: Option<(uuid::Uuid, uuid::Uuid)>,
+    ) -> Result<String, TokenError> {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
@@ -91,28 +109,64 @@ impl Tokens {
             typ: kind,
             iat: now,
             exp: now + ttl.as_secs(),
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: ids
+                .map_or_else(uuid::Uuid::new_v4, |(_, jti)| jti)
+                .to_string(),
+            fam: ids.map(|(family, _)| family.to_string()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(TokenError::Signing)
     }
 
-    /// A fresh access and refresh token for this user at this token version.
-    pub fn pair(&self, user_id: i32, version: i32) -> Result<TokenPair, TokenError> {
+    /// A fresh access token, and the refresh token `jti` of `family`, for this user at
+    /// this token version.
+    pub fn pair(
+        &self,
+        user_id: i32,
+        version: i32,
+        family: uuid::Uuid,
+        jti: uuid::Uuid,
+    ) -> Result<TokenPair, TokenError> {
         Ok(TokenPair {
-            access_token: self.issue(user_id, version, TokenKind::Access)?,
-            refresh_token: self.issue(user_id, version, TokenKind::Refresh)?,
+            access_token: self.issue(user_id, version, TokenKind::Access, None)?,
+            refresh_token: self.issue(user_id, version, TokenKind::Refresh, Some((family, jti)))?,
             expires_in: self.access_ttl.as_secs(),
         })
     }
 
+    /// How long a refresh token (and its family) lives.
+    pub fn refresh_ttl(&self) -> std::time::Duration {
+        self.refresh_ttl
+    }
+
     /// The access token alone (for the bootstrap command).
     pub fn access(&self, user_id: i32, version: i32) -> Result<String, TokenError> {
-        self.issue(user_id, version, TokenKind::Access)
+        self.issue(user_id, version, TokenKind::Access, None)
+    }
+
+    /// Checks a refresh token like [`Tokens::verify`]; returns its identity.
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError> {
+        let claims = self.claims(token, TokenKind::Refresh)?;
+        let id = |text: Option<&str>| {
+            text.and_then(|t| uuid::Uuid::parse_str(t).ok())
+                .ok_or(TokenError::Invalid)
+        };
+        Ok(RefreshClaims {
+            user_id: claims.sub.parse().map_err(|_| TokenError::Invalid)?,
+            version: claims.ver,
+            family: id(claims.fam.as_deref())?,
+            jti: id(Some(&claims.jti))?,
+        })
     }
 
     /// Checks signature, algorithm, expiry and kind; returns the user id and version.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<(i32, i32), TokenError> {
+        let claims = self.claims(token, kind)?;
+        let user_id = claims.sub.parse().map_err(|_| TokenError::Invalid)?;
+        Ok((user_id, claims.ver))
+    }
+
+    fn claims(&self, token: &str, kind: TokenKind) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -121,7 +175,6 @@ impl Tokens {
         if data.claims.typ != kind {
             return Err(TokenError::WrongKind(data.claims.typ));
         }
-        let user_id = data.claims.sub.parse().map_err(|_| TokenError::Invalid)?;
-        Ok((user_id, data.claims.ver))
+        Ok(data.claims)
     }
 }

@@ -155,6 +155,74 @@ async fn a_refresh_token_buys_a_new_pair_and_an_access_token_does_not() {
 }
 
 #[tokio::test]
+async fn refresh_tokens_rotate_and_a_replayed_one_ends_every_session() {
+    for backend in backends() {
+        let (app, google) = app_with_google(backend).await;
+        let first = sign_in(&app, &google, "rot@uni.edu").await;
+        let other_device = sign_in(&app, &google, "rot@uni.edu").await;
+        let refresh =
+            "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }";
+        // Each use returns a new refresh token; the new one works, in a chain.
+        let second = app
+            .data(refresh, json!({ "r": first["refreshToken"] }))
+            .await["refreshToken"]
+            .clone();
+        assert_ne!(second["refreshToken"], first["refreshToken"]);
+        let third = app
+            .data(refresh, json!({ "r": second["refreshToken"] }))
+            .await["refreshToken"]
+            .clone();
+        let third_access = third["accessToken"].as_str().expect("a token").to_owned();
+        app.data_as(&third_access, "{ me { id } }", json!({})).await;
+
+        // The first token again (stolen and replayed): refused, and every session of
+        // the user ends, the other device's included.
+        let (_, replayed) = app
+            .post(refresh, json!({ "r": first["refreshToken"] }))
+            .await;
+        assert_eq!(
+            first_code(&replayed),
+            "UNAUTHENTICATED",
+            "{backend:?}: {replayed}"
+        );
+        let message = replayed["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("already used"), "{message}");
+        for (what, token) in [
+            ("the latest access token", third_access.clone()),
+            (
+                "the other device's access token",
+                other_device["accessToken"]
+                    .as_str()
+                    .expect("a token")
+                    .to_owned(),
+            ),
+        ] {
+            let (status, body) = app.post_as(&token, "{ me { id } }", json!({})).await;
+            assert_eq!(status, 401, "{backend:?}: {what}: {body}");
+        }
+        let (_, latest) = app
+            .post(refresh, json!({ "r": third["refreshToken"] }))
+            .await;
+        assert_eq!(
+            first_code(&latest),
+            "UNAUTHENTICATED",
+            "{backend:?}: {latest}"
+        );
+        // Signing in again works.
+        let again = sign_in(&app, &google, "rot@uni.edu").await;
+        app.data_as(
+            again["accessToken"].as_str().expect("a token"),
+            "{ me { id } }",
+            json!({}),
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_promotion_holds_on_the_next_request_with_the_same_token() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;

@@ -2,6 +2,7 @@
 
 pub mod database_engine;
 pub mod error_log;
+pub mod refresh_family;
 pub mod role;
 pub mod student_database;
 pub mod user;

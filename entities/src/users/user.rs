@@ -31,6 +31,8 @@ pub struct Model {
     pub roles: HasMany<super::role::Entity>,
     #[sea_orm(has_many)]
     pub student_databases: HasMany<super::student_database::Entity>,
+    #[sea_orm(has_many)]
+    pub refresh_families: HasMany<super::refresh_family::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -2,6 +2,7 @@
 
 mod m20261129_000001_create_tables;
 mod m20261129_000002_seed_reference_rows;
+mod m20261130_000003_refresh_families;
 
 use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_tables::Migration),
             Box::new(m20261129_000002_seed_reference_rows::Migration),
+            Box::new(m20261130_000003_refresh_families::Migration),
         ]
     }
 }
