@@ -72,7 +72,7 @@ async fn down_rolls_back_only_the_last_migration() {
         .await
         .expect("down");
     let applied: Vec<bool> = after_down.iter().map(|s| s.applied).collect();
-    assert_eq!(applied, [true, false]);
+    assert_eq!(applied, [true, true, false]);
 }
 
 #[tokio::test]
