@@ -130,6 +130,8 @@ pub struct App {
     pub state: AppState,
     router: Router,
     listener: TcpListener,
+    /// `/metrics` on its own address, when METRICS_BIND_ADDR is set.
+    metrics: Option<(TcpListener, Router)>,
 }
 
 /// Validates the configuration, binds, opens (and migrates) the three databases.
@@ -141,14 +143,24 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             addr: config.bind_addr,
             source,
         })?;
+    let metrics_listener = match config.metrics_bind_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
     let state = state(config).await?;
     state.deploy.dispatch();
     let schema = graphql::schema(state.clone());
-    let router = http::router(state.clone(), schema);
+    let router = http::router(state.clone(), schema.clone());
+    let metrics = metrics_listener.map(|l| (l, http::metrics_router(state.clone(), schema)));
     Ok(App {
         state,
         router,
         listener,
+        metrics,
     })
 }
 
@@ -156,6 +168,13 @@ impl App {
     /// The address actually bound (tests bind port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served apart, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves. Then, at once: `/readyz` answers 503, open
@@ -186,6 +205,17 @@ impl App {
         };
         let limits = self.state.config.connections.server();
         let signal = tokio::spawn(signalled);
+        if let Some((listener, router)) = self.metrics {
+            let stop = token.clone().cancelled_owned();
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            });
+        }
         http::server::serve(self.listener, self.router, limits, token.clone()).await;
         signal.abort();
         token.cancel();
@@ -200,7 +230,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let app = build(config).await?;
     let addr = app.local_addr().map_err(StartError::Serve)?;
     tracing::info!(%addr, "listening");
-    println!("GraphiQL: http://{addr}/  (GraphQL endpoint http://{addr}/graphql)");
+    if app.state.config.graphiql_on() {
+        println!("GraphiQL: http://{addr}/  (GraphQL endpoint http://{addr}/graphql)");
+    } else {
+        println!("GraphQL endpoint: http://{addr}/graphql  (GraphiQL off: GRAPHIQL=true)");
+    }
     app.serve(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -63,6 +63,38 @@ impl Domain {
     }
 }
 
+/// Where a process runs (`APP_ENV`), parsed the same way by the gateway and the
+/// migration binary: `development` or `production`, in any case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+impl std::str::FromStr for AppEnv {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "development" => Ok(AppEnv::Development),
+            "production" => Ok(AppEnv::Production),
+            other => Err(format!(
+                "APP_ENV: {other:?} is neither `development` nor `production`"
+            )),
+        }
+    }
+}
+
+impl AppEnv {
+    /// `APP_ENV` from the environment; development when unset.
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var("APP_ENV") {
+            Ok(value) => value.parse(),
+            Err(_) => Ok(AppEnv::Development),
+        }
+    }
+}
+
 /// What the migration binary can be asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Verb {

@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use migration::{Domain, Verb};
+use migration::{AppEnv, Domain, Verb};
 
 /// Migrates the users, academic and projects databases.
 #[derive(Parser)]
@@ -33,7 +33,13 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let production = std::env::var("APP_ENV").is_ok_and(|v| v == "production");
+    let production = match AppEnv::from_env() {
+        Ok(env) => env == AppEnv::Production,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     if production && cli.verb.is_destructive() && !cli.force {
         eprintln!(
             "error: `{:?}` destroys data and APP_ENV=production; add --force to do it anyway",

@@ -60,14 +60,24 @@ fn status_of_one_domain_lists_its_migrations_only() {
 fn destructive_verbs_refuse_in_production_without_force() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     assert!(migration(dir.path(), &["up"], &[]).status.success());
-    for verb in ["down", "fresh", "refresh", "reset"] {
-        let refused = migration(dir.path(), &[verb], &[("APP_ENV", "production")]);
-        assert_eq!(refused.status.code(), Some(2), "{verb}");
+    // The gateway's spellings: any case.
+    for (verb, env) in [
+        ("down", "production"),
+        ("fresh", "PRODUCTION"),
+        ("refresh", "Production"),
+        ("reset", " production "),
+    ] {
+        let refused = migration(dir.path(), &[verb], &[("APP_ENV", env)]);
+        assert_eq!(refused.status.code(), Some(2), "{verb} {env:?}");
         assert!(
             String::from_utf8_lossy(&refused.stderr).contains("--force"),
             "{verb}"
         );
     }
+    // An APP_ENV the gateway would refuse is refused here too, before anything runs.
+    let unknown = migration(dir.path(), &["down"], &[("APP_ENV", "prod")]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("APP_ENV"));
     let status = migration(dir.path(), &["status"], &[]);
     assert!(
         !stdout(&status).contains("pending"),

@@ -21,12 +21,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Where the gateway runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AppEnv {
-    Development,
-    Production,
-}
+pub use migration::AppEnv;
 
 /// Everything the gateway reads at start. Each field is a flag and an environment variable.
 #[derive(Clone, Args)]
@@ -89,10 +84,24 @@ pub struct Config {
         long,
         env = "APP_ENV",
         value_name = "APP_ENV",
-        value_enum,
+        value_parser = |value: &str| value.parse::<AppEnv>(),
         default_value = "development"
     )]
     pub app_env: AppEnv,
+
+    /// Answer introspection and suggest names in errors ("did you mean"); default: on
+    /// in development, off in production.
+    #[arg(long, env = "ALLOW_INTROSPECTION", value_name = "ALLOW_INTROSPECTION", action = clap::ArgAction::Set)]
+    pub allow_introspection: Option<bool>,
+
+    /// Serve GraphiQL at `/`; default: on in development, off in production.
+    #[arg(long, env = "GRAPHIQL", value_name = "GRAPHIQL", action = clap::ArgAction::Set)]
+    pub graphiql: Option<bool>,
+
+    /// Serve `/metrics` on this address only (not on BIND_ADDR). In production
+    /// `/metrics` is served nowhere else.
+    #[arg(long, env = "METRICS_BIND_ADDR", value_name = "METRICS_BIND_ADDR")]
+    pub metrics_bind_addr: Option<SocketAddr>,
 
     /// `human` or `json`.
     #[arg(
@@ -328,6 +337,25 @@ impl Config {
     }
 
     /// Whether any origin may call the API.
+    fn production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// Whether introspection and name suggestions are on.
+    pub fn introspection(&self) -> bool {
+        self.allow_introspection.unwrap_or(!self.production())
+    }
+
+    /// Whether GraphiQL is served.
+    pub fn graphiql_on(&self) -> bool {
+        self.graphiql.unwrap_or(!self.production())
+    }
+
+    /// Whether `/metrics` is on the main address (else on METRICS_BIND_ADDR, or nowhere).
+    pub fn metrics_on_main(&self) -> bool {
+        self.metrics_bind_addr.is_none() && !self.production()
+    }
+
     pub fn any_origin(&self) -> bool {
         self.cors_allowed_origins.iter().any(|o| o == "*")
     }
@@ -369,6 +397,9 @@ impl std::fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("migrate_on_start", &self.migrate_on_start)
             .field("app_env", &self.app_env)
+            .field("allow_introspection", &self.allow_introspection)
+            .field("graphiql", &self.graphiql)
+            .field("metrics_bind_addr", &self.metrics_bind_addr)
             .field("log_format", &self.log_format)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("cors_allow_credentials", &self.cors_allow_credentials)

@@ -93,7 +93,11 @@ pub fn sdl() -> String {
 pub fn schema(state: AppState) -> Gateway {
     let config = state.config.clone();
     let databases = state.databases.clone();
-    let schema = builder()
+    let mut builder = builder();
+    if !config.introspection() {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    let schema = builder
         .limit_depth(usize::from(config.query.max_query_depth))
         .limit_complexity(config.query.max_query_complexity as usize)
         .limit_directives(usize::from(config.query.max_directives_per_field))

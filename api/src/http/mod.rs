@@ -43,9 +43,16 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
     let apps = apps::router(state.deploy.clone(), config.deploy.proxy_timeout());
     let graphql_timeout =
         TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout());
-    let gateway = Router::new()
-        .route("/", get(graphiql::page))
-        .route("/graphiql/{file}", get(graphiql::asset))
+    let mut gateway = Router::new();
+    if config.graphiql_on() {
+        gateway = gateway
+            .route("/", get(graphiql::page))
+            .route("/graphiql/{file}", get(graphiql::asset));
+    }
+    if config.metrics_on_main() {
+        gateway = gateway.route("/metrics", get(health::metrics));
+    }
+    let gateway = gateway
         .route(
             "/graphql",
             get(graphql::get)
@@ -73,11 +80,17 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
         .route("/files/{id}", get(files::download))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .with_state(HttpState { state, schema })
         .layer(cors(&config));
     // Deployed apps answer their own CORS questions: outside the gateway's CORS layer.
     observed(gateway.merge(apps))
+}
+
+/// `/metrics` alone, for METRICS_BIND_ADDR (an address only operators reach).
+pub fn metrics_router(state: AppState, schema: Gateway) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(HttpState { state, schema })
 }
 
 /// Request ids and one log line per request, on every route.

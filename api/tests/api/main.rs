@@ -9,6 +9,7 @@ mod google;
 mod helpers;
 mod http;
 mod limits;
+mod production;
 mod projects;
 mod readme;
 mod student_databases;
