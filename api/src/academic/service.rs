@@ -118,12 +118,10 @@ pub async fn subjects_page(
         condition = condition.add(
             Condition::any()
                 .add(
-                    Expr::expr(Func::lower(Expr::col(subject::Column::Code)))
-                        .like(pattern.as_str()),
+                    Expr::expr(Func::lower(Expr::col(subject::Column::Code))).like(pattern.clone()),
                 )
                 .add(
-                    Expr::expr(Func::lower(Expr::col(subject::Column::Name)))
-                        .like(pattern.as_str()),
+                    Expr::expr(Func::lower(Expr::col(subject::Column::Name))).like(pattern.clone()),
                 ),
         );
     }

@@ -74,8 +74,14 @@ pub fn connection<R, T: OutputType>(
     connection
 }
 
-/// A case-insensitive `LIKE` pattern for `search`, its wildcards escaped.
-pub fn like_pattern(search: &str) -> String {
+/// A case-insensitive `LIKE` pattern for `search`, its wildcards escaped with a
+/// backslash, and the `ESCAPE` clause naming it (SQLite has no default escape character;
+/// without the clause a search for `a_b` matched nothing there).
+pub fn like_pattern(search: &str) -> sea_orm::sea_query::LikeExpr {
+    sea_orm::sea_query::LikeExpr::new(like_text(search)).escape('\\')
+}
+
+fn like_text(search: &str) -> String {
     let escaped = search
         .to_lowercase()
         .replace('\\', "\\\\")

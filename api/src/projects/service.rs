@@ -631,8 +631,7 @@ pub async fn page(
         .filter(|s| !s.is_empty())
     {
         condition = condition.add(
-            Expr::expr(Func::lower(Expr::col(project::Column::Name)))
-                .like(like_pattern(search).as_str()),
+            Expr::expr(Func::lower(Expr::col(project::Column::Name))).like(like_pattern(search)),
         );
     }
     let total = project::Entity::find()

@@ -138,9 +138,8 @@ pub async fn users_page(
         .filter(|s| !s.is_empty())
     {
         let pattern = like_pattern(search);
-        let like = |column: user::Column| {
-            Expr::expr(Func::lower(Expr::col(column))).like(pattern.as_str())
-        };
+        let like =
+            |column: user::Column| Expr::expr(Func::lower(Expr::col(column))).like(pattern.clone());
         let mut any = Condition::any()
             .add(like(user::Column::Username))
             .add(like(user::Column::FirstName))

@@ -419,6 +419,22 @@ async fn users_page_by_cursor_and_filter_by_role_and_text() {
             search["users"]["edges"][0]["node"]["email"],
             "teacher@uni.edu"
         );
+        // `_` and `%` are matched literally, on both backends.
+        app.user_with_role("lit_x@uni.edu", RoleName::Student).await;
+        app.user_with_role("litax@uni.edu", RoleName::Student).await;
+        for (search, expected) in [("lit_", 1), ("lit%", 0), ("lit", 2)] {
+            let found = app
+                .data_as(
+                    &admin,
+                    "query($s: String!) { users(first: 10, filter: { search: $s }) { totalCount } }",
+                    json!({ "s": search }),
+                )
+                .await;
+            assert_eq!(
+                found["users"]["totalCount"], expected,
+                "{backend:?} {search}"
+            );
+        }
         let (_, too_many) = app
             .post_as(&admin, "{ users(first: 101) { totalCount } }", json!({}))
             .await;
