@@ -24,7 +24,7 @@ wait_ready() {
 run_backend() {
   local backend=$1 dir token project pids=()
   dir=$(mktemp -d)
-  export DATA_DIR=$dir ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=error DEPLOY_DIR=$dir/deployments \
+  export RATE_LIMIT_MUTATIONS_PER_MINUTE=0 RATE_LIMIT_SIGN_IN_PER_MINUTE=0 DATA_DIR=$dir ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=error DEPLOY_DIR=$dir/deployments \
     DEPLOY_MAX_WORKERS=0 DEPLOY_SANDBOX=none
   if [ "$backend" = postgres ]; then
     for d in users academic projects; do

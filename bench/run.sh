@@ -20,7 +20,7 @@ bench=target/release/bench
 run_backend() {
   local backend=$1 dir
   dir=$(mktemp -d)
-  export DATA_DIR=$dir ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=warn BIND_ADDR=127.0.0.1:$port
+  export RATE_LIMIT_MUTATIONS_PER_MINUTE=0 RATE_LIMIT_SIGN_IN_PER_MINUTE=0 DATA_DIR=$dir ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=warn BIND_ADDR=127.0.0.1:$port
   if [ "$backend" = postgres ]; then
     for d in users academic projects; do
       psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS bench_$d WITH (FORCE)" >/dev/null

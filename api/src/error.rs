@@ -27,6 +27,8 @@ pub enum Code {
     QueryTooComplex,
     /// The HTTP request itself is malformed (body, batch, operation choice).
     BadRequest,
+    /// The caller went past a rate limit; try again after `Retry-After`.
+    RateLimited,
 }
 
 impl Code {
@@ -45,6 +47,7 @@ impl Code {
             Code::QueryTooDeep => "QUERY_TOO_DEEP",
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Code::BadRequest => "BAD_REQUEST",
+            Code::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -55,7 +58,8 @@ impl Code {
             | Code::GraphqlValidationFailed
             | Code::QueryTooDeep
             | Code::QueryTooComplex
-            | Code::BadRequest => true,
+            | Code::BadRequest
+            | Code::RateLimited => true,
             Code::BadUserInput
             | Code::NotFound
             | Code::Unauthenticated
@@ -69,7 +73,7 @@ impl Code {
 
     /// The code named by a string, as read back from an error's extensions.
     pub fn parse(code: &str) -> Option<Code> {
-        const ALL: [Code; 13] = [
+        const ALL: [Code; 14] = [
             Code::BadUserInput,
             Code::NotFound,
             Code::Unauthenticated,
@@ -83,6 +87,7 @@ impl Code {
             Code::QueryTooDeep,
             Code::QueryTooComplex,
             Code::BadRequest,
+            Code::RateLimited,
         ];
         ALL.into_iter().find(|c| c.as_str() == code)
     }

@@ -80,6 +80,25 @@ pub struct ConnectionLimits {
     #[arg(long, env = "WS_INIT_TIMEOUT_SECS", value_name = "WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_init_timeout_secs: u64,
 
+    /// Mutations per minute per caller (the signed-in user, else the client's address);
+    /// 0 turns the limit off.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_MUTATIONS_PER_MINUTE",
+        value_name = "RATE_LIMIT_MUTATIONS_PER_MINUTE",
+        default_value_t = 300
+    )]
+    pub rate_limit_mutations_per_minute: u32,
+
+    /// Sign-ins and token refreshes per minute per client address; 0 turns it off.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_SIGN_IN_PER_MINUTE",
+        value_name = "RATE_LIMIT_SIGN_IN_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub rate_limit_sign_in_per_minute: u32,
+
     /// Operations one WebSocket connection may run at once.
     #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", value_name = "WS_MAX_SUBSCRIPTIONS", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub ws_max_subscriptions: u16,

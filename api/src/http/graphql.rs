@@ -7,19 +7,22 @@ use async_graphql::{
     http::parse_query_string,
     parser::{
         parse_query,
-        types::{DocumentOperations, OperationType},
+        types::{DocumentOperations, OperationType, Selection},
     },
 };
 use axum::{
     body::Body,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
+use std::net::{IpAddr, SocketAddr};
+
 use serde_json::json;
 
 use super::HttpState;
+use super::rate::{Caller, Limited};
 use crate::{
     error::Code,
     graphql,
@@ -158,9 +161,66 @@ fn unauthenticated(reason: &str) -> Response {
     response
 }
 
+/// 429 past a rate limit, before anything runs.
+fn rate_limited(limited: Limited) -> Response {
+    let seconds = limited.retry_after.as_secs().max(1);
+    let mut response = refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::RateLimited,
+        format!("too many {}; try again in {seconds} s", limited.what),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// Root fields that sign in (counted against the per-address sign-in limit).
+const SIGN_IN_FIELDS: [&str; 2] = ["signInWithGoogle", "refreshToken"];
+
+/// `Some(signs_in)` when the operation `request` runs is a mutation.
+fn mutation_kind(request: &Request) -> Option<bool> {
+    // Most requests are queries: no second parse for them.
+    if !request.query.contains("mutation") {
+        return None;
+    }
+    let document = parse_query(&request.query).ok()?;
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(_), None) => return None,
+    };
+    if operation.node.ty != OperationType::Mutation {
+        return None;
+    }
+    let mut sets = vec![&operation.node.selection_set.node];
+    let mut seen = std::collections::HashSet::new();
+    let mut signs_in = false;
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    signs_in |= SIGN_IN_FIELDS.contains(&field.node.name.node.as_str());
+                }
+                Selection::InlineFragment(inline) => sets.push(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if seen.insert(name.clone())
+                        && let Some(fragment) = document.fragments.get(name)
+                    {
+                        sets.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    Some(signs_in)
+}
+
 async fn execute(
     http: &HttpState,
     headers: &HeaderMap,
+    address: IpAddr,
     media: Media,
     batch: BatchRequest,
 ) -> Response {
@@ -175,6 +235,20 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(reason) => return unauthenticated(&reason),
     };
+    let caller = viewer
+        .user_id()
+        .map_or(Caller::Address(address), Caller::User);
+    let requests: Vec<&Request> = match &batch {
+        BatchRequest::Single(request) => vec![request],
+        BatchRequest::Batch(requests) => requests.iter().collect(),
+    };
+    for request in requests {
+        if let Some(signs_in) = mutation_kind(request)
+            && let Err(limited) = http.rate.mutation(caller, address, signs_in)
+        {
+            return rate_limited(limited);
+        }
+    }
     let batch = match batch {
         BatchRequest::Single(request) => {
             BatchRequest::Single(prepared(http, &credentials, &viewer, request))
@@ -224,7 +298,12 @@ async fn execute(
 }
 
 /// `POST /graphql` with a JSON body: one operation or a batch.
-pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();
     };
@@ -272,7 +351,7 @@ pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Body)
             );
         }
     };
-    execute(&http, &headers, media, batch).await
+    execute(&http, &headers, peer.ip(), media, batch).await
 }
 
 /// The kind of operation a request would run, when its document parses.
@@ -290,6 +369,7 @@ fn operation_type(request: &Request) -> Option<OperationType> {
 /// `GET /graphql?query=…`: queries only; a mutation is answered 405.
 pub async fn get(
     State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -318,6 +398,15 @@ pub async fn get(
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             response
         }
-        _ => execute(&http, &headers, media, BatchRequest::Single(request)).await,
+        _ => {
+            execute(
+                &http,
+                &headers,
+                peer.ip(),
+                media,
+                BatchRequest::Single(request),
+            )
+            .await
+        }
     }
 }

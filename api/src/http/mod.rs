@@ -6,6 +6,7 @@ pub mod files;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod rate;
 pub mod server;
 pub mod ws;
 
@@ -34,6 +35,7 @@ use crate::{config::Config, graphql::Gateway, state::AppState};
 pub struct HttpState {
     pub state: AppState,
     pub schema: Gateway,
+    pub rate: std::sync::Arc<rate::RateLimits>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -80,7 +82,14 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
         .route("/files/{id}", get(files::download))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
-        .with_state(HttpState { state, schema })
+        .with_state(HttpState {
+            rate: rate::RateLimits::new(
+                config.connections.rate_limit_mutations_per_minute,
+                config.connections.rate_limit_sign_in_per_minute,
+            ),
+            state,
+            schema,
+        })
         .layer(cors(&config));
     // Deployed apps answer their own CORS questions: outside the gateway's CORS layer.
     observed(gateway.merge(apps))
@@ -90,7 +99,11 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
 pub fn metrics_router(state: AppState, schema: Gateway) -> Router {
     Router::new()
         .route("/metrics", get(health::metrics))
-        .with_state(HttpState { state, schema })
+        .with_state(HttpState {
+            state,
+            schema,
+            rate: rate::RateLimits::new(0, 0),
+        })
 }
 
 /// Request ids and one log line per request, on every route.

@@ -100,6 +100,16 @@ impl Checked {
     }
 }
 
+impl Checked {
+    /// The signed-in user's id, if one is.
+    pub fn user_id(&self) -> Option<i32> {
+        match &self.0 {
+            Ok(Some(viewer)) => Some(viewer.id()),
+            _ => None,
+        }
+    }
+}
+
 impl ViewerCell {
     /// A request's cache, already filled.
     pub fn filled(checked: &Checked) -> Self {

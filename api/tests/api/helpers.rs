@@ -180,6 +180,16 @@ impl TestApp {
             "--deploy-shutdown-grace-secs".into(),
             "0".into(),
         ];
+        // Tests sign in and mutate far faster than people do; the rate limit test sets
+        // its own.
+        if !extra.iter().any(|e| e.as_ref().starts_with("--rate-limit")) {
+            for flag in [
+                "--rate-limit-mutations-per-minute",
+                "--rate-limit-sign-in-per-minute",
+            ] {
+                args.extend([flag.to_owned(), "0".to_owned()]);
+            }
+        }
         for (domain, url) in &databases.urls {
             args.push(format!("--{}-database-url", domain.name()));
             args.push(url.clone());

@@ -184,3 +184,63 @@ async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("MAX_RESULT_OBJECTS"), "{message}");
 }
+
+#[tokio::test]
+async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limited() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            "--rate-limit-mutations-per-minute",
+            "3",
+            "--rate-limit-sign-in-per-minute",
+            "2",
+        ],
+    )
+    .await;
+    let (_, ana) = app
+        .user_with_role("ana@uni.edu", api::users::types::RoleName::Student)
+        .await;
+    let (_, ben) = app
+        .user_with_role("ben@uni.edu", api::users::types::RoleName::Student)
+        .await;
+    let rename = "mutation { updateMyProfile(input: { firstName: \"Ana\" }) { id } }";
+    for _ in 0..3 {
+        let (status, body) = app.post_as(&ana, rename, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&ana)
+        .json(&json!({ "query": rename }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(first_code(&body), "RATE_LIMITED", "{body}");
+    // Her queries, and another user's mutations, go on.
+    let (status, _) = app.post_as(&ana, "{ me { id } }", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.post_as(&ben, rename, json!({})).await;
+    assert_eq!(status, 200);
+
+    // Sign-ins count per address, whatever they answer.
+    let sign_in = "mutation { signInWithGoogle(idToken: \"not-a-google-token\") { accessToken } }";
+    for _ in 0..2 {
+        let (status, body) = app.post(sign_in, json!({})).await;
+        assert_ne!(status, 429, "{body}");
+    }
+    // Hidden in a fragment, it still counts.
+    let hidden = "mutation { ...S } fragment S on Mutation { signInWithGoogle(idToken: \"x\") { accessToken } }";
+    let (status, body) = app.post(hidden, json!({})).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(first_code(&body), "RATE_LIMITED");
+    app.stop().await;
+}

@@ -30,6 +30,8 @@ fn shared_flags(d: &Deployer) -> Vec<String> {
         "true".into(),
         "--deploy-uid-base".into(),
         d.uid_base.to_string(),
+        "--rate-limit-mutations-per-minute".into(),
+        "0".into(),
     ];
     for (domain, url) in &d.app.databases.urls {
         args.push(format!("--{}-database-url", domain.name()));

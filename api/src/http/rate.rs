@@ -1,0 +1,113 @@
+//! Rate limits on what changes state: mutations per caller (the signed-in user, or the
+//! client's address when anonymous), and sign-in and token refresh per client address.
+//! Past a limit the request is answered `429` with `Retry-After` and the code
+//! `RATE_LIMITED`, before anything runs. GCRA buckets from `governor`; the buckets of
+//! callers gone quiet are dropped every minute, so memory follows the active callers.
+
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+
+/// Who a limit counts for.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Caller {
+    User(i32),
+    Address(IpAddr),
+}
+
+/// The gateway's limits; `None` where a limit is off (0 in the configuration).
+pub struct RateLimits {
+    mutations: Option<DefaultKeyedRateLimiter<Caller>>,
+    sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    clock: DefaultClock,
+}
+
+/// Which limit refused, and when to come back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limited {
+    pub what: &'static str,
+    pub retry_after: Duration,
+}
+
+impl RateLimits {
+    pub fn new(mutations_per_minute: u32, sign_in_per_minute: u32) -> Arc<Self> {
+        let limits = Arc::new(Self {
+            mutations: NonZeroU32::new(mutations_per_minute)
+                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            sign_in: NonZeroU32::new(sign_in_per_minute)
+                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            clock: DefaultClock::default(),
+        });
+        let weak = Arc::downgrade(&limits);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                let Some(limits) = weak.upgrade() else {
+                    return;
+                };
+                if let Some(l) = &limits.mutations {
+                    l.retain_recent();
+                }
+                if let Some(l) = &limits.sign_in {
+                    l.retain_recent();
+                }
+            }
+        });
+        limits
+    }
+
+    /// Takes one mutation from `caller`'s budget, and one sign-in or refresh from
+    /// `address`'s when `signs_in`.
+    pub fn mutation(&self, caller: Caller, address: IpAddr, signs_in: bool) -> Result<(), Limited> {
+        if signs_in
+            && let Some(limiter) = &self.sign_in
+            && let Err(not_until) = limiter.check_key(&address)
+        {
+            return Err(Limited {
+                what: "sign-ins and token refreshes from this address",
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            });
+        }
+        if let Some(limiter) = &self.mutations
+            && let Err(not_until) = limiter.check_key(&caller)
+        {
+            return Err(Limited {
+                what: "mutations",
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_caller_has_its_own_budget_and_zero_turns_a_limit_off() {
+        let limits = RateLimits::new(2, 1);
+        let here: IpAddr = [127, 0, 0, 1].into();
+        let (ana, ben) = (Caller::User(1), Caller::User(2));
+        assert!(limits.mutation(ana, here, false).is_ok());
+        assert!(limits.mutation(ana, here, false).is_ok());
+        let refused = limits.mutation(ana, here, false).expect_err("a third");
+        assert_eq!(refused.what, "mutations");
+        assert!(refused.retry_after > Duration::ZERO);
+        assert!(limits.mutation(ben, here, false).is_ok(), "another user");
+        assert!(limits.mutation(Caller::Address(here), here, true).is_ok());
+        let refused = limits
+            .mutation(Caller::Address(here), here, true)
+            .expect_err("a second sign-in");
+        assert!(refused.what.starts_with("sign-ins"));
+
+        let off = RateLimits::new(0, 0);
+        for _ in 0..1000 {
+            assert!(off.mutation(ana, here, true).is_ok());
+        }
+    }
+}
