@@ -4,7 +4,6 @@
 
 use async_graphql::{
     BatchRequest, BatchResponse, Executor, Request, Response as GqlResponse, Value,
-    http::parse_query_string,
     parser::{
         parse_query,
         types::{DocumentOperations, OperationType, Selection},
@@ -366,6 +365,28 @@ fn operation_type(request: &Request) -> Option<OperationType> {
     }
 }
 
+/// A request from a GET query string, as GraphQL over HTTP names its parameters:
+/// `query`, `operationName`, `variables` and `extensions` (JSON). async-graphql's own
+/// parser reads `operation_name` instead, so a named operation was never selected.
+fn get_request(query_string: &str) -> Result<Request, String> {
+    let mut fields = serde_json::Map::new();
+    for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
+        let (name, value) = match key.as_ref() {
+            "query" => ("query", serde_json::Value::from(value.into_owned())),
+            "operationName" if !value.is_empty() => {
+                ("operationName", serde_json::Value::from(value.into_owned()))
+            }
+            field @ ("variables" | "extensions") if !value.is_empty() => (
+                field,
+                serde_json::from_str(&value).map_err(|e| format!("invalid {field}: {e}"))?,
+            ),
+            _ => continue,
+        };
+        fields.insert(name.to_owned(), value);
+    }
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())
+}
+
 /// `GET /graphql?query=…`: queries only; a mutation is answered 405.
 pub async fn get(
     State(http): State<HttpState>,
@@ -376,7 +397,7 @@ pub async fn get(
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();
     };
-    let request = match parse_query_string(query.as_deref().unwrap_or_default()) {
+    let request = match get_request(query.as_deref().unwrap_or_default()) {
         Ok(request) => request,
         Err(error) => {
             return refusal(

@@ -87,6 +87,32 @@ async fn an_unknown_or_missing_operation_name_is_a_bad_request() {
 }
 
 #[tokio::test]
+async fn get_reads_the_standard_operation_name_parameter() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let two = "query A { a: __typename } query B { roles { name } }";
+    let get = |operation: &'static str| {
+        app.client
+            .get(app.url("/graphql"))
+            .query(&[("query", two), ("operationName", operation)])
+            .send()
+    };
+    let body: Value = get("A").await.expect("sent").json().await.expect("json");
+    assert_eq!(body["data"], json!({ "a": "Query" }), "{body}");
+    let body: Value = get("B").await.expect("sent").json().await.expect("json");
+    assert!(body["data"]["roles"].is_array(), "{body}");
+    // A mutation picked by name is refused over GET, whatever else the document holds.
+    let mixed = "query A { __typename } mutation M { signOut }";
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", mixed), ("operationName", "M")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
 async fn legacy_json_clients_get_200_for_request_errors() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let response = app
