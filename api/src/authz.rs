@@ -45,7 +45,7 @@ pub async fn authorize(
         Rule::SignedIn => viewer::require(ctx).await.map(Some),
         Rule::AnyRole(roles) => {
             let viewer = viewer::require(ctx).await?;
-            if roles.iter().any(|role| viewer.has(*role)) {
+            if rule_admits(&rule, Some(&viewer)) {
                 Ok(Some(viewer))
             } else {
                 let names: Vec<&str> = roles.iter().map(|r| r.as_db()).collect();

@@ -5,8 +5,8 @@
 use async_graphql::{
     BatchRequest, BatchResponse, Executor, Request, Response as GqlResponse, Value,
     parser::{
-        parse_query,
-        types::{DocumentOperations, OperationType, Selection},
+        Positioned, parse_query,
+        types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
     },
 };
 use axum::{
@@ -21,7 +21,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde_json::json;
 
 use super::HttpState;
-use super::rate::{Caller, Limited};
+use super::rate::{self, Caller};
 use crate::{
     error::Code,
     graphql,
@@ -160,62 +160,6 @@ fn unauthenticated(reason: &str) -> Response {
     response
 }
 
-/// 429 past a rate limit, before anything runs.
-fn rate_limited(limited: Limited) -> Response {
-    let seconds = limited.retry_after.as_secs().max(1);
-    let mut response = refusal(
-        StatusCode::TOO_MANY_REQUESTS,
-        Code::RateLimited,
-        format!("too many {}; try again in {seconds} s", limited.what),
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
-}
-
-/// Root fields that sign in (counted against the per-address sign-in limit).
-const SIGN_IN_FIELDS: [&str; 2] = ["signInWithGoogle", "refreshToken"];
-
-/// `Some(signs_in)` when the operation `request` runs is a mutation.
-fn mutation_kind(request: &Request) -> Option<bool> {
-    // Most requests are queries: no second parse for them.
-    if !request.query.contains("mutation") {
-        return None;
-    }
-    let document = parse_query(&request.query).ok()?;
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-        (DocumentOperations::Multiple(_), None) => return None,
-    };
-    if operation.node.ty != OperationType::Mutation {
-        return None;
-    }
-    let mut sets = vec![&operation.node.selection_set.node];
-    let mut seen = std::collections::HashSet::new();
-    let mut signs_in = false;
-    while let Some(set) = sets.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    signs_in |= SIGN_IN_FIELDS.contains(&field.node.name.node.as_str());
-                }
-                Selection::InlineFragment(inline) => sets.push(&inline.node.selection_set.node),
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if seen.insert(name.clone())
-                        && let Some(fragment) = document.fragments.get(name)
-                    {
-                        sets.push(&fragment.node.selection_set.node);
-                    }
-                }
-            }
-        }
-    }
-    Some(signs_in)
-}
-
 async fn execute(
     http: &HttpState,
     headers: &HeaderMap,
@@ -242,10 +186,10 @@ async fn execute(
         BatchRequest::Batch(requests) => requests.iter().collect(),
     };
     for request in requests {
-        if let Some(signs_in) = mutation_kind(request)
+        if let Some(signs_in) = rate::mutation_kind(request)
             && let Err(limited) = http.rate.mutation(caller, address, signs_in)
         {
-            return rate_limited(limited);
+            return rate::refused(limited);
         }
     }
     let batch = match batch {
@@ -356,11 +300,17 @@ pub async fn post(
 /// The kind of operation a request would run, when its document parses.
 fn operation_type(request: &Request) -> Option<OperationType> {
     let document = parse_query(&request.query).ok()?;
+    selected(&document, request).map(|operation| operation.node.ty)
+}
+
+/// The operation a request runs: the document's only one, or the one it names.
+pub(super) fn selected<'a>(
+    document: &'a ExecutableDocument,
+    request: &Request,
+) -> Option<&'a Positioned<OperationDefinition>> {
     match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|op| op.node.ty)
-        }
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }

@@ -6,10 +6,24 @@
 
 use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
+use async_graphql::{
+    Request,
+    parser::{
+        parse_query,
+        types::{OperationType, Selection},
+    },
+};
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+};
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
+
+use super::graphql::refusal;
+use crate::error::Code;
 
 /// Who a limit counts for.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -82,6 +96,58 @@ impl RateLimits {
         }
         Ok(())
     }
+}
+
+/// 429 past a rate limit, before anything runs.
+pub fn refused(limited: Limited) -> Response {
+    let seconds = limited.retry_after.as_secs().max(1);
+    let mut response = refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::RateLimited,
+        format!("too many {}; try again in {seconds} s", limited.what),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// Root fields that sign in (counted against the per-address sign-in limit).
+const SIGN_IN_FIELDS: [&str; 2] = ["signInWithGoogle", "refreshToken"];
+
+/// `Some(signs_in)` when the operation `request` runs is a mutation.
+pub fn mutation_kind(request: &Request) -> Option<bool> {
+    // Most requests are queries: no second parse for them.
+    if !request.query.contains("mutation") {
+        return None;
+    }
+    let document = parse_query(&request.query).ok()?;
+    let operation = super::graphql::selected(&document, request)?;
+    if operation.node.ty != OperationType::Mutation {
+        return None;
+    }
+    let mut sets = vec![&operation.node.selection_set.node];
+    let mut seen = std::collections::HashSet::new();
+    let mut signs_in = false;
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    signs_in |= SIGN_IN_FIELDS.contains(&field.node.name.node.as_str());
+                }
+                Selection::InlineFragment(inline) => sets.push(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if seen.insert(name.clone())
+                        && let Some(fragment) = document.fragments.get(name)
+                    {
+                        sets.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    Some(signs_in)
 }
 
 #[cfg(test)]
