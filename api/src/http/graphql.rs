@@ -41,9 +41,11 @@ enum Media {
 }
 
 impl Media {
+    /// GraphQL over HTTP: a request without `Accept` (or with only wildcards) is treated
+    /// as a legacy client's and gets `application/json`.
     fn negotiate(headers: &HeaderMap) -> Option<Media> {
         let Some(accept) = headers.get(header::ACCEPT) else {
-            return Some(Media::GraphqlResponse);
+            return Some(Media::Json);
         };
         let accept = accept.to_str().ok()?;
         let types: Vec<&str> = accept
@@ -52,10 +54,11 @@ impl Media {
             .collect();
         if types.contains(&GRAPHQL_RESPONSE_JSON) {
             Some(Media::GraphqlResponse)
-        } else if types.contains(&JSON) {
+        } else if types
+            .iter()
+            .any(|t| *t == JSON || *t == "*/*" || *t == "application/*")
+        {
             Some(Media::Json)
-        } else if types.iter().any(|t| *t == "*/*" || *t == "application/*") {
-            Some(Media::GraphqlResponse)
         } else {
             None
         }

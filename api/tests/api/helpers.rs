@@ -210,7 +210,7 @@ impl TestApp {
         TestApp {
             addr,
             state,
-            client: reqwest::Client::new(),
+            client: graphql_client(),
             shutdown: Some(tx),
             server: Some(server),
             deploy_dir,
@@ -372,4 +372,19 @@ pub fn rule_allows(rule: &api::authz::Rule, role: Option<RoleName>) -> bool {
         api::authz::Rule::SignedIn => role.is_some(),
         api::authz::Rule::AnyRole(roles) => role.is_some_and(|r| roles.contains(&r)),
     }
+}
+
+/// A client that asks for `application/graphql-response+json`, as current GraphQL clients
+/// do, so request errors get their 4xx statuses (without `Accept` the gateway answers
+/// `application/json` with 200, for legacy clients). A request's own `Accept` wins.
+pub fn graphql_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static("application/graphql-response+json"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
 }

@@ -115,16 +115,28 @@ async fn get_reads_the_standard_operation_name_parameter() {
 #[tokio::test]
 async fn legacy_json_clients_get_200_for_request_errors() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .header(header::ACCEPT, "application/json")
-        .json(&json!({ "query": "{ nothingHere }" }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    // `application/json`, a wildcard, or no `Accept` at all: a legacy client.
+    let bare = reqwest::Client::new();
+    for accept in [Some("application/json"), Some("*/*"), None] {
+        let mut request = bare
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ nothingHere }" }));
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        let response = request.send().await.expect("sent");
+        assert_eq!(response.status(), 200, "Accept: {accept:?}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json",
+            "Accept: {accept:?}"
+        );
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
