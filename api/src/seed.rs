@@ -142,7 +142,7 @@ pub async fn run(state: &AppState, scale: f64, concurrency: usize) -> Result<Str
         academic::service::enroll_students(&dbs.academic, &dbs.users, found.id, &ids, &[]).await?;
     }
 
-    let tag_ids: Vec<i32> = projects::service::tags(&dbs.projects, None)
+    let tag_ids: Vec<i32> = projects::tags::list(&dbs.projects, None)
         .await?
         .iter()
         .map(|(t, _)| t.id)

@@ -21,6 +21,7 @@ use crate::{
         loaders as projects_loaders,
         mutation::ProjectsMutation,
         query::ProjectsQuery,
+        tag_mutation::TagsMutation,
     },
     state::AppState,
     users::{
@@ -41,6 +42,7 @@ pub struct Mutation(
     UsersMutation,
     AcademicMutation,
     ProjectsMutation,
+    TagsMutation,
     DeploysMutation,
 );
 

@@ -177,6 +177,11 @@ pub async fn upload(
                 Code::BadRequest,
                 format!("files may be at most {max} bytes"),
             ),
+            Err(error @ UploadError::NotDeclaredType(_)) => refusal(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::BadUserInput,
+                format!("{error}: its first bytes say otherwise"),
+            ),
             Err(UploadError::Invalid(reason)) => {
                 refusal(StatusCode::BAD_REQUEST, Code::BadRequest, reason)
             }

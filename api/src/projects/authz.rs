@@ -12,6 +12,9 @@ use crate::{error::ServiceError, users::viewer::Viewer};
 pub const TABLE: &[(&str, Rule)] = &[
     ("stageStatuses", Rule::Anyone),
     ("tags", Rule::Anyone),
+    ("createTag", Rule::AnyRole(crate::authz::STAFF)),
+    ("renameTag", Rule::AnyRole(crate::authz::STAFF)),
+    ("deleteTag", Rule::AnyRole(crate::authz::STAFF)),
     ("slugAvailable", Rule::SignedIn),
     ("project", Rule::SignedIn),
     ("projectBySlug", Rule::SignedIn),

@@ -11,6 +11,7 @@ use entities::projects::{file, project, stage_file};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use tokio::io::AsyncWriteExt;
 
+use super::sniff;
 use crate::{db::ProjectsDb, error::ServiceError};
 
 pub fn folder(data_dir: &Path) -> PathBuf {
@@ -28,6 +29,8 @@ pub enum UploadError {
     TooLarge(u64),
     #[error("{0}")]
     Invalid(String),
+    #[error("the content is not {0}")]
+    NotDeclaredType(String),
     #[error("{0}")]
     Storage(String),
     #[error(transparent)]
@@ -57,7 +60,7 @@ pub async fn store(
         .await
         .map_err(|e| UploadError::Storage(e.to_string()))?;
     let mut unfinished = Unfinished(Some(path.with_extension(PARTIAL)));
-    let size = write_limited(unfinished.path(), max, chunks).await?;
+    let size = write_limited(unfinished.path(), content_type, max, chunks).await?;
     tokio::fs::rename(unfinished.path(), &path)
         .await
         .map_err(|e| UploadError::Storage(e.to_string()))?;
@@ -118,20 +121,43 @@ pub fn sweep_unfinished(data_dir: &Path) -> usize {
         .count()
 }
 
+/// Writes the chunks to `path`, refusing past `max` bytes or when the first bytes
+/// disagree with `content_type` (checked once [`sniff::HEAD_BYTES`] have arrived, or at
+/// the end of a shorter file).
 async fn write_limited(
     path: &Path,
+    content_type: &str,
     max: u64,
     chunks: &mut impl Chunks,
 ) -> Result<u64, UploadError> {
     let storage = |e: std::io::Error| UploadError::Storage(e.to_string());
     let mut out = tokio::fs::File::create(path).await.map_err(storage)?;
     let mut size: u64 = 0;
+    let mut head = Some(Vec::with_capacity(sniff::HEAD_BYTES));
+    let check = |head: &[u8]| {
+        if sniff::agrees(content_type, head) {
+            Ok(())
+        } else {
+            Err(UploadError::NotDeclaredType(content_type.to_owned()))
+        }
+    };
     while let Some(chunk) = chunks.next_chunk().await.map_err(UploadError::Invalid)? {
         size += chunk.len() as u64;
         if size > max {
             return Err(UploadError::TooLarge(max));
         }
+        if let Some(bytes) = head.as_mut() {
+            let room = sniff::HEAD_BYTES - bytes.len();
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if bytes.len() == sniff::HEAD_BYTES {
+                check(bytes)?;
+                head = None;
+            }
+        }
         out.write_all(&chunk).await.map_err(storage)?;
+    }
+    if let Some(bytes) = head {
+        check(&bytes)?;
     }
     out.flush().await.map_err(storage)?;
     Ok(size)

@@ -8,4 +8,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod service;
+pub mod sniff;
+pub mod tag_mutation;
+pub mod tags;
 pub mod types;

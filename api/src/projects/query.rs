@@ -41,7 +41,8 @@ impl ProjectsQuery {
         authz::authorize(ctx, "tags")
             .await
             .or_graphql(Domain::Projects)?;
-        let rows = service::tags(&AppState::of(ctx).databases.projects, of_type)
+        let of_type = of_type.map(TagType::as_db);
+        let rows = super::tags::list(&AppState::of(ctx).databases.projects, of_type)
             .await
             .or_graphql(Domain::Projects)?;
         rows.into_iter()

@@ -8,7 +8,7 @@ use entities::{
     academic::{course, enrollment},
     projects::{
         collaborator, environment_variable, file, project, project_course, project_tag, rating,
-        stage, stage_file, stage_status, tag, tag_type,
+        stage, stage_file, stage_status, tag,
     },
 };
 use sea_orm::{
@@ -20,8 +20,8 @@ use sea_orm::{
 use super::{
     crypto::Cipher,
     types::{
-        CreateProjectInput, CreateStageInput, ProjectFilter, StageStatusName, TagType,
-        UpdateProjectInput, UpdateStageInput,
+        CreateProjectInput, CreateStageInput, ProjectFilter, StageStatusName, UpdateProjectInput,
+        UpdateStageInput,
     },
 };
 use crate::{
@@ -1045,26 +1045,4 @@ pub async fn stage_statuses(db: &ProjectsDb) -> Result<Vec<stage_status::Model>,
         .order_by_asc(stage_status::Column::Id)
         .all(&**db)
         .await?)
-}
-
-/// Every tag, or those of one type, by name; one statement.
-pub async fn tags(
-    db: &ProjectsDb,
-    of_type: Option<TagType>,
-) -> Result<Vec<(tag::Model, tag_type::Model)>, ServiceError> {
-    let mut query = tag::Entity::find().find_also_related(tag_type::Entity);
-    if let Some(of_type) = of_type {
-        query = query.filter(tag_type::Column::Name.eq(of_type.as_db()));
-    }
-    query
-        .order_by_asc(tag::Column::Name)
-        .all(&**db)
-        .await?
-        .into_iter()
-        .map(|(tag, tag_type)| {
-            let tag_type = tag_type
-                .ok_or_else(|| ServiceError::Corrupt(format!("tag {} has no type", tag.id)))?;
-            Ok((tag, tag_type))
-        })
-        .collect()
 }

@@ -13,4 +13,5 @@ mod production;
 mod projects;
 mod readme;
 mod student_databases;
+mod tags;
 mod users;

@@ -13,18 +13,18 @@ use api::db::StatementCounts;
 use crate::helpers::{Backend, TestApp, assert_within, backends, first_code};
 
 /// A course with its teacher, three enrolled students and an admin.
-struct Scene {
-    app: TestApp,
-    admin: String,
-    teacher: String,
-    owner: String,
-    collaborator: String,
-    collaborator_id: i32,
-    other: String,
-    course_id: String,
+pub(crate) struct Scene {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) teacher: String,
+    pub(crate) owner: String,
+    pub(crate) collaborator: String,
+    pub(crate) collaborator_id: i32,
+    pub(crate) other: String,
+    pub(crate) course_id: String,
 }
 
-async fn scene(backend: Backend) -> Scene {
+pub(crate) async fn scene(backend: Backend) -> Scene {
     scene_with(backend, &[] as &[&str]).await
 }
 
@@ -74,10 +74,10 @@ async fn scene_with(backend: Backend, flags: &[impl AsRef<str>]) -> Scene {
     }
 }
 
-const CREATE: &str =
+pub(crate) const CREATE: &str =
     "mutation($input: CreateProjectInput!) { createProject(input: $input) { id slug } }";
 
-fn project_input(scene: &Scene, slug: &str) -> Value {
+pub(crate) fn project_input(scene: &Scene, slug: &str) -> Value {
     json!({
         "name": format!("Project {slug}"),
         "slug": slug,
@@ -101,6 +101,9 @@ async fn create_project(scene: &Scene, slug: &str) -> String {
         .expect("an id")
         .to_owned()
 }
+
+/// The first bytes of a PNG: the signature the upload check looks for.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not really an image";
 
 async fn upload(
     app: &TestApp,
@@ -140,7 +143,7 @@ async fn the_first_systems_whole_flow_reads_back_in_one_query() {
     for backend in backends() {
         let s = scene(backend).await;
         let app = &s.app;
-        let png = b"\x89PNG\r\n\x1a\nnot really an image".to_vec();
+        let png = PNG.to_vec();
         let image = upload_id(app, &s.owner, "logo.png", "image/png", png.clone()).await;
 
         let mut input = project_input(&s, "team-alpha");
@@ -531,6 +534,56 @@ async fn uploads_over_the_limit_or_of_other_types_are_refused_and_leave_nothing(
 }
 
 #[tokio::test]
+async fn uploads_are_413_past_the_limit_at_any_size_and_415_when_their_bytes_disagree() {
+    let s = scene_with(Backend::Sqlite, &["--files-max-bytes", "1024"]).await;
+    // Just over the file limit, past the multipart framing allowance, and far past it.
+    for size in [1025, 200_000, 8_000_000] {
+        let mut bytes = PNG.to_vec();
+        bytes.resize(size, 0);
+        let response = upload(&s.app, &s.owner, "big.png", "image/png", bytes).await;
+        assert_eq!(response.status(), 413, "{size} bytes");
+        let body: Value = response.json().await.expect("json");
+        assert!(body["error"]["message"].as_str().is_some(), "{body}");
+    }
+    // A large field that is not the file counts too.
+    let padded = reqwest::multipart::Form::new()
+        .part(
+            "padding",
+            reqwest::multipart::Part::bytes(vec![b'x'; 2_000_000]),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(PNG.to_vec())
+                .file_name("a.png")
+                .mime_str("image/png")
+                .expect("mime"),
+        );
+    let response = s
+        .app
+        .client
+        .post(s.app.url("/files"))
+        .bearer_auth(&s.owner)
+        .multipart(padded)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 413, "padding before the file");
+    let html = b"<!doctype html><script>fetch('/graphql')</script>".to_vec();
+    let disguised = upload(&s.app, &s.owner, "cat.png", "image/png", html.clone()).await;
+    assert_eq!(disguised.status(), 415);
+    let body: Value = disguised.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "BAD_USER_INPUT", "{body}");
+    let binary_text = upload(&s.app, &s.owner, "a.txt", "text/plain", PNG.to_vec()).await;
+    assert_eq!(binary_text.status(), 415);
+    let stored = std::fs::read_dir(s.app.databases.data_dir().join("files"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(stored, 0, "no bytes left behind");
+    upload_id(&s.app, &s.owner, "page.txt", "text/plain", html).await;
+    upload_id(&s.app, &s.owner, "logo.png", "image/png", PNG.to_vec()).await;
+}
+
+#[tokio::test]
 async fn a_page_of_fifty_projects_costs_the_same_statements_as_a_page_of_one() {
     for backend in backends() {
         let s = scene(backend).await;
@@ -885,7 +938,7 @@ async fn only_enrolled_students_teachers_of_the_course_and_admins_link_it() {
 #[tokio::test]
 async fn deleting_a_project_deletes_its_files() {
     let s = scene(Backend::Sqlite).await;
-    let image = upload_id(&s.app, &s.owner, "logo.png", "image/png", b"png".to_vec()).await;
+    let image = upload_id(&s.app, &s.owner, "logo.png", "image/png", PNG.to_vec()).await;
     let mut input = project_input(&s, "doomed-app");
     input["imageFileId"] = json!(image);
     let created = s
