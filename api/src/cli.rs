@@ -80,3 +80,27 @@ pub async fn seed(config: Config, scale: f64, concurrency: usize) -> Result<Stri
     let state = app::state(config).await?;
     Ok(crate::seed::run(&state, scale, concurrency).await?)
 }
+
+/// `api check`: lists every dangling reference across the databases; an error (so a
+/// non-zero exit) when there is one.
+pub async fn check(config: Config) -> Result<String, CommandError> {
+    config.validate().map_err(StartError::from)?;
+    let databases = crate::db::Databases::connect(&config)
+        .await
+        .map_err(StartError::from)?;
+    let found = crate::check::run(&databases)
+        .await
+        .map_err(|e| CommandError::Service(cause_chain(&e)))?;
+    if found.is_empty() {
+        return Ok(format!(
+            "no dangling references ({} kinds checked)",
+            crate::check::REFERENCES.len()
+        ));
+    }
+    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+    Err(CommandError::Service(format!(
+        "{} kind(s) of dangling references:\n{}",
+        found.len(),
+        lines.join("\n")
+    )))
+}

@@ -4,6 +4,7 @@
 pub mod academic;
 pub mod app;
 pub mod authz;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod db;

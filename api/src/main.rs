@@ -39,6 +39,8 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// List references across databases that point to nothing; exits 1 when any does.
+    Check,
     /// Print an access token for the user with this email.
     Token {
         #[arg(long)]
@@ -66,6 +68,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Schema) => Ok(graphql::sdl()),
         Some(Command::User(command)) => cli::user(cli.config, command).await.map(|s| s + "\n"),
+        Some(Command::Check) => cli::check(cli.config).await.map(|s| s + "\n"),
         Some(Command::Token { email }) => cli::token(cli.config, email).await.map(|s| s + "\n"),
         Some(Command::Seed { scale, concurrency }) => cli::seed(cli.config, scale, concurrency)
             .await

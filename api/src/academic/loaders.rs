@@ -13,6 +13,7 @@ use migration::Domain;
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
 
 use super::types::Subject;
+use crate::graphql::dangling::Linked;
 use crate::{
     db::{AcademicDb, UsersDb},
     error::ServiceError,
@@ -92,10 +93,10 @@ pub struct StudentsLoader {
 }
 
 impl Loader<i32> for StudentsLoader {
-    type Value = Vec<user::Model>;
+    type Value = Linked<user::Model>;
     type Error = Shared;
 
-    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<user::Model>>, Shared> {
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Linked<user::Model>>, Shared> {
         let enrollments = enrollment::Entity::find()
             .filter(
                 self.academic
@@ -109,14 +110,13 @@ impl Loader<i32> for StudentsLoader {
         let users = crate::users::service::existing_ids(&self.users, &student_ids)
             .await
             .map_err(Arc::new)?;
-        let mut by_course: HashMap<i32, Vec<user::Model>> =
-            ids.iter().map(|id| (*id, Vec::new())).collect();
+        let mut by_course: HashMap<i32, Linked<user::Model>> =
+            ids.iter().map(|id| (*id, Linked::default())).collect();
         for enrollment in enrollments {
-            if let Some(user) = users.get(&enrollment.student_id) {
-                by_course
-                    .entry(enrollment.course_id)
-                    .or_default()
-                    .push(user.clone());
+            let entry = by_course.entry(enrollment.course_id).or_default();
+            match users.get(&enrollment.student_id) {
+                Some(user) => entry.found.push(user.clone()),
+                None => entry.missing.push(enrollment.student_id),
             }
         }
         Ok(by_course)
@@ -172,7 +172,7 @@ pub async fn enrollments(
 pub async fn students(
     ctx: &Context<'_>,
     course_id: i32,
-) -> async_graphql::Result<Vec<user::Model>> {
+) -> async_graphql::Result<Linked<user::Model>> {
     let loader = ctx.data::<BatchLoader<i32, StudentsLoader>>()?;
     Ok(loader
         .load_one(course_id)

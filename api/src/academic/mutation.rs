@@ -97,13 +97,18 @@ impl AcademicMutation {
         Ok(Course::from(updated))
     }
 
-    /// Deletes a course and its enrolments. Admin and support.
+    /// Deletes a course and its enrolments; `CONFLICT` (with how many) while projects are
+    /// built for it. Admin and support.
     async fn delete_course(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         authz::require(ctx, "deleteCourse")
             .await
             .or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
-        service::delete_course(&AppState::of(ctx).databases.academic, id)
+        let dbs = &AppState::of(ctx).databases;
+        let linked = crate::projects::service::projects_of_course(&dbs.projects, id)
+            .await
+            .or_graphql(Domain::Projects)?;
+        service::delete_course(&dbs.academic, id, linked)
             .await
             .or_graphql(Domain::Academic)?;
         Ok(true)

@@ -504,7 +504,29 @@ pub async fn update_course(
 }
 
 /// Deletes a course and its enrolments.
-pub async fn delete_course(academic: &AcademicDb, id: i32) -> Result<(), ServiceError> {
+/// Deletes a course and its enrolments, unless projects are built for it: `CONFLICT`
+/// saying how many (`linked_projects`, read from the projects database) so they are
+/// unlinked first and no project points to a course that is gone.
+pub async fn delete_course(
+    academic: &AcademicDb,
+    id: i32,
+    linked_projects: u64,
+) -> Result<(), ServiceError> {
+    course::Entity::find_by_id(id)
+        .one(&**academic)
+        .await?
+        .ok_or(ServiceError::NotFound("course"))?;
+    if linked_projects > 0 {
+        let noun = if linked_projects == 1 {
+            "project is"
+        } else {
+            "projects are"
+        };
+        return Err(ServiceError::conflict(
+            "id",
+            format!("{linked_projects} {noun} built for this course; unlink them first"),
+        ));
+    }
     let result = course::Entity::delete_by_id(id).exec(&**academic).await?;
     if result.rows_affected == 0 {
         return Err(ServiceError::NotFound("course"));

@@ -1,6 +1,6 @@
 //! GraphQL types of the academic domain.
 
-use crate::graphql::budget::listed;
+use crate::graphql::{budget::listed, dangling};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use entities::academic::{course, enrollment, subject};
 
@@ -74,7 +74,7 @@ impl Course {
 
     /// The teacher, read from the users database.
     async fn teacher(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.model.teacher_id)
+        Ok(user_loaders::linked_user(ctx, self.model.teacher_id)
             .await?
             .map(User::new))
     }
@@ -82,7 +82,7 @@ impl Course {
     /// The enrolled students, read from the users database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn students(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = loaders::students(ctx, self.model.id).await?;
+        let rows = dangling::many(ctx, "user", loaders::students(ctx, self.model.id).await?);
         listed(ctx, rows.into_iter().map(User::new).collect())
     }
 
@@ -127,7 +127,7 @@ impl Enrollment {
 
     /// The student, read from the users database.
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.0.student_id)
+        Ok(user_loaders::linked_user(ctx, self.0.student_id)
             .await?
             .map(User::new))
     }

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod budget;
+pub mod dangling;
 pub mod db_enum;
 pub mod executor;
 pub mod pagination;

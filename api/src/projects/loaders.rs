@@ -20,6 +20,7 @@ use sea_orm::{
 };
 
 use super::types::{EnvironmentVariable, Stage, StageStatusName, Tag, TagType};
+use crate::graphql::dangling::Linked;
 use crate::{
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
@@ -93,10 +94,10 @@ pub struct CollaboratorsLoader {
 }
 
 impl Loader<i32> for CollaboratorsLoader {
-    type Value = Vec<user::Model>;
+    type Value = Linked<user::Model>;
     type Error = Shared;
 
-    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<user::Model>>, Shared> {
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Linked<user::Model>>, Shared> {
         let pairs = CollaboratorIdsLoader(self.projects.clone())
             .load(ids)
             .await?;
@@ -107,13 +108,14 @@ impl Loader<i32> for CollaboratorsLoader {
         Ok(pairs
             .into_iter()
             .map(|(project, members)| {
-                (
-                    project,
-                    members
-                        .iter()
-                        .filter_map(|id| users.get(id).cloned())
-                        .collect(),
-                )
+                let mut linked = Linked::default();
+                for id in members {
+                    match users.get(&id) {
+                        Some(user) => linked.found.push(user.clone()),
+                        None => linked.missing.push(id),
+                    }
+                }
+                (project, linked)
             })
             .collect())
     }
@@ -129,10 +131,10 @@ pub struct CoursesLoader {
 }
 
 impl Loader<i32> for CoursesLoader {
-    type Value = Vec<CourseWithSubject>;
+    type Value = Linked<CourseWithSubject>;
     type Error = Shared;
 
-    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<CourseWithSubject>>, Shared> {
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Linked<CourseWithSubject>>, Shared> {
         let links = project_course::Entity::find()
             .filter(
                 self.projects
@@ -157,12 +159,16 @@ impl Loader<i32> for CoursesLoader {
                 .map(|(c, s)| (c.id, (c, s)))
                 .collect()
         };
-        Ok(grouped(
-            ids,
-            links
-                .into_iter()
-                .filter_map(|l| courses.get(&l.course_id).map(|c| (l.project_id, c.clone()))),
-        ))
+        let mut by_project: HashMap<i32, Linked<CourseWithSubject>> =
+            ids.iter().map(|id| (*id, Linked::default())).collect();
+        for link in links {
+            let entry = by_project.entry(link.project_id).or_default();
+            match courses.get(&link.course_id) {
+                Some(course) => entry.found.push(course.clone()),
+                None => entry.missing.push(link.course_id),
+            }
+        }
+        Ok(by_project)
     }
 }
 
@@ -605,14 +611,14 @@ where
 pub async fn collaborators(
     ctx: &Context<'_>,
     project_id: i32,
-) -> async_graphql::Result<Vec<user::Model>> {
+) -> async_graphql::Result<Linked<user::Model>> {
     many::<_, CollaboratorsLoader>(ctx, project_id).await
 }
 
 pub async fn courses(
     ctx: &Context<'_>,
     project_id: i32,
-) -> async_graphql::Result<Vec<CourseWithSubject>> {
+) -> async_graphql::Result<Linked<CourseWithSubject>> {
     many::<_, CoursesLoader>(ctx, project_id).await
 }
 

@@ -746,6 +746,15 @@ pub async fn rate(
         .ok_or_else(|| ServiceError::Corrupt("a rating vanished after its upsert".into()))
 }
 
+/// How many projects are built for a course (the academic service refuses to delete it
+/// while any is).
+pub async fn projects_of_course(db: &ProjectsDb, course_id: i32) -> Result<u64, ServiceError> {
+    Ok(project_course::Entity::find()
+        .filter(project_course::Column::CourseId.eq(course_id))
+        .count(&**db)
+        .await?)
+}
+
 pub async fn link_course(
     db: &ProjectsDb,
     academic: &AcademicDb,

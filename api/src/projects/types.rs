@@ -1,6 +1,6 @@
 //! GraphQL types of the projects domain.
 
-use crate::graphql::budget::listed;
+use crate::graphql::{budget::listed, dangling};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entities::projects::{file, project, rating, stage, statistic, tag, tag_type};
 use migration::Domain;
@@ -135,7 +135,7 @@ impl Project {
 
     /// The owner, read from the users database.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.0.owner_id)
+        Ok(user_loaders::linked_user(ctx, self.0.owner_id)
             .await?
             .map(User::new))
     }
@@ -143,14 +143,14 @@ impl Project {
     /// Collaborators, read from the users database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = loaders::collaborators(ctx, self.0.id).await?;
+        let rows = dangling::many(ctx, "user", loaders::collaborators(ctx, self.0.id).await?);
         listed(ctx, rows.into_iter().map(User::new).collect())
     }
 
     /// The courses it is built for, read from the academic database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
-        let rows = loaders::courses(ctx, self.0.id).await?;
+        let rows = dangling::many(ctx, "course", loaders::courses(ctx, self.0.id).await?);
         listed(ctx, rows.into_iter().map(Course::from).collect())
     }
 
@@ -266,7 +266,7 @@ impl Stage {
 
     /// Who created it, read from the users database.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.model.author_id)
+        Ok(user_loaders::linked_user(ctx, self.model.author_id)
             .await?
             .map(User::new))
     }
@@ -355,7 +355,7 @@ impl Rating {
 
     /// Who rated, read from the users database.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.0.user_id)
+        Ok(user_loaders::linked_user(ctx, self.0.user_id)
             .await?
             .map(User::new))
     }

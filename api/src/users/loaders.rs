@@ -83,3 +83,12 @@ pub async fn user_by_id(
     let loader = ctx.data::<BatchLoader<i32, UserLoader>>()?;
     loader.load_one(user_id).await.map_err(loader_error)
 }
+
+/// A user another row points to (an owner, an author, a teacher): null with a
+/// `NOT_FOUND` error entry when the id finds no user.
+pub async fn linked_user(
+    ctx: &Context<'_>,
+    user_id: i32,
+) -> async_graphql::Result<Option<user::Model>> {
+    crate::graphql::dangling::one("user", user_id, user_by_id(ctx, user_id).await?)
+}

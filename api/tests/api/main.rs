@@ -12,6 +12,7 @@ mod limits;
 mod production;
 mod projects;
 mod readme;
+mod references;
 mod student_databases;
 mod tags;
 mod users;

@@ -87,7 +87,7 @@ pub(crate) fn project_input(scene: &Scene, slug: &str) -> Value {
     })
 }
 
-async fn create_project(scene: &Scene, slug: &str) -> String {
+pub(crate) async fn create_project(scene: &Scene, slug: &str) -> String {
     let data = scene
         .app
         .data_as(

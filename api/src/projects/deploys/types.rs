@@ -162,7 +162,7 @@ impl Deployment {
 
     /// Who asked for it, read from the users database.
     async fn triggered_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::user_by_id(ctx, self.0.triggered_by)
+        Ok(user_loaders::linked_user(ctx, self.0.triggered_by)
             .await?
             .map(User::new))
     }
