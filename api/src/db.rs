@@ -18,7 +18,7 @@ use sea_orm::{
     TransactionTrait, sea_query::Expr,
 };
 
-use crate::config::Config;
+use crate::{config::Config, throttle::ErrorThrottle};
 
 /// Marks which domain a handle belongs to, so the three handles are distinct types.
 pub trait DomainDb: Send + Sync + 'static {
@@ -220,6 +220,8 @@ pub struct Databases {
     pub users: UsersDb,
     pub academic: AcademicDb,
     pub projects: ProjectsDb,
+    /// Which internal errors get written to `error_logs`.
+    pub errors: Arc<ErrorThrottle>,
 }
 
 impl Databases {
@@ -228,6 +230,7 @@ impl Databases {
             users: Db::connect(config).await?,
             academic: Db::connect(config).await?,
             projects: Db::connect(config).await?,
+            errors: Arc::default(),
         })
     }
 
@@ -240,13 +243,24 @@ impl Databases {
         }
     }
 
-    /// Records an unexpected error in the error log of `domain`'s database.
+    /// Records an unexpected error in the error log of `domain`'s database, once per
+    /// distinct cause per minute ([`ErrorThrottle`]); repeats are counted, and the next
+    /// row of that cause says how many there were.
     pub async fn record_error(
         &self,
         domain: Domain,
         message: String,
         detail: String,
     ) -> Result<(), DbErr> {
+        let cause = format!("{}: {detail}", domain.name());
+        let Some(repeats) = self.errors.admit(&cause, std::time::Instant::now()) else {
+            return Ok(());
+        };
+        let message = if repeats > 0 {
+            format!("{message} (and {repeats} more in the minute before this one)")
+        } else {
+            message
+        };
         match domain {
             Domain::Users => self.users.record_error(message, detail).await,
             Domain::Academic => self.academic.record_error(message, detail).await,

@@ -15,4 +15,5 @@ pub mod projects;
 pub mod secrets;
 pub mod seed;
 pub mod state;
+pub mod throttle;
 pub mod users;

@@ -59,12 +59,19 @@ pub async fn metrics(
     State(http): State<HttpState>,
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     let counts = http.state.databases.statements();
+    let (occurred, recorded) = http.state.databases.errors.counts();
     let body = format!(
         "# HELP gateway_sql_statements_total SQL statements run, per domain database.\n\
          # TYPE gateway_sql_statements_total counter\n\
          gateway_sql_statements_total{{database=\"users\"}} {}\n\
          gateway_sql_statements_total{{database=\"academic\"}} {}\n\
-         gateway_sql_statements_total{{database=\"projects\"}} {}\n",
+         gateway_sql_statements_total{{database=\"projects\"}} {}\n\
+         # HELP gateway_internal_errors_total Internal errors that occurred.\n\
+         # TYPE gateway_internal_errors_total counter\n\
+         gateway_internal_errors_total {occurred}\n\
+         # HELP gateway_internal_errors_recorded_total Internal errors written to error_logs (once per cause per minute).\n\
+         # TYPE gateway_internal_errors_recorded_total counter\n\
+         gateway_internal_errors_recorded_total {recorded}\n",
         counts.users, counts.academic, counts.projects
     );
     (

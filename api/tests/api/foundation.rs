@@ -212,6 +212,28 @@ async fn an_internal_error_is_recorded_in_its_domain_and_hidden_from_the_client(
         let (status, body) = app.post("{ roles { name } }", json!({})).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(first_code(&body), "INTERNAL_SERVER_ERROR");
+        // The same cause again and again is written once (per minute), and counted.
+        for _ in 0..4 {
+            let (_, again) = app.post("{ roles { name } }", json!({})).await;
+            assert_eq!(first_code(&again), "INTERNAL_SERVER_ERROR");
+        }
+        let metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            metrics.contains("gateway_internal_errors_total 5\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("gateway_internal_errors_recorded_total 1\n"),
+            "{metrics}"
+        );
         let message = body["errors"][0]["message"].as_str().expect("a message");
         assert_eq!(
             message, "internal server error",
