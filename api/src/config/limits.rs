@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::{graphql::shape::ShapeLimits, http::server::ServerLimits};
+use crate::{
+    graphql::{inputs::InputLimits, shape::ShapeLimits},
+    http::server::ServerLimits,
+};
 
 #[derive(Clone, Debug, Args)]
 pub struct QueryLimits {
@@ -45,9 +48,26 @@ pub struct QueryLimits {
     /// hold in memory, whatever the estimate said).
     #[arg(long, env = "MAX_RESULT_OBJECTS", value_name = "MAX_RESULT_OBJECTS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_result_objects: u64,
+
+    /// Most characters in any string or ID argument or input field (services hold most
+    /// fields to less); BAD_USER_INPUT naming the argument above it.
+    #[arg(long, env = "MAX_INPUT_STRING_CHARS", value_name = "MAX_INPUT_STRING_CHARS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_input_string_chars: u32,
+
+    /// Most items in any list argument or input field; BAD_USER_INPUT naming the
+    /// argument above it.
+    #[arg(long, env = "MAX_INPUT_LIST_ITEMS", value_name = "MAX_INPUT_LIST_ITEMS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_input_list_items: u32,
 }
 
 impl QueryLimits {
+    pub fn inputs(&self) -> InputLimits {
+        InputLimits {
+            string_chars: self.max_input_string_chars as usize,
+            list_items: self.max_input_list_items as usize,
+        }
+    }
+
     pub fn shape(&self) -> ShapeLimits {
         ShapeLimits {
             fields: self.max_query_fields,

@@ -24,9 +24,11 @@ use lru::LruCache;
 use super::{
     AppSchema,
     budget::ResultBudget,
+    inputs::{self, InputLimits},
     shape::{self, ShapeError, ShapeLimits},
 };
 use crate::{
+    config::QueryLimits,
     db::Databases,
     error::{Code, Internal},
 };
@@ -44,31 +46,48 @@ pub struct Gateway {
     databases: Databases,
     documents: Arc<Documents>,
     limits: ShapeLimits,
+    inputs: InputLimits,
     /// Objects the lists of one answer may hold together.
     max_result_objects: u64,
 }
 
 impl Gateway {
-    pub fn new(
-        schema: AppSchema,
-        databases: Databases,
-        limits: ShapeLimits,
-        max_result_objects: u64,
-    ) -> Self {
+    pub fn new(schema: AppSchema, databases: Databases, limits: &QueryLimits) -> Self {
         let capacity = NonZeroUsize::new(DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
         Self {
             schema,
             databases,
             documents: Arc::new(Mutex::new(LruCache::new(capacity))),
-            limits,
-            max_result_objects,
+            limits: limits.shape(),
+            inputs: limits.inputs(),
+            max_result_objects: limits.max_result_objects,
         }
+    }
+
+    /// Parses the request (or takes its document from the cache) and bounds its
+    /// argument values; an error here ends the request before execution.
+    fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
+        let document = self.parse(request)?;
+        inputs::check(
+            &document,
+            request.operation_name.as_deref(),
+            &request.variables,
+            self.inputs,
+        )
+        .map_err(|error| {
+            let mut server_error = ServerError::new(error.to_string(), None);
+            server_error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("field", error.path());
+            with_code(server_error, Code::BadUserInput)
+        })
     }
 
     /// Gives the request its parsed document, from the cache when this text was seen;
     /// a new text is parsed and its shape checked (only documents within the limits are
     /// cached).
-    fn parse(&self, request: &mut Request) -> Result<(), ServerError> {
+    fn parse(&self, request: &mut Request) -> Result<Arc<ExecutableDocument>, ServerError> {
         let lock = || {
             self.documents
                 .lock()
@@ -77,7 +96,7 @@ impl Gateway {
         let cached = lock().get(request.query.as_str()).cloned();
         if let Some(document) = cached {
             request.set_parsed_query(ExecutableDocument::clone(&document));
-            return Ok(());
+            return Ok(document);
         }
         let document = Arc::new(request.parsed_query()?.clone());
         if let Err(error) = shape::check(&document, &self.limits) {
@@ -88,15 +107,15 @@ impl Gateway {
             return Err(with_code(ServerError::new(error.to_string(), None), code));
         }
         if request.query.len() <= LONGEST_CACHED_QUERY {
-            lock().put(request.query.clone(), document);
+            lock().put(request.query.clone(), document.clone());
         }
-        Ok(())
+        Ok(document)
     }
 }
 
 impl Executor for Gateway {
     async fn execute(&self, mut request: Request) -> Response {
-        if let Err(error) = self.parse(&mut request) {
+        if let Err(error) = self.prepare(&mut request) {
             return parse_failure(error);
         }
         let request = request.data(ResultBudget::new(self.max_result_objects));
@@ -109,7 +128,7 @@ impl Executor for Gateway {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Err(error) = self.parse(&mut request) {
+        if let Err(error) = self.prepare(&mut request) {
             return stream::once(async move { parse_failure(error) }).boxed();
         }
         let request = request.data(ResultBudget::new(self.max_result_objects));

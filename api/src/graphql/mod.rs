@@ -6,6 +6,7 @@ pub mod budget;
 pub mod dangling;
 pub mod db_enum;
 pub mod executor;
+pub mod inputs;
 pub mod pagination;
 pub mod shape;
 
@@ -106,10 +107,5 @@ pub fn schema(state: AppState) -> Gateway {
         .limit_directives(usize::from(config.query.max_directives_per_field))
         .data(state)
         .finish();
-    Gateway::new(
-        schema,
-        databases,
-        config.query.shape(),
-        config.query.max_result_objects,
-    )
+    Gateway::new(schema, databases, &config.query)
 }

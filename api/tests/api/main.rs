@@ -8,6 +8,7 @@ mod foundation;
 mod google;
 mod helpers;
 mod http;
+mod inputs;
 mod limits;
 mod production;
 mod projects;
