@@ -122,6 +122,17 @@ pub struct ConnectionLimits {
     /// Operations one WebSocket connection may run at once.
     #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", value_name = "WS_MAX_SUBSCRIPTIONS", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub ws_max_subscriptions: u16,
+
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed, comma-separated
+    /// (empty: none; the TCP peer's address is the client's). Rate limits count per
+    /// client address.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        value_name = "TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ConnectionLimits {

@@ -166,10 +166,12 @@ fn unauthenticated(reason: &str) -> Response {
 async fn execute(
     http: &HttpState,
     headers: &HeaderMap,
-    address: IpAddr,
+    peer: IpAddr,
     media: Media,
     batch: BatchRequest,
 ) -> Response {
+    let trusted = &http.state.config.connections.trusted_proxies;
+    let address = rate::client_address(peer, headers, trusted);
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

@@ -14,7 +14,7 @@ use async_graphql::{
     },
 };
 use axum::{
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
 use governor::{
@@ -98,19 +98,57 @@ impl RateLimits {
     }
 }
 
+impl Limited {
+    /// Whole seconds to wait, at least one.
+    pub fn seconds(&self) -> u64 {
+        self.retry_after.as_secs().max(1)
+    }
+
+    pub fn message(&self) -> String {
+        format!("too many {}; try again in {} s", self.what, self.seconds())
+    }
+}
+
 /// 429 past a rate limit, before anything runs.
 pub fn refused(limited: Limited) -> Response {
-    let seconds = limited.retry_after.as_secs().max(1);
     let mut response = refusal(
         StatusCode::TOO_MANY_REQUESTS,
         Code::RateLimited,
-        format!("too many {}; try again in {seconds} s", limited.what),
+        limited.message(),
     );
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        .insert(header::RETRY_AFTER, HeaderValue::from(limited.seconds()));
     response
 }
+
+/// The client's address: the TCP peer's, unless the peer is a trusted proxy
+/// (`TRUSTED_PROXIES`); then the nearest address in `X-Forwarded-For` that is not one
+/// (each proxy appends the address it saw, so the addresses right of that one were
+/// written by trusted proxies and the ones left of it by the client, who may lie).
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(address) if trusted.contains(&address) => {}
+            Ok(address) => return address,
+            // A hop that is not an address: nothing left of it can be trusted.
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// Root fields that sign in (counted against the per-address sign-in limit).
 const SIGN_IN_FIELDS: [&str; 2] = ["signInWithGoogle", "refreshToken"];
@@ -175,5 +213,37 @@ mod tests {
         for _ in 0..1000 {
             assert!(off.mutation(ana, here, true).is_ok());
         }
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: IpAddr = [10, 0, 0, 1].into();
+        let client: IpAddr = [203, 0, 113, 7].into();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            X_FORWARDED_FOR,
+            HeaderValue::from_static("198.51.100.1, 203.0.113.7"),
+        );
+        assert_eq!(
+            client_address(proxy, &headers, &[]),
+            proxy,
+            "no trusted proxy"
+        );
+        assert_eq!(
+            client_address(client, &headers, &[proxy]),
+            client,
+            "not from the proxy"
+        );
+        assert_eq!(
+            client_address(proxy, &headers, &[proxy]),
+            client,
+            "the nearest untrusted hop, not the one the client wrote"
+        );
+        headers.insert(
+            X_FORWARDED_FOR,
+            HeaderValue::from_static("garbage, 10.0.0.1"),
+        );
+        assert_eq!(client_address(proxy, &headers, &[proxy]), proxy);
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &[proxy]), proxy);
     }
 }

@@ -9,6 +9,7 @@
 
 use std::{
     collections::HashSet,
+    net::{IpAddr, SocketAddr},
     str::FromStr,
     sync::{
         Arc, Mutex, PoisonError,
@@ -21,7 +22,7 @@ use async_graphql::http::WebSocketProtocols;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     extract::{
-        State, WebSocketUpgrade,
+        ConnectInfo, State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket},
     },
     http::{HeaderMap, StatusCode, header},
@@ -31,7 +32,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_util::sync::PollSender;
 
-use super::{HttpState, graphql::refusal};
+use super::{
+    HttpState,
+    graphql::refusal,
+    rate::{self, Caller, Limited, RateLimits},
+};
 use crate::{
     config::Config,
     error::Code,
@@ -58,6 +63,7 @@ struct WsLimits {
 
 pub async fn handler(
     State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
@@ -91,12 +97,20 @@ pub async fn handler(
         max_operations: usize::from(config.connections.ws_max_subscriptions),
     };
     let max_message = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+    let trusted = &config.connections.trusted_proxies;
+    let tracker = Arc::new(Tracker {
+        rate: Some((
+            http.rate.clone(),
+            rate::client_address(peer.ip(), &headers, trusted),
+        )),
+        ..Tracker::default()
+    });
     let (schema, state) = (http.schema.clone(), http.state.clone());
     upgrade
         .protocols([TRANSPORT_WS])
         .max_message_size(max_message)
         .max_frame_size(max_message)
-        .on_upgrade(move |socket| session(socket, schema, state, protocol, limits))
+        .on_upgrade(move |socket| session(socket, schema, state, protocol, limits, tracker))
 }
 
 /// No `Origin` (not a browser), an allowed one, or the gateway's own (its GraphiQL).
@@ -120,10 +134,10 @@ async fn session(
     state: AppState,
     protocol: GraphQLProtocol,
     limits: WsLimits,
+    tracker: Arc<Tracker>,
 ) {
     let (mut sink, stream) = socket.split();
     let shutdown = state.shutdown.clone();
-    let tracker = Arc::new(Tracker::default());
     let (out, mut outgoing) = tokio::sync::mpsc::channel::<Message>(64);
 
     // The client's messages, counted; they end when the gateway shuts down, and the
@@ -146,14 +160,16 @@ async fn session(
             })
     };
     let refusals = tracker.clone();
+    let signed_in = tracker.clone();
     let run = GraphQLWebSocket::new_with_pair(PollSender::new(out), input, schema, protocol)
         .on_connection_init(move |payload| async move {
             // Credentials that are present but invalid refuse the connection (4403);
             // valid ones are resolved afresh for each operation of the connection.
             let checked = match Credentials::from_init_payload(&payload) {
-                Ok(credentials) => Checked::resolve(&state, &credentials)
-                    .await
-                    .map(|_| credentials),
+                Ok(credentials) => Checked::resolve(&state, &credentials).await.map(|viewer| {
+                    *signed_in.user() = viewer.user_id();
+                    credentials
+                }),
                 Err(reason) => Err(reason),
             };
             match checked {
@@ -210,13 +226,17 @@ async fn session(
 }
 
 /// What a connection has started: whether it said `connection_init`, and which
-/// operations run.
+/// operations run; and the rate limits its mutations count against.
 #[derive(Default)]
 struct Tracker {
     initialised: AtomicBool,
     /// The `connection_init` was refused.
     refused: AtomicBool,
     running: Mutex<HashSet<String>>,
+    /// The gateway's rate limits and the client's address (none in unit tests).
+    rate: Option<(Arc<RateLimits>, IpAddr)>,
+    /// Who signed in with `connection_init`, if anyone.
+    user: Mutex<Option<i32>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -224,6 +244,15 @@ struct Envelope {
     #[serde(rename = "type")]
     kind: String,
     id: Option<String>,
+    payload: Option<serde_json::Value>,
+}
+
+/// A graphql-transport-ws `error` message for operation `id`.
+fn operation_error(id: &str, code: Code, message: String) -> String {
+    json!({ "id": id, "type": "error", "payload": [
+        { "message": message, "extensions": { "code": code.as_str() } }
+    ] })
+    .to_string()
 }
 
 impl Tracker {
@@ -235,6 +264,19 @@ impl Tracker {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn user(&self) -> std::sync::MutexGuard<'_, Option<i32>> {
+        self.user.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A mutation past its caller's rate limit, as over HTTP.
+    fn rate_limited(&self, payload: Option<serde_json::Value>) -> Option<Limited> {
+        let (limits, address) = self.rate.as_ref()?;
+        let request: async_graphql::Request = serde_json::from_value(payload?).ok()?;
+        let signs_in = rate::mutation_kind(&request)?;
+        let caller = self.user().map_or(Caller::Address(*address), Caller::User);
+        limits.mutation(caller, *address, signs_in).err()
+    }
+
     /// A client message; `Some(error message)` when it starts one operation too many
     /// (it is then not passed on).
     fn inbound(&self, text: &str, max: usize) -> Option<String> {
@@ -242,16 +284,16 @@ impl Tracker {
         match (envelope.kind.as_str(), envelope.id) {
             ("connection_init", _) => self.initialised.store(true, Ordering::SeqCst),
             ("subscribe", Some(id)) => {
+                if let Some(limited) = self.rate_limited(envelope.payload) {
+                    return Some(operation_error(&id, Code::RateLimited, limited.message()));
+                }
                 let mut running = self.running();
                 if !running.contains(&id) && running.len() >= max {
                     let message = format!(
                         "at most {max} operations may run at once on one connection \
                          (WS_MAX_SUBSCRIPTIONS); complete one first"
                     );
-                    let error = json!({ "id": id, "type": "error", "payload": [
-                        { "message": message, "extensions": { "code": Code::Busy.as_str() } }
-                    ] });
-                    return Some(error.to_string());
+                    return Some(operation_error(&id, Code::Busy, message));
                 }
                 running.insert(id);
             }
@@ -265,7 +307,14 @@ impl Tracker {
 
     /// A server message: an operation that completed or failed no longer runs.
     fn outbound(&self, text: &str) {
-        if let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_str::<Envelope>(text)
+        // Without the payload (an answer's data is not parsed).
+        #[derive(serde::Deserialize)]
+        struct Outbound {
+            #[serde(rename = "type")]
+            kind: String,
+            id: Option<String>,
+        }
+        if let Ok(Outbound { kind, id: Some(id) }) = serde_json::from_str::<Outbound>(text)
             && (kind == "complete" || kind == "error")
         {
             self.running().remove(&id);

@@ -3,6 +3,7 @@
 //! (lists multiplied by their page size) are checked before any resolver, and what the
 //! answer holds is bounded while it runs.
 
+use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, first_code};
@@ -230,6 +231,25 @@ async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limi
     assert_eq!(status, 200);
     let (status, _) = app.post_as(&ben, rename, json!({})).await;
     assert_eq!(status, 200);
+    // Over WebSocket, her mutations count against the same budget.
+    let mut socket = crate::deploys::subscribe_at(app.addr, &ana, rename, json!({})).await;
+    let answer = loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("an answer in time")
+            .expect("open")
+            .expect("a frame");
+        let text = message.into_text().expect("text");
+        let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+        if body["id"] == "1" {
+            break body;
+        }
+    };
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{answer}"
+    );
 
     // Sign-ins count per address, whatever they answer.
     let sign_in = "mutation { signInWithGoogle(idToken: \"not-a-google-token\") { accessToken } }";
@@ -242,5 +262,46 @@ async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limi
     let (status, body) = app.post(hidden, json!({})).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(first_code(&body), "RATE_LIMITED");
+    // No proxy is trusted: a forwarded address changes nothing.
+    let (status, _) = sign_in_from(&app, "198.51.100.9").await;
+    assert_eq!(status, 429);
+    app.stop().await;
+}
+
+async fn sign_in_from(app: &TestApp, forwarded_for: &str) -> (u16, serde_json::Value) {
+    let query = "mutation { signInWithGoogle(idToken: \"x\") { accessToken } }";
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_sign_in_budget() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            "--rate-limit-sign-in-per-minute",
+            "1",
+            "--trusted-proxies",
+            "127.0.0.1,::1",
+        ],
+    )
+    .await;
+    let (status, body) = sign_in_from(&app, "198.51.100.1").await;
+    assert_ne!(status, 429, "{body}");
+    let (status, body) = sign_in_from(&app, "198.51.100.2").await;
+    assert_ne!(status, 429, "another client: {body}");
+    let (status, body) = sign_in_from(&app, "198.51.100.1").await;
+    assert_eq!(status, 429, "{body}");
+    // A client cannot pick its address: the hop the proxy appended counts.
+    let (status, body) = sign_in_from(&app, "203.0.113.5, 198.51.100.2").await;
+    assert_eq!(status, 429, "{body}");
     app.stop().await;
 }
