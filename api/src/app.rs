@@ -205,8 +205,10 @@ impl App {
         };
         let limits = self.state.config.connections.server();
         let signal = tokio::spawn(signalled);
-        if let Some((listener, router)) = self.metrics {
-            let stop = token.clone().cancelled_owned();
+        // The operator address answers until the drain ends (probes see the 503).
+        let drained = tokio_util::sync::CancellationToken::new();
+        let operator = self.metrics.map(|(listener, router)| {
+            let stop = drained.clone().cancelled_owned();
             tokio::spawn(async move {
                 if let Err(error) = axum::serve(listener, router)
                     .with_graceful_shutdown(stop)
@@ -214,12 +216,16 @@ impl App {
                 {
                     tracing::error!(%error, "the metrics listener stopped");
                 }
-            });
-        }
+            })
+        });
         http::server::serve(self.listener, self.router, limits, token.clone()).await;
         signal.abort();
         token.cancel();
         let _ = engine.await;
+        drained.cancel();
+        if let Some(operator) = operator {
+            let _ = operator.await;
+        }
         databases.close().await;
         Ok(())
     }

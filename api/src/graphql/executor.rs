@@ -12,12 +12,13 @@
 use std::{
     num::NonZeroUsize,
     sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
 use async_graphql::{
     Data, Executor, PathSegment, Request, Response, ServerError,
     futures_util::stream::{self, BoxStream, StreamExt},
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, OperationType},
 };
 use lru::LruCache;
 
@@ -49,10 +50,18 @@ pub struct Gateway {
     inputs: InputLimits,
     /// Objects the lists of one answer may hold together.
     max_result_objects: u64,
+    /// How long a query or mutation sent over WebSocket may run (HTTP requests get the
+    /// same bound from the router); subscriptions run until they end.
+    request_timeout: Duration,
 }
 
 impl Gateway {
-    pub fn new(schema: AppSchema, databases: Databases, limits: &QueryLimits) -> Self {
+    pub fn new(
+        schema: AppSchema,
+        databases: Databases,
+        limits: &QueryLimits,
+        request_timeout: Duration,
+    ) -> Self {
         let capacity = NonZeroUsize::new(DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
         Self {
             schema,
@@ -61,13 +70,17 @@ impl Gateway {
             limits: limits.shape(),
             inputs: limits.inputs(),
             max_result_objects: limits.max_result_objects,
+            request_timeout,
         }
     }
 
     /// Parses the request (or takes its document from the cache) and bounds its
-    /// argument values; an error here ends the request before execution.
-    fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// argument values; an error here ends the request before execution. Answers
+    /// whether it runs a subscription.
+    fn prepare(&self, request: &mut Request) -> Result<bool, ServerError> {
         let document = self.parse(request)?;
+        let subscribes = super::operation(&document, request.operation_name.as_deref())
+            .is_some_and(|operation| operation.node.ty == OperationType::Subscription);
         inputs::check(
             &document,
             request.operation_name.as_deref(),
@@ -81,7 +94,8 @@ impl Gateway {
                 .get_or_insert_with(Default::default)
                 .set("field", error.path());
             with_code(server_error, Code::BadUserInput)
-        })
+        })?;
+        Ok(subscribes)
     }
 
     /// Gives the request its parsed document, from the cache when this text was seen;
@@ -128,17 +142,40 @@ impl Executor for Gateway {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Err(error) = self.prepare(&mut request) {
-            return stream::once(async move { parse_failure(error) }).boxed();
-        }
+        let subscribes = match self.prepare(&mut request) {
+            Ok(subscribes) => subscribes,
+            Err(error) => return stream::once(async move { parse_failure(error) }).boxed(),
+        };
         let request = request.data(ResultBudget::new(self.max_result_objects));
         let databases = self.databases.clone();
-        Executor::execute_stream(&self.schema, request, session_data)
+        let answers = Executor::execute_stream(&self.schema, request, session_data)
             .then(move |response| {
                 let databases = databases.clone();
                 async move { finish(&databases, response).await }
             })
-            .boxed()
+            .boxed();
+        if subscribes {
+            return answers;
+        }
+        // A query or mutation answers once; past the timeout its work is dropped.
+        let timeout = self.request_timeout;
+        stream::once(async move {
+            match tokio::time::timeout(timeout, answers.into_future()).await {
+                Ok((Some(response), _)) => response,
+                Ok((None, _)) => Response::default(),
+                Err(_) => Response::from_errors(vec![with_code(
+                    ServerError::new(
+                        format!(
+                            "the operation ran longer than {} s (REQUEST_TIMEOUT_SECS) and was stopped",
+                            timeout.as_secs()
+                        ),
+                        None,
+                    ),
+                    Code::Busy,
+                )]),
+            }
+        })
+        .boxed()
     }
 }
 

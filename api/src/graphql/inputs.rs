@@ -43,15 +43,7 @@ pub fn check(
     variables: &Variables,
     limits: InputLimits,
 ) -> Result<(), InputError> {
-    let operation = document
-        .operations
-        .iter()
-        .find(|(name, _)| match operation_name {
-            Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
-            None => true,
-        })
-        .map(|(_, operation)| &operation.node);
-    let Some(operation) = operation else {
+    let Some(operation) = super::operation(document, operation_name) else {
         return Ok(()); // async-graphql reports the missing operation
     };
     Walk {
@@ -60,7 +52,7 @@ pub fn check(
         limits,
         depth: 0,
     }
-    .operation(operation)
+    .operation(&operation.node)
 }
 
 /// Fragments nest at most this deep here (cycles are refused earlier, by the shape check).

@@ -10,7 +10,10 @@ pub mod inputs;
 pub mod pagination;
 pub mod shape;
 
-use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{
+    MergedObject, MergedSubscription, Positioned, Schema, SchemaBuilder,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
+};
 
 use self::batch::BatchLoader;
 pub use self::executor::Gateway;
@@ -92,6 +95,18 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
+/// The operation a request runs: the document's only one, or the one it names.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
 /// The serving schema: the shape plus state and limits, run through the executor that
 /// codes and records errors.
 pub fn schema(state: AppState) -> Gateway {
@@ -107,5 +122,5 @@ pub fn schema(state: AppState) -> Gateway {
         .limit_directives(usize::from(config.query.max_directives_per_field))
         .data(state)
         .finish();
-    Gateway::new(schema, databases, &config.query)
+    Gateway::new(schema, databases, &config.query, config.request_timeout())
 }

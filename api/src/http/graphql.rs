@@ -6,7 +6,7 @@ use async_graphql::{
     BatchRequest, BatchResponse, Executor, Request, Response as GqlResponse, Value,
     parser::{
         Positioned, parse_query,
-        types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
+        types::{ExecutableDocument, OperationDefinition, OperationType},
     },
 };
 use axum::{
@@ -313,11 +313,7 @@ pub(super) fn selected<'a>(
     document: &'a ExecutableDocument,
     request: &Request,
 ) -> Option<&'a Positioned<OperationDefinition>> {
-    match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(_), None) => None,
-    }
+    graphql::operation(document, request.operation_name.as_deref())
 }
 
 /// A request from a GET query string, as GraphQL over HTTP names its parameters:

@@ -95,10 +95,14 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
     observed(gateway.merge(apps))
 }
 
-/// `/metrics` alone, for METRICS_BIND_ADDR (an address only operators reach).
+/// The operator address (METRICS_BIND_ADDR, which only operators and probes reach):
+/// `/metrics` and the probes. It stays up while the gateway drains on shutdown, so a
+/// probe sees `/readyz` answer 503 there until the process exits.
 pub fn metrics_router(state: AppState, schema: Gateway) -> Router {
     Router::new()
         .route("/metrics", get(health::metrics))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
         .with_state(HttpState {
             state,
             schema,

@@ -354,3 +354,138 @@ async fn an_upload_that_stalls_halfway_times_out_and_leaves_no_file_behind() {
     drop(stream);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    // A table lock makes a query wait; only PostgreSQL has one to hold.
+    if !crate::helpers::backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let app = TestApp::spawn_with(Backend::Postgres, &["--request-timeout-secs", "1"]).await;
+    let (_, token) = app
+        .user_with_role("waiting@uni.edu", api::users::types::RoleName::Student)
+        .await;
+    let locker = sea_orm::Database::connect(app.databases.url(migration::Domain::Academic))
+        .await
+        .expect("connects");
+    let held = locker.begin().await.expect("a transaction");
+    held.execute_unprepared("LOCK TABLE subjects IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("locked");
+
+    let query = "{ subjects(first: 5) { totalCount } }";
+    let mut socket = crate::deploys::subscribe_at(app.addr, &token, query, json!({})).await;
+    let answer = loop {
+        let message = next(&mut socket).await.expect("an answer, not a close");
+        if message["id"] == "1" {
+            break message;
+        }
+    };
+    let errors = if answer["type"] == "error" {
+        answer["payload"].clone()
+    } else {
+        answer["payload"]["errors"].clone()
+    };
+    assert_eq!(errors[0]["extensions"]["code"], "BUSY", "{answer}");
+    let message = errors[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("REQUEST_TIMEOUT_SECS"), "{message}");
+
+    // The lock gone, the same connection answers at once.
+    held.rollback().await.expect("released");
+    let again = json!({ "id": "2", "type": "subscribe", "payload": { "query": query } });
+    socket
+        .send(Message::text(again.to_string()))
+        .await
+        .expect("sent");
+    let answer = loop {
+        let message = next(&mut socket).await.expect("an answer");
+        if message["id"] == "2" {
+            break message;
+        }
+    };
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert!(
+        answer["payload"]["data"]["subjects"]["totalCount"].is_number(),
+        "{answer}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn while_it_drains_the_gateway_refuses_new_work_and_its_probes_say_not_ready() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    // A table lock keeps one request in flight; only PostgreSQL has one to hold.
+    if !crate::helpers::backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let operator = format!("127.0.0.1:{}", crate::production::free_port());
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[
+            "--metrics-bind-addr",
+            &operator,
+            "--shutdown-grace-secs",
+            "30",
+        ],
+    )
+    .await;
+    let prober = app.client.clone();
+    let probe = |path: &str| {
+        let (client, url) = (prober.clone(), format!("http://{operator}{path}"));
+        async move { client.get(url).send().await.map(|r| r.status().as_u16()) }
+    };
+    assert_eq!(probe("/readyz").await.ok(), Some(200));
+
+    let locker = sea_orm::Database::connect(app.databases.url(migration::Domain::Academic))
+        .await
+        .expect("connects");
+    let held = locker.begin().await.expect("a transaction");
+    held.execute_unprepared("LOCK TABLE subjects IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("locked");
+    let in_flight = {
+        let (client, url) = (app.client.clone(), app.url("/graphql"));
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .json(&json!({ "query": "{ subjects(first: 1) { totalCount } }" }))
+                .send()
+                .await
+                .expect("answered");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.state.shutdown.cancel();
+
+    // Draining: no new connection on the main address, probes say not ready (and alive).
+    let mut refused = false;
+    for _ in 0..50 {
+        if TcpStream::connect(app.addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the main listener closes at once");
+    assert_eq!(probe("/readyz").await.ok(), Some(503));
+    assert_eq!(probe("/livez").await.ok(), Some(200));
+    assert!(
+        !in_flight.is_finished(),
+        "the request in flight is still running"
+    );
+
+    // The request in flight finishes; then the process is done, probes included.
+    held.rollback().await.expect("released");
+    let (status, body) = in_flight.await.expect("the request task");
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+    assert!(
+        probe("/livez").await.is_err(),
+        "the operator address closes last"
+    );
+}

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
