@@ -155,6 +155,16 @@ async fn next(socket: &mut crate::deploys::Socket) -> Result<Value, Option<u16>>
     }
 }
 
+/// The next message about operation `id`, skipping the others.
+pub(crate) async fn answer_to(socket: &mut crate::deploys::Socket, id: &str) -> Value {
+    loop {
+        let message = next(socket).await.expect("a message, not a close");
+        if message["id"] == id {
+            return message;
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_websocket_must_init_in_time_and_runs_a_bounded_number_of_operations() {
     let d = crate::deploys::Deployer::spawn(
@@ -183,12 +193,7 @@ async fn a_websocket_must_init_in_time_and_runs_a_bounded_number_of_operations()
         .send(Message::text(second.to_string()))
         .await
         .expect("sent");
-    let refused = loop {
-        let message = next(&mut socket).await.expect("a message");
-        if message["id"] == "2" {
-            break message;
-        }
-    };
+    let refused = answer_to(&mut socket, "2").await;
     assert_eq!(refused["type"], "error", "{refused}");
     assert_eq!(
         refused["payload"][0]["extensions"]["code"], "BUSY",
@@ -206,12 +211,7 @@ async fn a_websocket_must_init_in_time_and_runs_a_bounded_number_of_operations()
         .send(Message::text(third.to_string()))
         .await
         .expect("sent");
-    let answered = loop {
-        let message = next(&mut socket).await.expect("a message");
-        if message["id"] == "3" {
-            break message;
-        }
-    };
+    let answered = answer_to(&mut socket, "3").await;
     assert_eq!(answered["type"], "next", "{answered}");
     assert_eq!(answered["payload"]["data"]["__typename"], "Query");
     d.app.stop().await;
@@ -376,12 +376,7 @@ async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
 
     let query = "{ subjects(first: 5) { totalCount } }";
     let mut socket = crate::deploys::subscribe_at(app.addr, &token, query, json!({})).await;
-    let answer = loop {
-        let message = next(&mut socket).await.expect("an answer, not a close");
-        if message["id"] == "1" {
-            break message;
-        }
-    };
+    let answer = answer_to(&mut socket, "1").await;
     let errors = if answer["type"] == "error" {
         answer["payload"].clone()
     } else {
@@ -398,12 +393,7 @@ async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
         .send(Message::text(again.to_string()))
         .await
         .expect("sent");
-    let answer = loop {
-        let message = next(&mut socket).await.expect("an answer");
-        if message["id"] == "2" {
-            break message;
-        }
-    };
+    let answer = answer_to(&mut socket, "2").await;
     assert_eq!(answer["type"], "next", "{answer}");
     assert!(
         answer["payload"]["data"]["subjects"]["totalCount"].is_number(),

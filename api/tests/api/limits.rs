@@ -3,7 +3,6 @@
 //! (lists multiplied by their page size) are checked before any resolver, and what the
 //! answer holds is bounded while it runs.
 
-use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, first_code};
@@ -233,18 +232,7 @@ async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limi
     assert_eq!(status, 200);
     // Over WebSocket, her mutations count against the same budget.
     let mut socket = crate::deploys::subscribe_at(app.addr, &ana, rename, json!({})).await;
-    let answer = loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-            .await
-            .expect("an answer in time")
-            .expect("open")
-            .expect("a frame");
-        let text = message.into_text().expect("text");
-        let body: serde_json::Value = serde_json::from_str(&text).expect("json");
-        if body["id"] == "1" {
-            break body;
-        }
-    };
+    let answer = crate::connections::answer_to(&mut socket, "1").await;
     assert_eq!(answer["type"], "error", "{answer}");
     assert_eq!(
         answer["payload"][0]["extensions"]["code"], "RATE_LIMITED",
