@@ -228,6 +228,12 @@ pub struct Config {
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", value_name = "MAX_CONCURRENT_REQUESTS", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_requests: u16,
 
+    /// Most of those one caller (a user, or a client address when anonymous) executes at
+    /// once; its next ones wait (four times as many at most; more are answered 429), so
+    /// one client cannot take every turn.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS_PER_CALLER", value_name = "MAX_CONCURRENT_REQUESTS_PER_CALLER", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_requests_per_caller: u16,
+
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
@@ -408,6 +414,10 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch_length", &self.max_batch_length)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field(
+                "max_concurrent_requests_per_caller",
+                &self.max_concurrent_requests_per_caller,
+            )
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("files_max_bytes", &self.files_max_bytes)
             .field("files_allowed_types", &self.files_allowed_types)

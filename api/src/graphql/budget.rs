@@ -3,7 +3,10 @@
 //! fails with QUERY_TOO_COMPLEX. The cost estimate refuses most heavy queries before they
 //! run; this holds whatever the lists really contain. One atomic subtraction per list.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use async_graphql::{Context, ErrorExtensions, Result};
 
@@ -20,16 +23,18 @@ pub fn paged(size: i32, max: i32) -> usize {
     usize::try_from(size.clamp(1, max)).unwrap_or(1)
 }
 
-/// What is left of one request's budget (in its request data).
+/// What is left of one request's budget (in its request data). Clones share it: the
+/// operations of one HTTP batch spend from one budget.
+#[derive(Clone)]
 pub struct ResultBudget {
-    left: AtomicU64,
+    left: Arc<AtomicU64>,
     limit: u64,
 }
 
 impl ResultBudget {
     pub fn new(limit: u64) -> Self {
         Self {
-            left: AtomicU64::new(limit),
+            left: Arc::new(AtomicU64::new(limit)),
             limit,
         }
     }

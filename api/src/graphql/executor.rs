@@ -74,6 +74,19 @@ impl Gateway {
         }
     }
 
+    /// The request with a budget of result objects: its own, unless the transport gave
+    /// it one to share (the operations of an HTTP batch).
+    fn budgeted(&self, request: Request) -> Request {
+        if request
+            .data
+            .contains_key(&std::any::TypeId::of::<ResultBudget>())
+        {
+            request
+        } else {
+            request.data(ResultBudget::new(self.max_result_objects))
+        }
+    }
+
     /// Parses the request (or takes its document from the cache) and bounds its
     /// argument values; an error here ends the request before execution. Answers
     /// whether it runs a subscription.
@@ -132,7 +145,7 @@ impl Executor for Gateway {
         if let Err(error) = self.prepare(&mut request) {
             return parse_failure(error);
         }
-        let request = request.data(ResultBudget::new(self.max_result_objects));
+        let request = self.budgeted(request);
         let response = self.schema.execute(request).await;
         finish(&self.databases, response).await
     }
@@ -146,7 +159,7 @@ impl Executor for Gateway {
             Ok(subscribes) => subscribes,
             Err(error) => return stream::once(async move { parse_failure(error) }).boxed(),
         };
-        let request = request.data(ResultBudget::new(self.max_result_objects));
+        let request = self.budgeted(request);
         let databases = self.databases.clone();
         let answers = Executor::execute_stream(&self.schema, request, session_data)
             .then(move |response| {

@@ -3,7 +3,7 @@
 //! GET, body and batch limits; and `/graphql/ws` over graphql-transport-ws.
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Executor, Request, Response as GqlResponse, Value,
+    BatchRequest, Executor, Request, Response as GqlResponse, Value,
     parser::{
         Positioned, parse_query,
         types::{ExecutableDocument, OperationDefinition, OperationType},
@@ -16,15 +16,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use serde_json::json;
 
 use super::HttpState;
-use super::rate::{self, Caller};
+use super::{
+    admission, rate,
+    sender::{Sender, enter},
+};
 use crate::{
     error::Code,
-    graphql,
+    graphql::{self, budget::ResultBudget},
     users::viewer::{Checked, Credentials, ViewerCell},
 };
 
@@ -145,51 +148,40 @@ fn prepared(
     http: &HttpState,
     credentials: &Credentials,
     viewer: &Checked,
+    budget: &ResultBudget,
     mut request: Request,
 ) -> Request {
     let mut data = graphql::request_data(&http.state, credentials.clone(), true);
     data.insert(ViewerCell::filled(viewer));
+    data.insert(budget.clone());
     request.data = data;
     request
 }
 
-/// 401 for credentials that are present but not valid, before anything runs.
-fn unauthenticated(reason: &str) -> Response {
-    let mut response = refusal(StatusCode::UNAUTHORIZED, Code::Unauthenticated, reason);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer error=\"invalid_token\""),
-    );
-    response
-}
-
 async fn execute(
     http: &HttpState,
-    headers: &HeaderMap,
-    peer: IpAddr,
+    (sender, entered): (Sender, admission::Entered),
     media: Media,
     batch: BatchRequest,
 ) -> Response {
-    let trusted = &http.state.config.connections.trusted_proxies;
-    let address = rate::client_address(peer, headers, trusted);
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let credentials = match Credentials::from_authorization(authorization) {
-        Ok(credentials) => credentials,
-        Err(reason) => return unauthenticated(&reason),
-    };
-    let viewer = match Checked::resolve(&http.state, &credentials).await {
-        Ok(viewer) => viewer,
-        Err(reason) => return unauthenticated(&reason),
-    };
-    let caller = viewer
-        .user_id()
-        .map_or(Caller::Address(address), Caller::User);
+    let Sender {
+        credentials,
+        viewer,
+        caller,
+        address,
+    } = sender;
     let requests: Vec<&Request> = match &batch {
         BatchRequest::Single(request) => vec![request],
         BatchRequest::Batch(requests) => requests.iter().collect(),
     };
+    let limit = usize::from(http.state.config.max_batch_length);
+    if requests.is_empty() || requests.len() > limit {
+        let message = format!(
+            "a batch holds 1 to {limit} operations, this one {}",
+            requests.len()
+        );
+        return refusal(StatusCode::BAD_REQUEST, Code::BadRequest, message);
+    }
     for request in requests {
         if let Some(signs_in) = rate::mutation_kind(request)
             && let Err(limited) = http.rate.mutation(caller, address, signs_in)
@@ -197,39 +189,26 @@ async fn execute(
             return rate::refused(limited);
         }
     }
+    // One turn and one budget of result objects for the whole batch: it costs what
+    // one request may.
+    let _turn = entered.admit().await;
+    let budget = ResultBudget::new(http.state.config.query.max_result_objects);
+    let prepare = |request| prepared(http, &credentials, &viewer, &budget, request);
     let batch = match batch {
-        BatchRequest::Single(request) => {
-            BatchRequest::Single(prepared(http, &credentials, &viewer, request))
+        BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(prepare).collect())
         }
-        BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests
-                .into_iter()
-                .map(|r| prepared(http, &credentials, &viewer, r))
-                .collect(),
-        ),
     };
     match batch {
         BatchRequest::Single(request) => single_response(media, http.schema.execute(request).await),
         BatchRequest::Batch(requests) => {
-            let limit = usize::from(http.state.config.max_batch_length);
-            if requests.is_empty() || requests.len() > limit {
-                return refusal(
-                    StatusCode::BAD_REQUEST,
-                    Code::BadRequest,
-                    format!(
-                        "a batch holds 1 to {limit} operations, this one {}",
-                        requests.len()
-                    ),
-                );
+            // One after another: a batch holds one request's turn and memory, not many.
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(http.schema.execute(request).await);
             }
-            let responses = http
-                .schema
-                .execute_batch(BatchRequest::Batch(requests))
-                .await;
-            let body = match &responses {
-                BatchResponse::Single(r) => serde_json::to_string(r),
-                BatchResponse::Batch(rs) => serde_json::to_string(rs),
-            };
+            let body = serde_json::to_string(&responses);
             match body {
                 Ok(body) => json_response(StatusCode::OK, media, body, HeaderMap::new()),
                 Err(error) => {
@@ -267,6 +246,10 @@ pub async fn post(
             format!("send the request as {JSON}"),
         );
     }
+    let turn = match enter(&http, &headers, peer.ip()).await {
+        Ok(turn) => turn,
+        Err(refused) => return refused,
+    };
     let limit = http.state.config.max_body_bytes;
     let bytes = match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await
     {
@@ -299,7 +282,7 @@ pub async fn post(
             );
         }
     };
-    execute(&http, &headers, peer.ip(), media, batch).await
+    execute(&http, turn, media, batch).await
 }
 
 /// The kind of operation a request would run, when its document parses.
@@ -371,14 +354,11 @@ pub async fn get(
             response
         }
         _ => {
-            execute(
-                &http,
-                &headers,
-                peer.ip(),
-                media,
-                BatchRequest::Single(request),
-            )
-            .await
+            let turn = match enter(&http, &headers, peer.ip()).await {
+                Ok(turn) => turn,
+                Err(refused) => return refused,
+            };
+            execute(&http, turn, media, BatchRequest::Single(request)).await
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The router: GraphiQL, `/graphql` (HTTP and WebSocket), probes; CORS, request ids,
 //! one log line per request, timeouts.
 
+pub mod admission;
 pub mod apps;
 pub mod files;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod rate;
+mod sender;
 pub mod server;
 pub mod ws;
 
@@ -19,7 +21,6 @@ use axum::{
     routing::get,
 };
 use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -36,6 +37,7 @@ pub struct HttpState {
     pub state: AppState,
     pub schema: Gateway,
     pub rate: std::sync::Arc<rate::RateLimits>,
+    pub admission: std::sync::Arc<admission::Admission>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -57,13 +59,9 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
     let gateway = gateway
         .route(
             "/graphql",
-            get(graphql::get)
-                .post(graphql::post)
-                // Inside the timeout: waiting for a turn counts against it.
-                .layer::<_, std::convert::Infallible>(GlobalConcurrencyLimitLayer::new(
-                    usize::from(config.max_concurrent_requests),
-                ))
-                .layer(graphql_timeout),
+            // Turns are taken inside (http/admission.rs): waiting counts against the
+            // timeout.
+            get(graphql::get).post(graphql::post).layer(graphql_timeout),
         )
         .route("/graphql/ws", get(ws::handler))
         .route(
@@ -87,6 +85,10 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
                 config.connections.rate_limit_mutations_per_minute,
                 config.connections.rate_limit_sign_in_per_minute,
             ),
+            admission: admission::Admission::new(
+                usize::from(config.max_concurrent_requests),
+                usize::from(config.max_concurrent_requests_per_caller),
+            ),
             state,
             schema,
         })
@@ -107,6 +109,7 @@ pub fn metrics_router(state: AppState, schema: Gateway) -> Router {
             state,
             schema,
             rate: rate::RateLimits::new(0, 0),
+            admission: admission::Admission::new(1, 1),
         })
 }
 

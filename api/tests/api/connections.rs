@@ -357,7 +357,6 @@ async fn an_upload_that_stalls_halfway_times_out_and_leaves_no_file_behind() {
 
 #[tokio::test]
 async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
     // A table lock makes a query wait; only PostgreSQL has one to hold.
     if !crate::helpers::backends().contains(&Backend::Postgres) {
         return;
@@ -366,13 +365,7 @@ async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
     let (_, token) = app
         .user_with_role("waiting@uni.edu", api::users::types::RoleName::Student)
         .await;
-    let locker = sea_orm::Database::connect(app.databases.url(migration::Domain::Academic))
-        .await
-        .expect("connects");
-    let held = locker.begin().await.expect("a transaction");
-    held.execute_unprepared("LOCK TABLE subjects IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("locked");
+    let lock = crate::helpers::TableLock::take(&app, migration::Domain::Academic, "subjects").await;
 
     let query = "{ subjects(first: 5) { totalCount } }";
     let mut socket = crate::deploys::subscribe_at(app.addr, &token, query, json!({})).await;
@@ -387,7 +380,7 @@ async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
     assert!(message.contains("REQUEST_TIMEOUT_SECS"), "{message}");
 
     // The lock gone, the same connection answers at once.
-    held.rollback().await.expect("released");
+    lock.release().await;
     let again = json!({ "id": "2", "type": "subscribe", "payload": { "query": query } });
     socket
         .send(Message::text(again.to_string()))
@@ -404,7 +397,6 @@ async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
 
 #[tokio::test]
 async fn while_it_drains_the_gateway_refuses_new_work_and_its_probes_say_not_ready() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
     // A table lock keeps one request in flight; only PostgreSQL has one to hold.
     if !crate::helpers::backends().contains(&Backend::Postgres) {
         return;
@@ -427,13 +419,7 @@ async fn while_it_drains_the_gateway_refuses_new_work_and_its_probes_say_not_rea
     };
     assert_eq!(probe("/readyz").await.ok(), Some(200));
 
-    let locker = sea_orm::Database::connect(app.databases.url(migration::Domain::Academic))
-        .await
-        .expect("connects");
-    let held = locker.begin().await.expect("a transaction");
-    held.execute_unprepared("LOCK TABLE subjects IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("locked");
+    let lock = crate::helpers::TableLock::take(&app, migration::Domain::Academic, "subjects").await;
     let in_flight = {
         let (client, url) = (app.client.clone(), app.url("/graphql"));
         tokio::spawn(async move {
@@ -470,7 +456,7 @@ async fn while_it_drains_the_gateway_refuses_new_work_and_its_probes_say_not_rea
     );
 
     // The request in flight finishes; then the process is done, probes included.
-    held.rollback().await.expect("released");
+    lock.release().await;
     let (status, body) = in_flight.await.expect("the request task");
     assert_eq!(status, 200, "{body}");
     app.stop().await;

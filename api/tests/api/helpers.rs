@@ -388,3 +388,28 @@ pub fn graphql_client() -> reqwest::Client {
         .build()
         .expect("a client")
 }
+
+/// An exclusive lock on one PostgreSQL table, held from another connection until
+/// released: queries reading the table wait inside execution, where tests can count them.
+pub struct TableLock {
+    pub conn: sea_orm::DatabaseConnection,
+    held: sea_orm::DatabaseTransaction,
+}
+
+impl TableLock {
+    pub async fn take(app: &TestApp, domain: Domain, table: &str) -> TableLock {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let conn = sea_orm::Database::connect(app.databases.url(domain))
+            .await
+            .expect("connects");
+        let held = conn.begin().await.expect("a transaction");
+        held.execute_unprepared(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            .await
+            .expect("locked");
+        TableLock { conn, held }
+    }
+
+    pub async fn release(self) {
+        self.held.rollback().await.expect("released");
+    }
+}
