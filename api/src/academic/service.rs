@@ -85,10 +85,7 @@ pub fn current_term() -> (i32, i32) {
     (today.year(), if today.month() < 6 { 1 } else { 2 })
 }
 
-pub fn parse_id(id: &async_graphql::ID, field: &'static str) -> Result<i32, ServiceError> {
-    id.parse::<i32>()
-        .map_err(|_| ServiceError::invalid(field, format!("{:?} is not an id", id.as_str())))
-}
+pub use crate::graphql::ids::parse_id;
 
 /// The subject with this code (codes are unique), if any.
 pub async fn subject_by_code(

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod dangling;
 pub mod db_enum;
 pub mod executor;
+pub mod ids;
 pub mod inputs;
 pub mod pagination;
 pub mod shape;

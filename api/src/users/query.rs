@@ -8,7 +8,7 @@ use super::{
     types::{DatabaseEngine, Role, StudentDatabase, User, UserFilter, UsersByEmails},
 };
 use crate::{
-    error::{OrGraphql, ServiceError},
+    error::OrGraphql,
     graphql::pagination::{IdConnection, Page, connection},
     state::AppState,
 };
@@ -16,10 +16,7 @@ use crate::{
 #[derive(Default)]
 pub struct UsersQuery;
 
-pub(crate) fn parse_id(id: &ID, field: &'static str) -> Result<i32, ServiceError> {
-    id.parse::<i32>()
-        .map_err(|_| ServiceError::invalid(field, format!("{:?} is not an id", id.as_str())))
-}
+pub(crate) use crate::graphql::ids::parse_id;
 
 #[Object]
 impl UsersQuery {

@@ -1,0 +1,168 @@
+//! Who may read or change a project, and checks of what a write points to (courses, tags, files).
+
+use super::*;
+
+/// What the viewer may do to one project.
+#[derive(Clone, Copy, Debug)]
+pub struct Access {
+    pub owner: bool,
+    pub collaborator: bool,
+    pub admin: bool,
+}
+
+impl Access {
+    pub fn can_write(self) -> bool {
+        self.owner || self.collaborator || self.admin
+    }
+
+    pub fn can_manage(self) -> bool {
+        self.owner || self.admin
+    }
+}
+
+pub async fn access(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    found: &project::Model,
+) -> Result<Access, ServiceError> {
+    let collaborator = found.owner_id != viewer.id()
+        && collaborator::Entity::find()
+            .filter(collaborator::Column::ProjectId.eq(found.id))
+            .filter(collaborator::Column::UserId.eq(viewer.id()))
+            .count(db)
+            .await?
+            > 0;
+    Ok(Access {
+        owner: found.owner_id == viewer.id(),
+        collaborator,
+        admin: viewer.has(RoleName::Admin),
+    })
+}
+
+pub(super) async fn load(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<project::Model, ServiceError> {
+    project::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("project"))
+}
+
+/// The project, if the viewer may write to it (owner, collaborator, admin).
+pub async fn writable(
+    db: &ProjectsDb,
+    viewer: &Viewer,
+    id: i32,
+) -> Result<project::Model, ServiceError> {
+    let found = load(&**db, id).await?;
+    if access(&**db, viewer, &found).await?.can_write() {
+        Ok(found)
+    } else {
+        Err(ServiceError::forbidden(
+            "only the project's owner, its collaborators and admins change it",
+        ))
+    }
+}
+
+/// The project, if the viewer manages it (owner, admin).
+pub async fn managed(
+    db: &ProjectsDb,
+    viewer: &Viewer,
+    id: i32,
+) -> Result<project::Model, ServiceError> {
+    let found = load(&**db, id).await?;
+    if access(&**db, viewer, &found).await?.can_manage() {
+        Ok(found)
+    } else {
+        Err(ServiceError::forbidden(
+            "only the project's owner and admins do this",
+        ))
+    }
+}
+
+/// Checks each course exists, and that the viewer may link it: a student a course they
+/// are enrolled in, a teacher one they teach, an admin any.
+pub(super) async fn check_courses(
+    academic: &AcademicDb,
+    viewer: &Viewer,
+    course_ids: &[i32],
+) -> Result<(), ServiceError> {
+    let found: HashMap<i32, course::Model> = course::Entity::find()
+        .filter(course::Column::Id.is_in(course_ids.iter().copied()))
+        .all(&**academic)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    if let Some(missing) = course_ids.iter().find(|id| !found.contains_key(id)) {
+        return Err(ServiceError::invalid(
+            "courseIds",
+            format!("no course has id {missing}"),
+        ));
+    }
+    if viewer.has(RoleName::Admin) {
+        return Ok(());
+    }
+    let enrolled: BTreeSet<i32> = enrollment::Entity::find()
+        .filter(enrollment::Column::StudentId.eq(viewer.id()))
+        .filter(enrollment::Column::CourseId.is_in(course_ids.iter().copied()))
+        .all(&**academic)
+        .await?
+        .into_iter()
+        .map(|e| e.course_id)
+        .collect();
+    for id in course_ids {
+        let teaches = viewer.has(RoleName::Teacher) && found[id].teacher_id == viewer.id();
+        if !teaches && !enrolled.contains(id) {
+            return Err(ServiceError::forbidden(format!(
+                "course {id}: link courses you are enrolled in (students) or teach (teachers)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn check_tags(
+    db: &impl ConnectionTrait,
+    tag_ids: &[i32],
+) -> Result<(), ServiceError> {
+    let found = tag::Entity::find()
+        .filter(tag::Column::Id.is_in(tag_ids.iter().copied()))
+        .count(db)
+        .await?;
+    if found as usize != tag_ids.iter().collect::<BTreeSet<_>>().len() {
+        return Err(ServiceError::invalid("tagIds", "a tag id matches no tag"));
+    }
+    Ok(())
+}
+
+/// An image must be an uploaded image file of the viewer's (or any, for admins).
+pub(super) async fn check_image(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    file_id: i32,
+) -> Result<(), ServiceError> {
+    let found = file::Entity::find_by_id(file_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::invalid("imageFileId", "no file has this id"))?;
+    if !found.content_type.starts_with("image/") {
+        return Err(ServiceError::invalid(
+            "imageFileId",
+            "the file is not an image",
+        ));
+    }
+    check_own_file(viewer, &found, "imageFileId")
+}
+
+pub(super) fn check_own_file(
+    viewer: &Viewer,
+    found: &file::Model,
+    field: &'static str,
+) -> Result<(), ServiceError> {
+    if found.uploaded_by != viewer.id() && !viewer.has(RoleName::Admin) {
+        return Err(ServiceError::invalid(field, "use a file you uploaded"));
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Rules and queries of the projects domain. User and course ids point into the other
+//! databases: every write checks them there first.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::Utc;
+use entities::{
+    academic::{course, enrollment},
+    projects::{
+        collaborator, environment_variable, file, project, project_course, project_tag, rating,
+        stage, stage_file, stage_status, tag,
+    },
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    sea_query::{Expr, ExprTrait, Func, OnConflict, SubQueryStatement},
+};
+
+use super::{
+    crypto::Cipher,
+    types::{
+        CreateProjectInput, CreateStageInput, ProjectFilter, StageStatusName, UpdateProjectInput,
+        UpdateStageInput,
+    },
+};
+use crate::{
+    db::{AcademicDb, ProjectsDb, UsersDb},
+    error::ServiceError,
+    graphql::pagination::{Page, like_pattern},
+    users::{service as users, types::RoleName, viewer::Viewer},
+};
+
+pub use crate::graphql::ids::{parse_id, parse_ids};
+
+mod access;
+mod members;
+mod projects;
+mod stages;
+mod validate;
+mod variables;
+
+pub use self::access::*;
+pub use self::members::*;
+pub use self::projects::*;
+pub use self::stages::*;
+pub use self::validate::*;
+pub use self::variables::*;

@@ -1,0 +1,69 @@
+//! Environment variables, encrypted at rest.
+
+use super::*;
+
+/// Creates or updates a variable; the value is stored encrypted.
+pub async fn set_variable(
+    db: &ProjectsDb,
+    cipher: &Cipher,
+    viewer: &Viewer,
+    project_id: i32,
+    name: &str,
+    value: &str,
+) -> Result<environment_variable::Model, ServiceError> {
+    let name = check_variable_name(name)?;
+    if value.len() > 8192 {
+        return Err(ServiceError::invalid("value", "must be at most 8192 bytes"));
+    }
+    writable(db, viewer, project_id).await?;
+    let sealed = cipher
+        .seal(project_id, &name, value)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let now = Utc::now();
+    let txn = db.begin_write().await?;
+    let existing = environment_variable::Entity::find()
+        .filter(environment_variable::Column::ProjectId.eq(project_id))
+        .filter(environment_variable::Column::Name.eq(name.as_str()))
+        .one(&txn)
+        .await?;
+    let saved = match existing {
+        Some(existing) => {
+            let mut model: environment_variable::ActiveModel = existing.into();
+            model.value = Set(sealed);
+            model.updated_at = Set(now);
+            model.update(&txn).await?
+        }
+        None => {
+            environment_variable::ActiveModel {
+                project_id: Set(project_id),
+                name: Set(name),
+                value: Set(sealed),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    txn.commit().await?;
+    Ok(saved)
+}
+
+pub async fn delete_variable(
+    db: &ProjectsDb,
+    viewer: &Viewer,
+    project_id: i32,
+    name: &str,
+) -> Result<(), ServiceError> {
+    writable(db, viewer, project_id).await?;
+    let removed = environment_variable::Entity::delete_many()
+        .filter(environment_variable::Column::ProjectId.eq(project_id))
+        .filter(environment_variable::Column::Name.eq(name))
+        .exec(&**db)
+        .await?;
+    if removed.rows_affected == 0 {
+        return Err(ServiceError::NotFound("environment variable"));
+    }
+    Ok(())
+}
