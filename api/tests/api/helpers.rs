@@ -163,6 +163,7 @@ impl TestApp {
 
     /// Starts the app with extra flags (for example `["--max-query-depth", "2"]`).
     pub async fn spawn_with(backend: Backend, extra: &[impl AsRef<str>]) -> TestApp {
+        init_test_log();
         let databases = TestDatabases::new(backend);
         let data_dir = databases.data_dir();
         let deploy_dir = deploy_dir();
@@ -412,4 +413,18 @@ impl TableLock {
     pub async fn release(self) {
         self.held.rollback().await.expect("released");
     }
+}
+
+/// With `TEST_LOG` set to a filter (`info`, `api=debug,sqlx=warn`, …), the gateway's
+/// tracing goes to each test's captured output, which `cargo test` shows when it fails.
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }
