@@ -1,0 +1,266 @@
+//! Batch loaders for every relation of a project: one statement per field per request
+//! (per database), never one per row.
+
+use std::{collections::HashMap, hash::Hash, sync::Arc};
+
+use async_graphql::{Context, dataloader::Loader};
+use entities::{
+    academic::{course, subject},
+    projects::{
+        collaborator, deployment, environment_variable, file, project, project_course, project_tag,
+        rating, stage, stage_file, stage_status, statistic, tag, tag_type,
+    },
+    users::user,
+};
+use migration::Domain;
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Statement,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::types::{EnvironmentVariable, Stage, StageStatusName, Tag, TagType};
+use crate::graphql::dangling::Linked;
+use crate::{
+    db::{AcademicDb, ProjectsDb, UsersDb},
+    error::ServiceError,
+    graphql::batch::BatchLoader,
+    state::AppState,
+    users::viewer,
+};
+
+mod history;
+mod members;
+mod projects;
+mod ratings;
+mod stages;
+mod variables;
+
+pub use self::history::*;
+pub use self::members::*;
+pub use self::projects::*;
+pub use self::ratings::*;
+pub use self::stages::*;
+pub use self::variables::*;
+
+pub(super) type Shared = Arc<ServiceError>;
+
+pub(super) fn shared(error: impl Into<ServiceError>) -> Shared {
+    Arc::new(error.into())
+}
+
+pub(super) fn grouped<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for (key, value) in rows {
+        map.entry(key).or_default().push(value);
+    }
+    map
+}
+
+/// Adds the projects loaders to a request's data.
+pub fn register(data: &mut async_graphql::Data, state: &AppState) {
+    let dbs = &state.databases;
+    let projects = || dbs.projects.clone();
+    data.insert(BatchLoader::<i32, _>::new(ProjectLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(
+        CollaboratorIdsLoader(projects()),
+    ));
+    data.insert(BatchLoader::<i32, _>::new(CollaboratorsLoader {
+        projects: projects(),
+        users: dbs.users.clone(),
+    }));
+    data.insert(BatchLoader::<i32, _>::new(CoursesLoader {
+        projects: projects(),
+        academic: dbs.academic.clone(),
+    }));
+    data.insert(BatchLoader::<i32, _>::new(TagsLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(StagesLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(StageFilesLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(RatingsLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(AverageRatingLoader(projects())));
+    data.insert(BatchLoader::<(i32, i32), _>::new(
+        MyRatingLoader(projects()),
+    ));
+    data.insert(BatchLoader::<(i32, i32), _>::new(DeploymentsLoader(
+        projects(),
+    )));
+    data.insert(BatchLoader::<(i32, i32), _>::new(StatisticsLoader(
+        projects(),
+    )));
+    data.insert(BatchLoader::<i32, _>::new(VariablesLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(ProjectsOfUserLoader(projects())));
+    data.insert(BatchLoader::<i32, _>::new(ProjectsOfCourseLoader(
+        projects(),
+    )));
+}
+
+fn loader_error(error: Shared) -> async_graphql::Error {
+    crate::error::shared_error(Domain::Projects, error)
+}
+
+async fn many<K, L>(ctx: &Context<'_>, key: K) -> async_graphql::Result<L::Value>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Shared>,
+    L::Value: Default,
+{
+    let loader = ctx.data::<BatchLoader<K, L>>()?;
+    Ok(loader
+        .load_one(key)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
+}
+
+pub async fn collaborators(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Linked<user::Model>> {
+    many::<_, CollaboratorsLoader>(ctx, project_id).await
+}
+
+pub async fn courses(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Linked<CourseWithSubject>> {
+    many::<_, CoursesLoader>(ctx, project_id).await
+}
+
+pub async fn tags(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Tag>> {
+    many::<_, TagsLoader>(ctx, project_id).await
+}
+
+pub async fn stages(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Stage>> {
+    let rows = many::<_, StagesLoader>(ctx, project_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(model, status)| Stage { model, status })
+        .collect())
+}
+
+pub async fn stage_files(
+    ctx: &Context<'_>,
+    stage_id: i32,
+) -> async_graphql::Result<Vec<file::Model>> {
+    many::<_, StageFilesLoader>(ctx, stage_id).await
+}
+
+pub async fn ratings(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Vec<rating::Model>> {
+    many::<_, RatingsLoader>(ctx, project_id).await
+}
+
+pub async fn average_rating(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Option<f64>> {
+    let loader = ctx.data::<BatchLoader<i32, AverageRatingLoader>>()?;
+    loader.load_one(project_id).await.map_err(loader_error)
+}
+
+/// Records a mean rating the project's own statement already read.
+pub fn prime_average_rating(ctx: &Context<'_>, project_id: i32, average: Option<f64>) {
+    if let Ok(loader) = ctx.data::<BatchLoader<i32, AverageRatingLoader>>() {
+        loader.prime([(project_id, average)]);
+    }
+}
+
+pub async fn my_rating(
+    ctx: &Context<'_>,
+    project_id: i32,
+) -> async_graphql::Result<Option<rating::Model>> {
+    let viewer = viewer::require(ctx)
+        .await
+        .map_err(|e| e.into_graphql(Domain::Projects))?;
+    let loader = ctx.data::<BatchLoader<(i32, i32), MyRatingLoader>>()?;
+    loader
+        .load_one((project_id, viewer.id()))
+        .await
+        .map_err(loader_error)
+}
+
+pub async fn deployments(
+    ctx: &Context<'_>,
+    project_id: i32,
+    first: i32,
+) -> async_graphql::Result<Vec<deployment::Model>> {
+    many::<_, DeploymentsLoader>(ctx, (project_id, first)).await
+}
+
+pub async fn statistics(
+    ctx: &Context<'_>,
+    project_id: i32,
+    last: i32,
+) -> async_graphql::Result<Vec<statistic::Model>> {
+    many::<_, StatisticsLoader>(ctx, (project_id, last)).await
+}
+
+pub async fn projects_of_user(
+    ctx: &Context<'_>,
+    user_id: i32,
+) -> async_graphql::Result<Vec<project::Model>> {
+    many::<_, ProjectsOfUserLoader>(ctx, user_id).await
+}
+
+pub async fn projects_of_course(
+    ctx: &Context<'_>,
+    course_id: i32,
+) -> async_graphql::Result<Vec<project::Model>> {
+    many::<_, ProjectsOfCourseLoader>(ctx, course_id).await
+}
+
+/// A project by id, batched.
+pub async fn project(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option<project::Model>> {
+    let loader = ctx.data::<BatchLoader<i32, ProjectLoader>>()?;
+    loader.load_one(id).await.map_err(loader_error)
+}
+
+/// Whether the viewer is the project's owner, a collaborator, or an admin (batched).
+pub async fn is_member(ctx: &Context<'_>, found: &project::Model) -> async_graphql::Result<bool> {
+    let viewer = viewer::require(ctx)
+        .await
+        .map_err(|e| e.into_graphql(Domain::Projects))?;
+    let members = many::<_, CollaboratorIdsLoader>(ctx, found.id).await?;
+    Ok(found.owner_id == viewer.id()
+        || members.contains(&viewer.id())
+        || viewer.has(crate::users::types::RoleName::Admin))
+}
+
+/// Decrypted variables, if the viewer is the owner, a collaborator or an admin.
+pub async fn environment_variables(
+    ctx: &Context<'_>,
+    found: &project::Model,
+) -> async_graphql::Result<Vec<EnvironmentVariable>> {
+    if !is_member(ctx, found).await? {
+        return Err(ServiceError::forbidden(
+            "only the owner, collaborators and admins read environment variables",
+        )
+        .into_graphql(Domain::Projects));
+    }
+    let cipher = &AppState::of(ctx).cipher;
+    many::<_, VariablesLoader>(ctx, found.id)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let value = cipher
+                .open(v.project_id, &v.name, &v.value)
+                .map_err(|e| {
+                    ServiceError::Internal(format!(
+                        "variable {} of project {}: {e}",
+                        v.name, v.project_id
+                    ))
+                })
+                .map_err(|e| e.into_graphql(Domain::Projects))?;
+            Ok(EnvironmentVariable {
+                name: v.name,
+                value,
+                updated_at: v.updated_at,
+            })
+        })
+        .collect()
+}
