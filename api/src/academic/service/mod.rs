@@ -1,0 +1,37 @@
+//! Rules and queries of the academic domain. Teacher and student ids point into the
+//! users database: every write checks them there first.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Datelike, Utc};
+use entities::{
+    academic::{course, enrollment, subject},
+    users::user,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Func},
+};
+
+use super::types::{
+    CourseFilter, CourseInput, EnrollmentStatus, SubjectInput, UpdateCourseInput,
+    UpdateSubjectInput,
+};
+pub use crate::graphql::ids::parse_id;
+use crate::{
+    db::{AcademicDb, UsersDb},
+    error::ServiceError,
+    graphql::pagination::{Page, like_pattern},
+    users::{service as users, types::RoleName, viewer::Viewer},
+};
+
+mod courses;
+mod enrollments;
+mod subjects;
+mod validate;
+
+pub use self::courses::*;
+pub use self::enrollments::*;
+pub use self::subjects::*;
+pub use self::validate::*;

@@ -1,0 +1,31 @@
+//! Rules and queries of the users domain.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::Utc;
+use entities::users::{database_engine, refresh_family, role, user, user_role};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
+    sea_query::{Expr, ExprTrait, Func},
+};
+
+use super::{
+    google::GoogleIdentity,
+    tokens::{TokenPair, Tokens},
+    types::{DatabaseEngine, Role, RoleName, UpdateProfileInput, UserFilter},
+    viewer::Viewer,
+};
+use crate::{
+    db::UsersDb,
+    error::ServiceError,
+    graphql::pagination::{Page, like_pattern},
+};
+
+mod accounts;
+mod read;
+mod sessions;
+
+pub use self::accounts::*;
+pub use self::read::*;
+pub use self::sessions::*;
