@@ -1,0 +1,72 @@
+//! Inputs of the projects domain's mutations and filters.
+
+use super::*;
+
+/// A project to create.
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    /// 5 to 255 characters.
+    pub name: String,
+    /// 5 to 30 of a-z, 0-9 and -; unique.
+    pub slug: String,
+    /// An http(s) or ssh git URL; unique.
+    pub repository_url: String,
+    /// The port the app listens on, 1 to 65535.
+    pub container_port: i32,
+    /// Folder of the repository to serve as static files.
+    pub static_path: Option<String>,
+    pub description: Option<String>,
+    /// An image uploaded with `POST /files`.
+    pub image_file_id: Option<ID>,
+    /// At least one: a course you are enrolled in (students) or teach (teachers).
+    pub course_ids: Vec<ID>,
+    #[graphql(default)]
+    pub tag_ids: Vec<ID>,
+}
+
+/// Changes to a project; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub repository_url: Option<String>,
+    pub container_port: Option<i32>,
+    /// Null removes it.
+    pub static_path: Option<Option<String>>,
+    pub description: Option<String>,
+    /// Null removes it.
+    pub image_file_id: Option<Option<ID>>,
+}
+
+/// Filters of `projects`.
+#[derive(InputObject, Default)]
+pub struct ProjectFilter {
+    /// Projects with any of these tags.
+    #[graphql(default)]
+    pub tag_ids: Vec<ID>,
+    pub owner_id: Option<ID>,
+    /// Projects this user owns or collaborates on.
+    pub member_id: Option<ID>,
+    pub course_id: Option<ID>,
+    /// Case-insensitive text in the name.
+    pub search: Option<String>,
+}
+
+/// A stage to create.
+#[derive(InputObject)]
+pub struct CreateStageInput {
+    pub project_id: ID,
+    /// 1 to 100 characters.
+    pub name: String,
+    pub description: Option<String>,
+    /// NOT_STARTED when absent.
+    pub status: Option<StageStatusName>,
+}
+
+/// Changes to a stage; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateStageInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<StageStatusName>,
+}

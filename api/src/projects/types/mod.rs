@@ -1,0 +1,84 @@
+//! GraphQL types of the projects domain.
+
+use crate::graphql::{budget::listed, dangling};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use entities::projects::{file, project, rating, stage, statistic, tag, tag_type};
+use migration::Domain;
+
+use super::loaders;
+use crate::{
+    academic::types::Course,
+    error::{OrGraphql, ServiceError},
+    graphql::db_enum::db_enum,
+    users::{loaders as user_loaders, types::User},
+};
+
+db_enum!(
+    /// How far a stage of a project's work has come.
+    StageStatusName {
+        NotStarted = "NOT_STARTED",
+        InProgress = "IN_PROGRESS",
+        InReview = "IN_REVIEW",
+        Completed = "COMPLETED",
+    }
+);
+
+db_enum!(
+    /// What a tag describes.
+    TagType {
+        /// A field of knowledge, such as Machine Learning.
+        Area = "AREA",
+        /// A programming language.
+        Programming = "PROGRAMMING",
+    }
+);
+
+/// A status a stage can have, as seeded by the migration.
+#[derive(SimpleObject)]
+pub struct StageStatus {
+    pub id: ID,
+    pub name: StageStatusName,
+}
+
+impl TryFrom<entities::projects::stage_status::Model> for StageStatus {
+    type Error = ServiceError;
+
+    fn try_from(model: entities::projects::stage_status::Model) -> Result<Self, ServiceError> {
+        Ok(Self {
+            id: model.id.into(),
+            name: StageStatusName::from_db(&model.name)?,
+        })
+    }
+}
+
+/// A tag projects can carry.
+#[derive(SimpleObject, Clone)]
+pub struct Tag {
+    pub id: ID,
+    pub name: String,
+    /// What the tag describes.
+    #[graphql(name = "type")]
+    pub tag_type: TagType,
+}
+
+impl TryFrom<(tag::Model, tag_type::Model)> for Tag {
+    type Error = ServiceError;
+
+    fn try_from((tag, tag_type): (tag::Model, tag_type::Model)) -> Result<Self, ServiceError> {
+        Ok(Self {
+            id: tag.id.into(),
+            name: tag.name,
+            tag_type: TagType::from_db(&tag_type.name)?,
+        })
+    }
+}
+
+mod details;
+mod inputs;
+mod projects;
+mod stages;
+
+pub use self::details::*;
+pub use self::inputs::*;
+pub use self::projects::*;
+pub use self::stages::*;

@@ -1,0 +1,170 @@
+//! The Project type: its fields, each relation through a batch loader.
+
+use super::*;
+
+/// A software project students build for one or more courses.
+pub struct Project(pub project::Model);
+
+#[Object]
+impl Project {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    /// 5 to 255 characters.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique; names the deployment (5 to 30 of a-z, 0-9 and -).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn repository_url(&self) -> &str {
+        &self.0.repository_url
+    }
+
+    /// The port the app listens on.
+    async fn container_port(&self) -> i32 {
+        self.0.container_port
+    }
+
+    /// Folder of the repository served as static files.
+    async fn static_path(&self) -> Option<&str> {
+        self.0.static_path.as_deref()
+    }
+
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Where the project's image is downloaded, if it has one.
+    async fn image_url(&self) -> Option<String> {
+        self.0.image_file_id.map(|id| format!("/files/{id}"))
+    }
+
+    /// Whether its app is running now.
+    async fn running(&self) -> bool {
+        self.0.running
+    }
+
+    /// Where the running app is reachable through the gateway; null while not running.
+    async fn public_url(&self) -> Option<String> {
+        self.0.running.then(|| format!("/apps/{}/", self.0.slug))
+    }
+
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.updated_at
+    }
+
+    /// The owner, read from the users database.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(user_loaders::linked_user(ctx, self.0.owner_id)
+            .await?
+            .map(User::new))
+    }
+
+    /// Collaborators, read from the users database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let rows = dangling::many(ctx, "user", loaders::collaborators(ctx, self.0.id).await?);
+        listed(ctx, rows.into_iter().map(User::new).collect())
+    }
+
+    /// The courses it is built for, read from the academic database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
+        let rows = dangling::many(ctx, "course", loaders::courses(ctx, self.0.id).await?);
+        listed(ctx, rows.into_iter().map(Course::from).collect())
+    }
+
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        listed(ctx, loaders::tags(ctx, self.0.id).await?)
+    }
+
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
+        listed(ctx, loaders::stages(ctx, self.0.id).await?)
+    }
+
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn ratings(&self, ctx: &Context<'_>) -> Result<Vec<Rating>> {
+        let rows = loaders::ratings(ctx, self.0.id).await?;
+        listed(ctx, rows.into_iter().map(Rating).collect())
+    }
+
+    /// Mean of the stars given, or null with no ratings.
+    async fn average_rating(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        loaders::average_rating(ctx, self.0.id).await
+    }
+
+    /// The viewer's own rating, if any.
+    async fn my_rating(&self, ctx: &Context<'_>) -> Result<Option<Rating>> {
+        Ok(loaders::my_rating(ctx, self.0.id).await?.map(Rating))
+    }
+
+    /// The newest resource sample of its running app; null while not running.
+    async fn current_usage(&self, ctx: &Context<'_>) -> Result<Option<Statistic>> {
+        if !self.0.running {
+            return Ok(None);
+        }
+        Ok(loaders::statistics(ctx, self.0.id, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(Statistic))
+    }
+
+    /// Its deployments, newest first.
+    #[graphql(complexity = "crate::graphql::budget::paged(first, 100) * child_complexity + 1")]
+    async fn deployments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, 1 to 100.", default = 20)] first: i32,
+    ) -> Result<Vec<crate::projects::deploys::types::Deployment>> {
+        let first = check_first(first)?;
+        let rows = loaders::deployments(ctx, self.0.id, first).await?;
+        listed(
+            ctx,
+            rows.into_iter()
+                .map(crate::projects::deploys::types::Deployment)
+                .collect(),
+        )
+    }
+
+    /// Its newest resource samples, newest first.
+    #[graphql(complexity = "crate::graphql::budget::paged(last, 50) * child_complexity + 1")]
+    async fn statistics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, 1 to 50.", default = 10)] last: i32,
+    ) -> Result<Vec<Statistic>> {
+        if !(1..=50).contains(&last) {
+            return Err(
+                ServiceError::invalid("last", "must be 1 to 50").into_graphql(Domain::Projects)
+            );
+        }
+        let rows = loaders::statistics(ctx, self.0.id, last).await?;
+        listed(ctx, rows.into_iter().map(Statistic).collect())
+    }
+
+    /// Decrypted values. Owner, collaborators and admins only.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn environment_variables(&self, ctx: &Context<'_>) -> Result<Vec<EnvironmentVariable>> {
+        listed(ctx, loaders::environment_variables(ctx, &self.0).await?)
+    }
+}
+
+pub(super) fn check_first(first: i32) -> Result<i32> {
+    if (1..=100).contains(&first) {
+        Ok(first)
+    } else {
+        Err(ServiceError::invalid("first", "must be 1 to 100")).or_graphql(Domain::Projects)
+    }
+}
