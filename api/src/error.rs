@@ -247,39 +247,95 @@ impl ServiceError {
         }
     }
 
+    /// What a client may learn of this error: its code, HTTP status (for routes outside
+    /// GraphQL), message and the field it names; `None` for an internal error, which is
+    /// logged and hidden. The one table of variants to codes, for GraphQL and the file
+    /// routes alike.
+    pub fn exposed(&self) -> Option<Exposed> {
+        use axum::http::StatusCode as S;
+        let (code, status, message, field) = match self {
+            ServiceError::Unauthenticated(reason) => {
+                (Code::Unauthenticated, S::UNAUTHORIZED, reason.clone(), None)
+            }
+            ServiceError::Forbidden(reason) => {
+                (Code::Forbidden, S::FORBIDDEN, reason.clone(), None)
+            }
+            ServiceError::NotFound(what) => (
+                Code::NotFound,
+                S::NOT_FOUND,
+                format!("{what} not found"),
+                None,
+            ),
+            ServiceError::Invalid { field, reason } => (
+                Code::BadUserInput,
+                S::BAD_REQUEST,
+                format!("{field}: {reason}"),
+                Some((*field).to_owned()),
+            ),
+            ServiceError::Conflict { field, reason } => (
+                Code::Conflict,
+                S::CONFLICT,
+                format!("{field}: {reason}"),
+                Some(field.clone()),
+            ),
+            ServiceError::Busy(reason) => {
+                (Code::Busy, S::SERVICE_UNAVAILABLE, reason.clone(), None)
+            }
+            ServiceError::Unavailable(reason) => (
+                Code::Unavailable,
+                S::SERVICE_UNAVAILABLE,
+                reason.clone(),
+                None,
+            ),
+            ServiceError::Database(_) | ServiceError::Corrupt(_) | ServiceError::Internal(_) => {
+                return None;
+            }
+        };
+        Some(Exposed {
+            code,
+            status,
+            message,
+            field,
+        })
+    }
+
     /// Maps every variant to what the client sees; `domain` says where it happened.
     pub fn into_graphql(self, domain: Domain) -> async_graphql::Error {
-        match self {
-            ServiceError::Unauthenticated(reason) => client_error(Code::Unauthenticated, reason),
-            ServiceError::Forbidden(reason) => client_error(Code::Forbidden, reason),
-            ServiceError::NotFound(what) => {
-                client_error(Code::NotFound, format!("{what} not found"))
-            }
-            ServiceError::Invalid { field, reason } => {
-                client_error(Code::BadUserInput, format!("{field}: {reason}"))
-                    .extend_with(|_, e| e.set("field", field))
-            }
-            ServiceError::Conflict { field, reason } => {
-                let message = format!("{field}: {reason}");
-                client_error(Code::Conflict, message)
-                    .extend_with(move |_, e| e.set("field", field.clone()))
-            }
-            ServiceError::Busy(reason) => client_error(Code::Busy, reason),
-            ServiceError::Unavailable(reason) => client_error(Code::Unavailable, reason),
-            ServiceError::Database(error) => internal(domain, &error),
-            error @ (ServiceError::Corrupt(_) | ServiceError::Internal(_)) => {
-                internal(domain, &error)
+        as_graphql(&self, domain)
+    }
+}
+
+/// What a client is told of a service error ([`ServiceError::exposed`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Exposed {
+    pub code: Code,
+    pub status: axum::http::StatusCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+fn as_graphql(error: &ServiceError, domain: Domain) -> async_graphql::Error {
+    match error.exposed() {
+        Some(Exposed {
+            code,
+            message,
+            field,
+            ..
+        }) => {
+            let error = client_error(code, message);
+            match field {
+                Some(field) => error.extend_with(move |_, e| e.set("field", field.clone())),
+                None => error,
             }
         }
+        None => internal(domain, error),
     }
 }
 
 /// Maps an error a batch loader shared among several fields.
+/// (A client error stays a client error however many fields share it.)
 pub fn shared_error(domain: Domain, error: std::sync::Arc<ServiceError>) -> async_graphql::Error {
-    match std::sync::Arc::try_unwrap(error) {
-        Ok(error) => error.into_graphql(domain),
-        Err(shared) => ServiceError::Internal(cause_chain(&*shared)).into_graphql(domain),
-    }
+    as_graphql(&error, domain)
 }
 
 /// Converts a service result into a GraphQL result, mapping the error once.
@@ -296,6 +352,28 @@ impl<T> OrGraphql<T> for Result<T, ServiceError> {
 #[cfg(test)]
 mod tests {
     use super::conflicting_field;
+
+    #[test]
+    fn a_client_error_keeps_its_code_however_many_fields_share_it() {
+        use super::*;
+        let shared = std::sync::Arc::new(ServiceError::NotFound("course"));
+        let _another_field = shared.clone();
+        let error = shared_error(Domain::Academic, shared);
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("NOT_FOUND")));
+        assert_eq!(error.message, "course not found");
+        let internal = ServiceError::Internal("boom".into());
+        assert_eq!(internal.exposed(), None, "internal errors are hidden");
+        let invalid = ServiceError::invalid("name", "too long").exposed();
+        assert_eq!(
+            invalid.map(|e| (e.code, e.status.as_u16(), e.field)),
+            Some((Code::BadUserInput, 400, Some("name".into())))
+        );
+    }
 
     #[test]
     fn conflicts_name_the_field_on_both_backends() {

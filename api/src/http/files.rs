@@ -31,51 +31,25 @@ fn refusal(status: StatusCode, code: Code, message: impl Into<String>) -> Respon
 }
 
 fn service_refusal(state: &HttpState, error: ServiceError) -> Response {
-    match error {
-        ServiceError::Unauthenticated(reason) => {
-            refusal(StatusCode::UNAUTHORIZED, Code::Unauthenticated, reason)
-        }
-        ServiceError::Forbidden(reason) => refusal(StatusCode::FORBIDDEN, Code::Forbidden, reason),
-        ServiceError::NotFound(what) => refusal(
-            StatusCode::NOT_FOUND,
-            Code::NotFound,
-            format!("{what} not found"),
-        ),
-        ServiceError::Invalid { field, reason } => refusal(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            format!("{field}: {reason}"),
-        ),
-        ServiceError::Conflict { field, reason } => refusal(
-            StatusCode::CONFLICT,
-            Code::Conflict,
-            format!("{field}: {reason}"),
-        ),
-        ServiceError::Busy(reason) => refusal(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, reason),
-        ServiceError::Unavailable(reason) => {
-            refusal(StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable, reason)
-        }
-        error @ (ServiceError::Database(_)
-        | ServiceError::Corrupt(_)
-        | ServiceError::Internal(_)) => {
-            let detail = cause_chain(&error);
-            tracing::error!(%detail, "internal error in a file route");
-            let databases = state.state.databases.clone();
-            tokio::spawn(async move {
-                if let Err(error) = databases
-                    .record_error(Domain::Projects, "file route".into(), detail)
-                    .await
-                {
-                    tracing::error!(%error, "could not record an internal error");
-                }
-            });
-            refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Code::InternalServerError,
-                "internal server error",
-            )
-        }
+    if let Some(exposed) = error.exposed() {
+        return refusal(exposed.status, exposed.code, exposed.message);
     }
+    let detail = cause_chain(&error);
+    tracing::error!(%detail, "internal error in a file route");
+    let databases = state.state.databases.clone();
+    tokio::spawn(async move {
+        if let Err(error) = databases
+            .record_error(Domain::Projects, "file route".into(), detail)
+            .await
+        {
+            tracing::error!(%error, "could not record an internal error");
+        }
+    });
+    refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Code::InternalServerError,
+        "internal server error",
+    )
 }
 
 async fn viewer_of(
