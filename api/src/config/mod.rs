@@ -3,6 +3,8 @@
 
 mod deploy;
 mod limits;
+mod redact;
+mod validate;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -11,6 +13,8 @@ use migration::Domain;
 
 pub use self::deploy::{DeployConfig, Runtime as DeployRuntime, Sandbox as DeploySandbox};
 pub use self::limits::{ConnectionLimits, QueryLimits};
+pub use self::redact::redact_url;
+pub use self::validate::ConfigError;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -242,29 +246,6 @@ pub struct Config {
     pub deploy: DeployConfig,
 }
 
-/// A configuration that parsed but cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(
-        "CORS_ALLOW_CREDENTIALS=true cannot be combined with CORS_ALLOWED_ORIGINS=*: name the origins"
-    )]
-    CredentialsWithAnyOrigin,
-    #[error("CORS_ALLOWED_ORIGINS: {0:?} is not an origin such as https://app.example.edu")]
-    BadOrigin(String),
-    #[error("{variable}: {reason}")]
-    BadDatabaseUrl {
-        variable: &'static str,
-        reason: String,
-    },
-    #[error("JWT_SECRET: must be at least 32 bytes")]
-    ShortJwtSecret,
-    #[error("{variable}: {reason}")]
-    BadStudentServer {
-        variable: &'static str,
-        reason: String,
-    },
-}
-
 /// Parses a configuration from flags alone (plus the environment), as tests do.
 #[derive(clap::Parser)]
 struct ConfigOnly {
@@ -282,64 +263,6 @@ impl Config {
     {
         use clap::Parser;
         ConfigOnly::try_parse_from(args).map(|parsed| parsed.config)
-    }
-
-    /// Checks what the types alone cannot.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.any_origin() && self.cors_allow_credentials {
-            return Err(ConfigError::CredentialsWithAnyOrigin);
-        }
-        if !self.any_origin() {
-            for origin in &self.cors_allowed_origins {
-                let parsed =
-                    url::Url::parse(origin).map_err(|_| ConfigError::BadOrigin(origin.clone()))?;
-                if !matches!(parsed.scheme(), "http" | "https")
-                    || parsed.host().is_none()
-                    || parsed.path() != "/"
-                {
-                    return Err(ConfigError::BadOrigin(origin.clone()));
-                }
-            }
-        }
-        if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err(ConfigError::ShortJwtSecret);
-        }
-        for (variable, url, schemes) in [
-            (
-                "STUDENT_POSTGRES_ADMIN_URL",
-                &self.student_postgres_admin_url,
-                ["postgres", "postgresql"],
-            ),
-            (
-                "STUDENT_MARIADB_ADMIN_URL",
-                &self.student_mariadb_admin_url,
-                ["mysql", "mariadb"],
-            ),
-        ] {
-            if let Some(url) = url {
-                let parsed = url::Url::parse(url).map_err(|e| ConfigError::BadStudentServer {
-                    variable,
-                    reason: e.to_string(),
-                })?;
-                if !schemes.contains(&parsed.scheme()) {
-                    return Err(ConfigError::BadStudentServer {
-                        variable,
-                        reason: format!("expected a {}:// URL", schemes[0]),
-                    });
-                }
-            }
-        }
-        for domain in Domain::ALL {
-            let url = self.database_url(domain);
-            let scheme = url.split(':').next().unwrap_or_default();
-            if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
-                return Err(ConfigError::BadDatabaseUrl {
-                    variable: domain.url_variable(),
-                    reason: "expected a sqlite:, postgres: or postgresql: URL".into(),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Whether any origin may call the API.
@@ -380,108 +303,5 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("bind_addr", &self.bind_addr)
-            .field("data_dir", &self.data_dir)
-            .field(
-                "users_database_url",
-                &redact_url(&self.database_url(Domain::Users)),
-            )
-            .field(
-                "academic_database_url",
-                &redact_url(&self.database_url(Domain::Academic)),
-            )
-            .field(
-                "projects_database_url",
-                &redact_url(&self.database_url(Domain::Projects)),
-            )
-            .field("database_max_connections", &self.database_max_connections)
-            .field("migrate_on_start", &self.migrate_on_start)
-            .field("app_env", &self.app_env)
-            .field("allow_introspection", &self.allow_introspection)
-            .field("graphiql", &self.graphiql)
-            .field("metrics_bind_addr", &self.metrics_bind_addr)
-            .field("log_format", &self.log_format)
-            .field("cors_allowed_origins", &self.cors_allowed_origins)
-            .field("cors_allow_credentials", &self.cors_allow_credentials)
-            .field("query", &self.query)
-            .field("connections", &self.connections)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("max_batch_length", &self.max_batch_length)
-            .field("max_concurrent_requests", &self.max_concurrent_requests)
-            .field(
-                "max_concurrent_requests_per_caller",
-                &self.max_concurrent_requests_per_caller,
-            )
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("files_max_bytes", &self.files_max_bytes)
-            .field("files_allowed_types", &self.files_allowed_types)
-            .field("secrets_key", &self.secrets_key.as_ref().map(|_| "***"))
-            .field("allow_local_repositories", &self.allow_local_repositories)
-            .field("deploy", &self.deploy)
-            .field("google_client_ids", &self.google_client_ids)
-            .field("google_jwks_url", &self.google_jwks_url)
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
-            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
-            .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
-            .field(
-                "student_postgres_admin_url",
-                &self.student_postgres_admin_url.as_deref().map(redact_url),
-            )
-            .field(
-                "student_mariadb_admin_url",
-                &self.student_mariadb_admin_url.as_deref().map(redact_url),
-            )
-            .finish()
-    }
-}
-
-/// A URL with its password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_with_any_origin_are_refused() {
-        let config = Config::from_args([
-            "api",
-            "--cors-allowed-origins",
-            "*",
-            "--cors-allow-credentials",
-            "true",
-        ])
-        .expect("flags parse");
-        assert!(matches!(
-            config.validate(),
-            Err(ConfigError::CredentialsWithAnyOrigin)
-        ));
-    }
-
-    #[test]
-    fn an_origin_with_a_path_is_refused() {
-        let config = Config::from_args(["api", "--cors-allowed-origins", "https://a.example/x"])
-            .expect("flags parse");
-        assert!(matches!(config.validate(), Err(ConfigError::BadOrigin(_))));
-    }
-
-    #[test]
-    fn redact_url_hides_the_password_and_keeps_the_rest() {
-        let redacted = redact_url("postgres://app:s3cret@db.example:5432/users");
-        assert_eq!(redacted, "postgres://app:***@db.example:5432/users");
     }
 }
