@@ -160,9 +160,16 @@ pub enum ServiceError {
     /// Stored data breaks an invariant the code relies on.
     #[error("corrupt data: {0}")]
     Corrupt(String),
-    /// Any other unexpected failure, with its cause.
-    #[error("{0}")]
-    Internal(String),
+    /// Any other unexpected failure, with its cause chain.
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+impl ServiceError {
+    /// An unexpected failure, keeping `error`'s cause chain for the error log.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        ServiceError::Internal(error.into())
+    }
 }
 
 impl From<sea_orm::DbErr> for ServiceError {
@@ -187,7 +194,7 @@ impl From<deploy::EngineError> for ServiceError {
             E::Conflict(reason) => ServiceError::conflict("deployment", reason),
             E::Unavailable(reason) => ServiceError::Unavailable(reason),
             E::Database(error) => ServiceError::Database(error),
-            error @ (E::LeaseLost | E::Io(_)) => ServiceError::Internal(error.to_string()),
+            error @ (E::LeaseLost | E::Io(_)) => ServiceError::internal(error),
         }
     }
 }
@@ -366,7 +373,7 @@ mod tests {
             .cloned();
         assert_eq!(code, Some(async_graphql::Value::from("NOT_FOUND")));
         assert_eq!(error.message, "course not found");
-        let internal = ServiceError::Internal("boom".into());
+        let internal = ServiceError::internal(anyhow::anyhow!("boom"));
         assert_eq!(internal.exposed(), None, "internal errors are hidden");
         let invalid = ServiceError::invalid("name", "too long").exposed();
         assert_eq!(

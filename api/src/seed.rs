@@ -15,6 +15,7 @@ use crate::{
         self,
         types::{CourseInput, SubjectInput},
     },
+    authz::Grant,
     error::{ServiceError, cause_chain},
     projects::{
         self, files,
@@ -67,15 +68,15 @@ impl files::Chunks for Chunk {
     }
 }
 
-fn viewer(model: &user::Model, role: RoleName) -> Viewer {
-    Viewer {
+fn viewer(model: &user::Model, role: RoleName) -> Arc<Viewer> {
+    Arc::new(Viewer {
         user: model.clone(),
         roles: vec![role],
-    }
+    })
 }
 
 fn internal(error: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(error.to_string())
+    ServiceError::internal(anyhow::anyhow!("{error}"))
 }
 
 /// Fills the three (empty) databases; writes `bench-dataset.json` into the data folder.
@@ -263,7 +264,7 @@ async fn project(
         projects::service::add_collaborator(
             &dbs.projects,
             &dbs.users,
-            &owner_viewer,
+            &Grant::as_operation(owner_viewer.clone(), "addCollaborator"),
             created.id,
             member.id,
         )
@@ -278,7 +279,7 @@ async fn project(
         let stars = 1 + ((p + k) % 5) as i32;
         projects::service::rate(
             &dbs.projects,
-            &viewer(rater, RoleName::Student),
+            &Grant::as_operation(viewer(rater, RoleName::Student), "rateProject"),
             created.id,
             stars,
         )
@@ -291,7 +292,7 @@ async fn project(
     for s in 0..2 {
         let stage = projects::service::create_stage(
             &dbs.projects,
-            &owner_viewer,
+            &Grant::as_operation(owner_viewer.clone(), "createStage"),
             CreateStageInput {
                 project_id: ID::from(created.id),
                 name: format!("Stage {}", s + 1),
@@ -313,8 +314,13 @@ async fn project(
             )
             .await
             .map_err(internal)?;
-            projects::service::attach_file(&dbs.projects, &owner_viewer, stage.id, stored.id)
-                .await?;
+            projects::service::attach_file(
+                &dbs.projects,
+                &Grant::as_operation(owner_viewer.clone(), "attachStageFile"),
+                stage.id,
+                stored.id,
+            )
+            .await?;
         }
     }
     for (d, status) in [

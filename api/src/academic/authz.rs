@@ -1,43 +1,35 @@
 //! The academic domain's authorization table. Enrolment also checks, in the service,
 //! that the viewer teaches the course (or is staff).
 
-use std::sync::Arc;
-
-use async_graphql::Context;
-
-pub use crate::authz::Rule;
+pub use crate::authz::{Rule, authorize, require};
 use crate::{
-    authz::STAFF,
-    error::ServiceError,
-    users::{types::RoleName, viewer::Viewer},
+    authz::{Object, Policy, STAFF},
+    users::types::RoleName,
 };
 
 /// Every operation of the academic domain, with its rule.
-pub const TABLE: &[(&str, Rule)] = &[
-    ("subjects", Rule::Anyone),
-    ("subject", Rule::Anyone),
-    ("subjectByCode", Rule::Anyone),
-    ("courses", Rule::SignedIn),
-    ("course", Rule::SignedIn),
-    ("myCourses", Rule::AnyRole(&[RoleName::Teacher])),
-    ("myEnrollments", Rule::SignedIn),
-    ("createSubjects", Rule::AnyRole(STAFF)),
-    ("updateSubject", Rule::AnyRole(STAFF)),
-    ("deleteSubject", Rule::AnyRole(STAFF)),
-    ("createCourses", Rule::AnyRole(STAFF)),
-    ("updateCourse", Rule::AnyRole(STAFF)),
-    ("deleteCourse", Rule::AnyRole(STAFF)),
-    ("enrollStudents", Rule::SignedIn),
-    ("unenrollStudent", Rule::SignedIn),
+pub const TABLE: &[Policy] = &[
+    Policy::call("subjects", Rule::Anyone),
+    Policy::call("subject", Rule::Anyone),
+    Policy::call("subjectByCode", Rule::Anyone),
+    Policy::call("courses", Rule::SignedIn),
+    Policy::call("course", Rule::SignedIn),
+    Policy::call("myCourses", Rule::AnyRole(&[RoleName::Teacher])),
+    Policy::call("myEnrollments", Rule::SignedIn),
+    Policy::call("createSubjects", Rule::AnyRole(STAFF)),
+    Policy::call("updateSubject", Rule::AnyRole(STAFF)),
+    Policy::call("deleteSubject", Rule::AnyRole(STAFF)),
+    Policy::call("createCourses", Rule::AnyRole(STAFF)),
+    Policy::call("updateCourse", Rule::AnyRole(STAFF)),
+    Policy::call("deleteCourse", Rule::AnyRole(STAFF)),
+    Policy {
+        operation: "enrollStudents",
+        caller: Rule::SignedIn,
+        object: Object::CourseTeacherOrStaff,
+    },
+    Policy {
+        operation: "unenrollStudent",
+        caller: Rule::SignedIn,
+        object: Object::CourseTeacherOrStaff,
+    },
 ];
-
-pub async fn authorize(
-    ctx: &Context<'_>,
-    operation: &str,
-) -> Result<Option<Arc<Viewer>>, ServiceError> {
-    crate::authz::authorize(ctx, TABLE, operation).await
-}
-
-pub async fn require(ctx: &Context<'_>, operation: &str) -> Result<Arc<Viewer>, ServiceError> {
-    crate::authz::require(ctx, TABLE, operation).await
-}

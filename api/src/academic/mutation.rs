@@ -24,9 +24,7 @@ impl AcademicMutation {
         ctx: &Context<'_>,
         subjects: Vec<SubjectInput>,
     ) -> Result<Vec<Subject>> {
-        authz::require(ctx, "createSubjects")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let created = service::create_subjects(&AppState::of(ctx).databases.academic, subjects)
             .await
             .or_graphql(Domain::Academic)?;
@@ -40,9 +38,7 @@ impl AcademicMutation {
         id: ID,
         input: UpdateSubjectInput,
     ) -> Result<Subject> {
-        authz::require(ctx, "updateSubject")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let updated = service::update_subject(&AppState::of(ctx).databases.academic, id, input)
             .await
@@ -52,9 +48,7 @@ impl AcademicMutation {
 
     /// Deletes a subject; refused with CONFLICT while courses use it. Admin and support.
     async fn delete_subject(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        authz::require(ctx, "deleteSubject")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         service::delete_subject(&AppState::of(ctx).databases.academic, id)
             .await
@@ -69,9 +63,7 @@ impl AcademicMutation {
         ctx: &Context<'_>,
         courses: Vec<CourseInput>,
     ) -> Result<Vec<Course>> {
-        authz::require(ctx, "createCourses")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         let created = service::create_courses(&dbs.academic, &dbs.users, courses)
             .await
@@ -86,9 +78,7 @@ impl AcademicMutation {
         id: ID,
         input: UpdateCourseInput,
     ) -> Result<Course> {
-        authz::require(ctx, "updateCourse")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         let updated = service::update_course(&dbs.academic, &dbs.users, id, input)
@@ -100,9 +90,7 @@ impl AcademicMutation {
     /// Deletes a course and its enrolments; `CONFLICT` (with how many) while projects are
     /// built for it. Admin and support.
     async fn delete_course(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        authz::require(ctx, "deleteCourse")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         let linked = crate::projects::service::projects_of_course(&dbs.projects, id)
@@ -123,9 +111,7 @@ impl AcademicMutation {
         #[graphql(default)] user_ids: Vec<ID>,
         #[graphql(default)] emails: Vec<String>,
     ) -> Result<Vec<EnrollmentResult>> {
-        let viewer = authz::require(ctx, "enrollStudents")
-            .await
-            .or_graphql(Domain::Academic)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         service::may_manage(&dbs.academic, &viewer, course_id)
@@ -152,9 +138,7 @@ impl AcademicMutation {
         course_id: ID,
         user_id: ID,
     ) -> Result<bool> {
-        let viewer = authz::require(ctx, "unenrollStudent")
-            .await
-            .or_graphql(Domain::Academic)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
         let user_id = service::parse_id(&user_id, "userId").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;

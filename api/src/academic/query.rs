@@ -29,9 +29,7 @@ impl AcademicQuery {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<Subject>> {
-        authz::authorize(ctx, "subjects")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Academic)?;
         let page = Page::new(first, after).or_graphql(Domain::Academic)?;
         let (rows, total) = service::subjects_page(
             &AppState::of(ctx).databases.academic,
@@ -45,9 +43,7 @@ impl AcademicQuery {
 
     /// A subject by id, or null. Readable by anyone.
     async fn subject(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Subject>> {
-        authz::authorize(ctx, "subject")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let found = service::subject(&AppState::of(ctx).databases.academic, id)
             .await
@@ -61,9 +57,7 @@ impl AcademicQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The subject's unique code (1 to 10 characters).")] code: String,
     ) -> Result<Option<Subject>> {
-        authz::authorize(ctx, "subjectByCode")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Academic)?;
         let found = service::subject_by_code(&AppState::of(ctx).databases.academic, &code)
             .await
             .or_graphql(Domain::Academic)?;
@@ -81,9 +75,7 @@ impl AcademicQuery {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<Course>> {
-        authz::require(ctx, "courses")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let page = Page::new(first, after).or_graphql(Domain::Academic)?;
         let filter = filter.unwrap_or_default();
         let (rows, total) =
@@ -95,9 +87,7 @@ impl AcademicQuery {
 
     /// A course by id, or null. Signed-in users.
     async fn course(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Course>> {
-        authz::require(ctx, "course")
-            .await
-            .or_graphql(Domain::Academic)?;
+        authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let found = service::course(&AppState::of(ctx).databases.academic, id)
             .await
@@ -107,9 +97,7 @@ impl AcademicQuery {
 
     /// The courses the signed-in teacher teaches, newest term first.
     async fn my_courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
-        let viewer = authz::require(ctx, "myCourses")
-            .await
-            .or_graphql(Domain::Academic)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let rows = service::courses_taught_by(&AppState::of(ctx).databases.academic, viewer.id())
             .await
             .or_graphql(Domain::Academic)?;
@@ -118,9 +106,7 @@ impl AcademicQuery {
 
     /// The signed-in user's enrolments.
     async fn my_enrollments(&self, ctx: &Context<'_>) -> Result<Vec<Enrollment>> {
-        let viewer = authz::require(ctx, "myEnrollments")
-            .await
-            .or_graphql(Domain::Academic)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let rows = service::enrollments_of(&AppState::of(ctx).databases.academic, viewer.id())
             .await
             .or_graphql(Domain::Academic)?;

@@ -31,8 +31,9 @@ use super::{
 use crate::{
     config::QueryLimits,
     db::Databases,
-    error::{Code, Internal},
+    error::{Code, INTERNAL_MESSAGE, Internal},
 };
+use migration::Domain;
 
 /// How many parsed documents are kept, and the longest query text kept.
 const DOCUMENTS: usize = 256;
@@ -205,6 +206,9 @@ fn parse_failure(error: ServerError) -> Response {
 /// Records internal errors and gives a code to every error that has none.
 async fn finish(databases: &Databases, mut response: Response) -> Response {
     for error in &mut response.errors {
+        if !has_code(error) {
+            uncoded(error);
+        }
         if let Some(internal) = error.source::<Internal>() {
             tracing::error!(domain = internal.domain.name(), detail = %internal.detail, path = ?error.path, "internal error");
             let message = format!("{} at {}", error.message, path_string(error));
@@ -215,20 +219,36 @@ async fn finish(databases: &Databases, mut response: Response) -> Response {
                 tracing::error!(error = %db_error, "could not record an internal error");
             }
         }
-        if !has_code(error) {
-            // Errors async-graphql raises itself: without a path they are about the
-            // request (the document parsed, so validation or operation selection); with
-            // one, about an argument's value.
-            let code = if error.path.is_empty() {
-                request_error_code(error)
-            } else {
-                Code::BadUserInput
-            };
-            set_code(error, code);
-        }
     }
     response
 }
+
+/// Codes an error nothing coded. async-graphql raises these itself: without a path they
+/// are about the request (the document parsed, so validation or operation selection);
+/// with one, an argument that did not parse is the client's. Anything else on a path
+/// is a failure of ours that no service coded: internal, its text hidden and recorded.
+fn uncoded(error: &mut ServerError) {
+    if error.path.is_empty() {
+        set_code(error, request_error_code(error));
+    } else if error.message.starts_with(ARGUMENT_PARSE_FAILURE) {
+        set_code(error, Code::BadUserInput);
+    } else {
+        let detail = std::mem::replace(&mut error.message, INTERNAL_MESSAGE.to_owned());
+        let domain = error
+            .path
+            .first()
+            .and_then(|segment| match segment {
+                PathSegment::Field(name) => crate::authz::domain_of(name),
+                PathSegment::Index(_) => None,
+            })
+            .unwrap_or(Domain::Projects);
+        error.source = Some(Arc::new(Internal { domain, detail }));
+        set_code(error, Code::InternalServerError);
+    }
+}
+
+/// How async-graphql words a value that does not parse as its argument's type.
+const ARGUMENT_PARSE_FAILURE: &str = "Failed to parse \"";
 
 /// async-graphql reports these request errors with these exact messages; anything else
 /// raised before execution is a validation rule's.
@@ -285,5 +305,49 @@ fn path_string(error: &ServerError) -> String {
         "(request)".to_owned()
     } else {
         parts.join(".")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_path(message: &str, field: &str) -> ServerError {
+        let mut error = ServerError::new(message, None);
+        error.path = vec![PathSegment::Field(field.to_owned())];
+        error
+    }
+
+    fn code(error: &ServerError) -> String {
+        let extensions = error.extensions.as_ref().expect("extensions");
+        format!("{}", extensions.get("code").expect("a code"))
+    }
+
+    #[test]
+    fn an_uncoded_error_on_a_path_is_internal_and_its_text_is_hidden() {
+        let mut error = on_path("connection refused (os error 111)", "createCourses");
+        uncoded(&mut error);
+        assert_eq!(code(&error), "\"INTERNAL_SERVER_ERROR\"");
+        assert_eq!(error.message, INTERNAL_MESSAGE);
+        let internal = error.source::<Internal>().expect("recorded as internal");
+        assert_eq!(internal.domain, Domain::Academic);
+        assert_eq!(internal.detail, "connection refused (os error 111)");
+    }
+
+    #[test]
+    fn an_argument_that_does_not_parse_is_the_clients() {
+        let message =
+            r#"Failed to parse "Int": Only integers from -2147483648 to 2147483647 are accepted."#;
+        let mut error = on_path(message, "project");
+        uncoded(&mut error);
+        assert_eq!(code(&error), "\"BAD_USER_INPUT\"");
+        assert_eq!(error.message, message);
+    }
+
+    #[test]
+    fn an_uncoded_error_without_a_path_is_about_the_request() {
+        let mut error = ServerError::new("Query is nested too deep.", None);
+        uncoded(&mut error);
+        assert_eq!(code(&error), "\"QUERY_TOO_DEEP\"");
     }
 }

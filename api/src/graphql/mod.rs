@@ -96,6 +96,29 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
+/// The name of every root field of Query, Mutation and Subscription, read by
+/// introspection of the schema's shape.
+pub async fn root_fields() -> std::collections::BTreeSet<String> {
+    let response = builder()
+        .finish()
+        .execute(
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } \
+             subscriptionType { fields { name } } } }",
+        )
+        .await;
+    let json = response.data.into_json().unwrap_or_default();
+    ["queryType", "mutationType", "subscriptionType"]
+        .iter()
+        .flat_map(|root| {
+            json["__schema"][root]["fields"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|field| field["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The operation a request runs: the document's only one, or the one it names.
 pub fn operation<'a>(
     document: &'a ExecutableDocument,

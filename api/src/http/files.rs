@@ -159,8 +159,8 @@ pub async fn upload(
             Err(UploadError::Invalid(reason)) => {
                 refusal(StatusCode::BAD_REQUEST, Code::BadRequest, reason)
             }
-            Err(UploadError::Storage(reason)) => {
-                service_refusal(&http, ServiceError::Internal(reason))
+            Err(error @ UploadError::Storage(_)) => {
+                service_refusal(&http, ServiceError::internal(error))
             }
             Err(UploadError::Service(error)) => service_refusal(&http, error),
         };
@@ -210,14 +210,16 @@ pub async fn download(
             );
         }
     }
-    let bytes = match tokio::fs::read(files::path_of(&http.state.config.data_dir, &found.uuid))
-        .await
-    {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            return service_refusal(&http, ServiceError::Internal(format!("file {id}: {error}")));
-        }
-    };
+    let bytes =
+        match tokio::fs::read(files::path_of(&http.state.config.data_dir, &found.uuid)).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                return service_refusal(
+                    &http,
+                    ServiceError::internal(anyhow::Error::new(error).context(format!("file {id}"))),
+                );
+            }
+        };
     let disposition = if found.content_type.starts_with("image/") {
         "inline"
     } else {

@@ -1,95 +1,46 @@
-//! The projects domain's authorization table. On top, the services check the project:
-//! owner and collaborators write, the owner manages members and deletes, admins do all.
+//! The projects domain's authorization table: who may call each operation and, for an
+//! operation on one project, who may act on that project (the services check it once
+//! the project is loaded).
 
-use std::sync::Arc;
+use crate::authz::{ADMIN, Policy, STAFF};
+pub use crate::authz::{ProjectRule, Rule, authorize, require};
 
-use async_graphql::Context;
-
-pub use crate::authz::Rule;
-use crate::{error::ServiceError, users::viewer::Viewer};
-
-/// Every operation of the projects domain, with its rule.
-pub const TABLE: &[(&str, Rule)] = &[
-    ("stageStatuses", Rule::Anyone),
-    ("tags", Rule::Anyone),
-    ("createTag", Rule::AnyRole(crate::authz::STAFF)),
-    ("renameTag", Rule::AnyRole(crate::authz::STAFF)),
-    ("deleteTag", Rule::AnyRole(crate::authz::STAFF)),
-    ("slugAvailable", Rule::SignedIn),
-    ("project", Rule::SignedIn),
-    ("projectBySlug", Rule::SignedIn),
-    ("projects", Rule::SignedIn),
-    ("createProject", Rule::SignedIn),
-    ("updateProject", Rule::SignedIn),
-    ("deleteProject", Rule::SignedIn),
-    ("addCollaborator", Rule::SignedIn),
-    ("removeCollaborator", Rule::SignedIn),
-    ("rateProject", Rule::SignedIn),
-    ("linkCourse", Rule::SignedIn),
-    ("unlinkCourse", Rule::SignedIn),
-    ("tagProject", Rule::SignedIn),
-    ("untagProject", Rule::SignedIn),
-    ("createStage", Rule::SignedIn),
-    ("updateStage", Rule::SignedIn),
-    ("deleteStage", Rule::SignedIn),
-    ("attachStageFile", Rule::SignedIn),
-    ("detachStageFile", Rule::SignedIn),
-    ("setEnvironmentVariable", Rule::SignedIn),
-    ("deleteEnvironmentVariable", Rule::SignedIn),
-    ("job", Rule::SignedIn),
-    ("deployment", Rule::SignedIn),
-    ("workers", Rule::AnyRole(crate::authz::ADMIN)),
-    ("deployQueue", Rule::AnyRole(crate::authz::ADMIN)),
-    ("deployProject", Rule::SignedIn),
-    ("cancelDeployment", Rule::SignedIn),
-    ("stopProject", Rule::SignedIn),
-    ("startProject", Rule::SignedIn),
-    ("deploymentUpdates", Rule::SignedIn),
-    ("projectDeployments", Rule::SignedIn),
+/// Every operation of the projects domain, with its rules.
+pub const TABLE: &[Policy] = &[
+    Policy::call("stageStatuses", Rule::Anyone),
+    Policy::call("tags", Rule::Anyone),
+    Policy::call("createTag", Rule::AnyRole(STAFF)),
+    Policy::call("renameTag", Rule::AnyRole(STAFF)),
+    Policy::call("deleteTag", Rule::AnyRole(STAFF)),
+    Policy::call("slugAvailable", Rule::SignedIn),
+    Policy::call("project", Rule::SignedIn),
+    Policy::call("projectBySlug", Rule::SignedIn),
+    Policy::call("projects", Rule::SignedIn),
+    Policy::call("createProject", Rule::SignedIn),
+    Policy::project("updateProject", ProjectRule::Members),
+    Policy::project("deleteProject", ProjectRule::OwnerOnly),
+    Policy::project("addCollaborator", ProjectRule::OwnerOnly),
+    Policy::project("removeCollaborator", ProjectRule::OwnerOnly),
+    Policy::project("rateProject", ProjectRule::NotMembers),
+    Policy::project("linkCourse", ProjectRule::Members),
+    Policy::project("unlinkCourse", ProjectRule::Members),
+    Policy::project("tagProject", ProjectRule::Members),
+    Policy::project("untagProject", ProjectRule::Members),
+    Policy::project("createStage", ProjectRule::Members),
+    Policy::project("updateStage", ProjectRule::Members),
+    Policy::project("deleteStage", ProjectRule::Members),
+    Policy::project("attachStageFile", ProjectRule::Members),
+    Policy::project("detachStageFile", ProjectRule::Members),
+    Policy::project("setEnvironmentVariable", ProjectRule::Members),
+    Policy::project("deleteEnvironmentVariable", ProjectRule::Members),
+    Policy::call("job", Rule::SignedIn),
+    Policy::call("deployment", Rule::SignedIn),
+    Policy::call("workers", Rule::AnyRole(ADMIN)),
+    Policy::call("deployQueue", Rule::AnyRole(ADMIN)),
+    Policy::project("deployProject", ProjectRule::Members),
+    Policy::project("cancelDeployment", ProjectRule::Members),
+    Policy::project("stopProject", ProjectRule::Members),
+    Policy::project("startProject", ProjectRule::Members),
+    Policy::call("deploymentUpdates", Rule::SignedIn),
+    Policy::call("projectDeployments", Rule::SignedIn),
 ];
-
-/// Who may do what to one project, beyond the table (checked by the services).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProjectRule {
-    /// Owner, collaborators, admins.
-    Members,
-    /// Owner, admins.
-    OwnerOnly,
-    /// Any signed-in user but the owner and collaborators.
-    NotMembers,
-}
-
-/// The per-project rule of each mutation.
-pub const PROJECT_RULES: &[(&str, ProjectRule)] = &[
-    ("updateProject", ProjectRule::Members),
-    ("deleteProject", ProjectRule::OwnerOnly),
-    ("addCollaborator", ProjectRule::OwnerOnly),
-    ("removeCollaborator", ProjectRule::OwnerOnly),
-    ("rateProject", ProjectRule::NotMembers),
-    ("linkCourse", ProjectRule::Members),
-    ("unlinkCourse", ProjectRule::Members),
-    ("tagProject", ProjectRule::Members),
-    ("untagProject", ProjectRule::Members),
-    ("createStage", ProjectRule::Members),
-    ("updateStage", ProjectRule::Members),
-    ("deleteStage", ProjectRule::Members),
-    ("attachStageFile", ProjectRule::Members),
-    ("detachStageFile", ProjectRule::Members),
-    ("setEnvironmentVariable", ProjectRule::Members),
-    ("deleteEnvironmentVariable", ProjectRule::Members),
-    ("deployProject", ProjectRule::Members),
-    ("cancelDeployment", ProjectRule::Members),
-    ("stopProject", ProjectRule::Members),
-    ("startProject", ProjectRule::Members),
-];
-
-pub async fn authorize(
-    ctx: &Context<'_>,
-    operation: &str,
-) -> Result<Option<Arc<Viewer>>, ServiceError> {
-    crate::authz::authorize(ctx, TABLE, operation).await
-}
-
-pub async fn require(ctx: &Context<'_>, operation: &str) -> Result<Arc<Viewer>, ServiceError> {
-    crate::authz::require(ctx, TABLE, operation).await
-}

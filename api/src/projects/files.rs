@@ -31,8 +31,8 @@ pub enum UploadError {
     Invalid(String),
     #[error("the content is not {0}")]
     NotDeclaredType(String),
-    #[error("{0}")]
-    Storage(String),
+    #[error("the file store failed")]
+    Storage(#[source] std::io::Error),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -58,12 +58,12 @@ pub async fn store(
     let path = path_of(data_dir, &uuid);
     tokio::fs::create_dir_all(folder(data_dir))
         .await
-        .map_err(|e| UploadError::Storage(e.to_string()))?;
+        .map_err(UploadError::Storage)?;
     let mut unfinished = Unfinished(Some(path.with_extension(PARTIAL)));
     let size = write_limited(unfinished.path(), content_type, max, chunks).await?;
     tokio::fs::rename(unfinished.path(), &path)
         .await
-        .map_err(|e| UploadError::Storage(e.to_string()))?;
+        .map_err(UploadError::Storage)?;
     unfinished.0 = Some(path.clone());
     let name: String = Path::new(original_name)
         .file_name()
@@ -130,7 +130,7 @@ async fn write_limited(
     max: u64,
     chunks: &mut impl Chunks,
 ) -> Result<u64, UploadError> {
-    let storage = |e: std::io::Error| UploadError::Storage(e.to_string());
+    let storage = UploadError::Storage;
     let mut out = tokio::fs::File::create(path).await.map_err(storage)?;
     let mut size: u64 = 0;
     let mut head = Some(Vec::with_capacity(sniff::HEAD_BYTES));

@@ -37,9 +37,7 @@ impl ProjectsMutation {
         ctx: &Context<'_>,
         input: CreateProjectInput,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "createProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let dbs = &state.databases;
         let created = service::create(
@@ -61,9 +59,7 @@ impl ProjectsMutation {
         id: ID,
         input: UpdateProjectInput,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "updateProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let project_id = self::id(&id, "id")?;
         let updated = service::update(
@@ -80,9 +76,7 @@ impl ProjectsMutation {
 
     /// Deletes a project and its files. Owner, admins.
     async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let viewer = authz::require(ctx, "deleteProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         service::delete(
             &state.databases.projects,
@@ -103,9 +97,7 @@ impl ProjectsMutation {
         project_id: ID,
         user_id: ID,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "addCollaborator")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let dbs = &AppState::of(ctx).databases;
         let found = service::add_collaborator(
             &dbs.projects,
@@ -126,9 +118,7 @@ impl ProjectsMutation {
         project_id: ID,
         user_id: ID,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "removeCollaborator")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::remove_collaborator(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -142,9 +132,7 @@ impl ProjectsMutation {
 
     /// Rates a project 1 to 5 (again to change it). Not one's own project.
     async fn rate_project(&self, ctx: &Context<'_>, project_id: ID, stars: i32) -> Result<Rating> {
-        let viewer = authz::require(ctx, "rateProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let saved = service::rate(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -163,9 +151,7 @@ impl ProjectsMutation {
         project_id: ID,
         course_id: ID,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "linkCourse")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let dbs = &AppState::of(ctx).databases;
         let found = service::link_course(
             &dbs.projects,
@@ -186,9 +172,7 @@ impl ProjectsMutation {
         project_id: ID,
         course_id: ID,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "unlinkCourse")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::unlink_course(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -202,9 +186,7 @@ impl ProjectsMutation {
 
     /// Tags a project. Owner, collaborators, admins.
     async fn tag_project(&self, ctx: &Context<'_>, project_id: ID, tag_id: ID) -> Result<Project> {
-        let viewer = authz::require(ctx, "tagProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::tag(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -223,9 +205,7 @@ impl ProjectsMutation {
         project_id: ID,
         tag_id: ID,
     ) -> Result<Project> {
-        let viewer = authz::require(ctx, "untagProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::untag(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -239,9 +219,7 @@ impl ProjectsMutation {
 
     /// Adds a stage. Owner, collaborators, admins.
     async fn create_stage(&self, ctx: &Context<'_>, input: CreateStageInput) -> Result<Stage> {
-        let viewer = authz::require(ctx, "createStage")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let created = service::create_stage(&AppState::of(ctx).databases.projects, &viewer, input)
             .await
             .or_graphql(Domain::Projects)?;
@@ -255,9 +233,7 @@ impl ProjectsMutation {
         id: ID,
         input: UpdateStageInput,
     ) -> Result<Stage> {
-        let viewer = authz::require(ctx, "updateStage")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let updated = service::update_stage(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -271,9 +247,7 @@ impl ProjectsMutation {
 
     /// Deletes a stage and its files. Owner, collaborators, admins.
     async fn delete_stage(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let viewer = authz::require(ctx, "deleteStage")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         service::delete_stage(
             &state.databases.projects,
@@ -293,9 +267,7 @@ impl ProjectsMutation {
         stage_id: ID,
         file_id: ID,
     ) -> Result<Stage> {
-        let viewer = authz::require(ctx, "attachStageFile")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::attach_file(
             &AppState::of(ctx).databases.projects,
             &viewer,
@@ -314,9 +286,7 @@ impl ProjectsMutation {
         stage_id: ID,
         file_id: ID,
     ) -> Result<Stage> {
-        let viewer = authz::require(ctx, "detachStageFile")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let found = service::detach_file(
             &state.databases.projects,
@@ -339,9 +309,7 @@ impl ProjectsMutation {
         #[graphql(desc = "1 to 64 characters matching [A-Z_][A-Z0-9_]*.")] name: String,
         value: String,
     ) -> Result<EnvironmentVariable> {
-        let viewer = authz::require(ctx, "setEnvironmentVariable")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let saved = service::set_variable(
             &state.databases.projects,
@@ -367,9 +335,7 @@ impl ProjectsMutation {
         project_id: ID,
         name: String,
     ) -> Result<bool> {
-        let viewer = authz::require(ctx, "deleteEnvironmentVariable")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         service::delete_variable(
             &AppState::of(ctx).databases.projects,
             &viewer,

@@ -20,9 +20,7 @@ pub struct ProjectsQuery;
 impl ProjectsQuery {
     /// The statuses a stage can have. Public reference data.
     async fn stage_statuses(&self, ctx: &Context<'_>) -> Result<Vec<StageStatus>> {
-        authz::authorize(ctx, "stageStatuses")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Projects)?;
         let rows = service::stage_statuses(&AppState::of(ctx).databases.projects)
             .await
             .or_graphql(Domain::Projects)?;
@@ -38,9 +36,7 @@ impl ProjectsQuery {
         ctx: &Context<'_>,
         #[graphql(name = "type", desc = "Only tags of this type.")] of_type: Option<TagType>,
     ) -> Result<Vec<Tag>> {
-        authz::authorize(ctx, "tags")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Projects)?;
         let of_type = of_type.map(TagType::as_db);
         let rows = super::tags::list(&AppState::of(ctx).databases.projects, of_type)
             .await
@@ -53,9 +49,7 @@ impl ProjectsQuery {
 
     /// A project by id, or null. Signed-in users.
     async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
-        authz::require(ctx, "project")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let with_average = ctx.look_ahead().field("averageRating").exists();
         let found = service::read_by_id(&AppState::of(ctx).databases.projects, id, with_average)
@@ -66,9 +60,7 @@ impl ProjectsQuery {
 
     /// A project by slug, or null. Signed-in users.
     async fn project_by_slug(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Project>> {
-        authz::require(ctx, "projectBySlug")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         Ok(
             service::by_slug(&AppState::of(ctx).databases.projects, &slug)
                 .await
@@ -86,9 +78,7 @@ impl ProjectsQuery {
         #[graphql(desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<Project>> {
-        authz::require(ctx, "projects")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let page = Page::new(Some(first), after).or_graphql(Domain::Projects)?;
         let filter = filter.unwrap_or_default();
         let with_average = ctx
@@ -116,9 +106,7 @@ impl ProjectsQuery {
 
     /// Whether a slug is well-formed and not taken.
     async fn slug_available(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
-        authz::require(ctx, "slugAvailable")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         service::slug_available(&AppState::of(ctx).databases.projects, &slug)
             .await
             .or_graphql(Domain::Projects)

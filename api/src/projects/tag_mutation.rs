@@ -26,9 +26,7 @@ pub struct CreateTagInput {
 impl TagsMutation {
     /// Adds a tag. Support, admins.
     async fn create_tag(&self, ctx: &Context<'_>, input: CreateTagInput) -> Result<Tag> {
-        authz::require(ctx, "createTag")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let db = &AppState::of(ctx).databases.projects;
         let row = tags::create(db, &input.name, input.tag_type.as_db())
             .await
@@ -44,9 +42,7 @@ impl TagsMutation {
         #[graphql(desc = "Its new name (at most 50 characters), unique within its type.")]
         name: String,
     ) -> Result<Tag> {
-        authz::require(ctx, "renameTag")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let db = &AppState::of(ctx).databases.projects;
         let row = tags::rename(db, id, &name)
@@ -62,9 +58,7 @@ impl TagsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The tag.")] id: ID,
     ) -> Result<bool> {
-        authz::require(ctx, "deleteTag")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         tags::delete(&AppState::of(ctx).databases.projects, id)
             .await

@@ -1,12 +1,10 @@
 //! The users domain's authorization table: who may call each operation.
 
-use std::sync::Arc;
-
 use async_graphql::Context;
 
-pub use crate::authz::Rule;
+pub use crate::authz::{Rule, authorize, require, require_argument};
 use crate::{
-    authz::{ADMIN, STAFF},
+    authz::{ADMIN, Policy, STAFF},
     error::ServiceError,
     users::{
         types::RoleName,
@@ -15,46 +13,33 @@ use crate::{
 };
 
 /// Every operation of the users domain, with its rule.
-pub const TABLE: &[(&str, Rule)] = &[
-    ("roles", Rule::Anyone),
-    ("databaseEngines", Rule::Anyone),
-    ("me", Rule::SignedIn),
-    ("user", Rule::SignedIn),
-    ("users", Rule::SignedIn),
+pub const TABLE: &[Policy] = &[
+    Policy::call("roles", Rule::Anyone),
+    Policy::call("databaseEngines", Rule::Anyone),
+    Policy::call("me", Rule::SignedIn),
+    Policy::call("user", Rule::SignedIn),
+    Policy::call("users", Rule::SignedIn),
     // Arguments with rules of their own: who teaches is public (the frontend's teacher
     // picker); who holds another role is for staff.
-    ("users(filter.role: TEACHER)", Rule::SignedIn),
-    ("users(filter.role)", Rule::AnyRole(STAFF)),
-    (
+    Policy::call("users(filter.role: TEACHER)", Rule::SignedIn),
+    Policy::call("users(filter.role)", Rule::AnyRole(STAFF)),
+    Policy::call(
         "usersByEmails",
         Rule::AnyRole(&[RoleName::Admin, RoleName::Support, RoleName::Teacher]),
     ),
-    ("myStudentDatabases", Rule::SignedIn),
-    ("signInWithGoogle", Rule::Anyone),
-    ("refreshToken", Rule::Anyone),
-    ("signOut", Rule::SignedIn),
-    ("updateMyProfile", Rule::SignedIn),
-    ("promoteToTeacher", Rule::AnyRole(STAFF)),
-    ("grantRole", Rule::AnyRole(ADMIN)),
-    ("revokeRole", Rule::AnyRole(ADMIN)),
-    ("setUserActive", Rule::AnyRole(ADMIN)),
-    ("createDatabaseAccount", Rule::SignedIn),
-    ("createStudentDatabase", Rule::SignedIn),
-    ("deleteStudentDatabase", Rule::SignedIn),
+    Policy::call("myStudentDatabases", Rule::SignedIn),
+    Policy::call("signInWithGoogle", Rule::Anyone),
+    Policy::call("refreshToken", Rule::Anyone),
+    Policy::call("signOut", Rule::SignedIn),
+    Policy::call("updateMyProfile", Rule::SignedIn),
+    Policy::call("promoteToTeacher", Rule::AnyRole(STAFF)),
+    Policy::call("grantRole", Rule::AnyRole(ADMIN)),
+    Policy::call("revokeRole", Rule::AnyRole(ADMIN)),
+    Policy::call("setUserActive", Rule::AnyRole(ADMIN)),
+    Policy::call("createDatabaseAccount", Rule::SignedIn),
+    Policy::call("createStudentDatabase", Rule::SignedIn),
+    Policy::call("deleteStudentDatabase", Rule::SignedIn),
 ];
-
-/// Checks the table for `operation`; returns the viewer where one is signed in.
-pub async fn authorize(
-    ctx: &Context<'_>,
-    operation: &str,
-) -> Result<Option<Arc<Viewer>>, ServiceError> {
-    crate::authz::authorize(ctx, TABLE, operation).await
-}
-
-/// Like [`authorize`] for rules that need a signed-in user.
-pub async fn require(ctx: &Context<'_>, operation: &str) -> Result<Arc<Viewer>, ServiceError> {
-    crate::authz::require(ctx, TABLE, operation).await
-}
 
 /// Who a `users(filter: { search })` matches by email; anyone else's search matches
 /// public fields only (username, names), since an email is private.

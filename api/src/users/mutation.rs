@@ -37,12 +37,10 @@ impl UsersMutation {
         ctx: &Context<'_>,
         id_token: String,
     ) -> Result<AuthPayload> {
-        authz::authorize(ctx, "signInWithGoogle")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         let identity = state.google.verify(&id_token).await.map_err(|e| match e {
-            super::google::GoogleError::KeysUnavailable(_) => ServiceError::Internal(e.to_string()),
+            super::google::GoogleError::KeysUnavailable(_) => ServiceError::internal(e),
             other => ServiceError::Unauthenticated(other.to_string()),
         });
         let user = service::sign_in_with_google(
@@ -59,9 +57,7 @@ impl UsersMutation {
 
     /// Trades a refresh token for a new access and refresh token.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
-        authz::authorize(ctx, "refreshToken")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         let (user, pair) = service::refresh(&state.databases.users, &state.tokens, &refresh_token)
             .await
@@ -71,9 +67,7 @@ impl UsersMutation {
 
     /// Signs out everywhere: every token of the viewer stops working.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
-        let viewer = authz::require(ctx, "signOut")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         service::sign_out(&AppState::of(ctx).databases.users, viewer.id())
             .await
             .or_graphql(Domain::Users)?;
@@ -86,9 +80,7 @@ impl UsersMutation {
         ctx: &Context<'_>,
         input: UpdateProfileInput,
     ) -> Result<User> {
-        let viewer = authz::require(ctx, "updateMyProfile")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user = service::update_profile(&AppState::of(ctx).databases.users, viewer.id(), input)
             .await
             .or_graphql(Domain::Users)?;
@@ -101,9 +93,7 @@ impl UsersMutation {
         ctx: &Context<'_>,
         emails: Vec<String>,
     ) -> Result<PromotionResult> {
-        authz::require(ctx, "promoteToTeacher")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::require(ctx).await.or_graphql(Domain::Users)?;
         let (promoted, unknown_emails) =
             service::promote_to_teacher(&AppState::of(ctx).databases.users, &emails)
                 .await
@@ -116,9 +106,7 @@ impl UsersMutation {
 
     /// Gives a user a role. Admin.
     async fn grant_role(&self, ctx: &Context<'_>, user_id: ID, role: RoleName) -> Result<User> {
-        authz::require(ctx, "grantRole")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
         let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role)
             .await
@@ -128,9 +116,7 @@ impl UsersMutation {
 
     /// Takes a role from a user; the last admin keeps ADMIN. Admin.
     async fn revoke_role(&self, ctx: &Context<'_>, user_id: ID, role: RoleName) -> Result<User> {
-        authz::require(ctx, "revokeRole")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
         let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role)
             .await
@@ -140,9 +126,7 @@ impl UsersMutation {
 
     /// Activates or deactivates a user; a deactivated user's tokens stop at once. Admin.
     async fn set_user_active(&self, ctx: &Context<'_>, user_id: ID, active: bool) -> Result<User> {
-        let viewer = authz::require(ctx, "setUserActive")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
         let user =
             service::set_user_active(&AppState::of(ctx).databases.users, &viewer, user_id, active)
@@ -160,9 +144,7 @@ impl UsersMutation {
         )]
         password: String,
     ) -> Result<String> {
-        let viewer = authz::require(ctx, "createDatabaseAccount")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         Box::pin(student_databases::create_account(
             &state.databases.users,
@@ -182,9 +164,7 @@ impl UsersMutation {
         name: String,
         engine: DatabaseEngineName,
     ) -> Result<StudentDatabase> {
-        let viewer = authz::require(ctx, "createStudentDatabase")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         Box::pin(student_databases::create_database(
             &state.databases.users,
@@ -199,9 +179,7 @@ impl UsersMutation {
 
     /// Drops one of the viewer's databases. Its owner only.
     async fn delete_student_database(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let viewer = authz::require(ctx, "deleteStudentDatabase")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         Box::pin(student_databases::delete(

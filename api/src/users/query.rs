@@ -22,9 +22,7 @@ pub(crate) use crate::graphql::ids::parse_id;
 impl UsersQuery {
     /// Every role a user can hold. Public reference data.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
-        authz::authorize(ctx, "roles")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         service::roles(&AppState::of(ctx).databases.users)
             .await
             .or_graphql(Domain::Users)
@@ -32,9 +30,7 @@ impl UsersQuery {
 
     /// The engines students can get databases on. Public reference data.
     async fn database_engines(&self, ctx: &Context<'_>) -> Result<Vec<DatabaseEngine>> {
-        authz::authorize(ctx, "databaseEngines")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         service::database_engines(&AppState::of(ctx).databases.users)
             .await
             .or_graphql(Domain::Users)
@@ -42,15 +38,13 @@ impl UsersQuery {
 
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        let viewer = authz::require(ctx, "me").await.or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         Ok(User::own(viewer.user.clone()))
     }
 
     /// A user by id, or null. Signed-in users.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
-        authz::require(ctx, "user")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::require(ctx).await.or_graphql(Domain::Users)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
         Ok(service::user(&AppState::of(ctx).databases.users, id)
             .await
@@ -69,18 +63,16 @@ impl UsersQuery {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<User>> {
-        let viewer = authz::require(ctx, "users")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let page = Page::new(first, after).or_graphql(Domain::Users)?;
         let filter = filter.unwrap_or_default();
         if let Some(role) = filter.role {
-            let operation = if role == super::types::RoleName::Teacher {
-                "users(filter.role: TEACHER)"
+            let argument = if role == super::types::RoleName::Teacher {
+                "filter.role: TEACHER"
             } else {
-                "users(filter.role)"
+                "filter.role"
             };
-            authz::require(ctx, operation)
+            authz::require_argument(ctx, argument)
                 .await
                 .or_graphql(Domain::Users)?;
         }
@@ -103,9 +95,7 @@ impl UsersQuery {
         ctx: &Context<'_>,
         emails: Vec<String>,
     ) -> Result<UsersByEmails> {
-        authz::require(ctx, "usersByEmails")
-            .await
-            .or_graphql(Domain::Users)?;
+        authz::require(ctx).await.or_graphql(Domain::Users)?;
         let (found, not_found) =
             service::users_by_emails(&AppState::of(ctx).databases.users, &emails)
                 .await
@@ -119,9 +109,7 @@ impl UsersQuery {
     /// The signed-in user's databases on the student database servers, with live
     /// table counts.
     async fn my_student_databases(&self, ctx: &Context<'_>) -> Result<Vec<StudentDatabase>> {
-        let viewer = authz::require(ctx, "myStudentDatabases")
-            .await
-            .or_graphql(Domain::Users)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         // Boxed, as the other student-database calls: their futures (connections to other
         // servers) are ~20 KB, and every field of Query would otherwise be that size.

@@ -76,7 +76,7 @@ impl Viewer {
 #[derive(Clone, Debug)]
 enum Refusal {
     Unauthenticated(String),
-    Internal(String),
+    Internal(Arc<ServiceError>),
 }
 
 /// The per-request cache of the resolved viewer.
@@ -131,7 +131,7 @@ async fn resolve(
     match service::load_viewer(&state.databases.users, user_id, version).await {
         Ok(viewer) => Ok(Some(Arc::new(viewer))),
         Err(ServiceError::Unauthenticated(reason)) => Err(Refusal::Unauthenticated(reason)),
-        Err(other) => Err(Refusal::Internal(crate::error::cause_chain(&other))),
+        Err(other) => Err(Refusal::Internal(Arc::new(other))),
     }
 }
 
@@ -144,7 +144,7 @@ pub async fn from_credentials(
         .await
         .map_err(|refusal| match refusal {
             Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
-            Refusal::Internal(detail) => ServiceError::Internal(detail),
+            Refusal::Internal(error) => ServiceError::internal(error),
         })
 }
 
@@ -165,7 +165,7 @@ pub async fn current(ctx: &Context<'_>) -> Result<Option<Arc<Viewer>>, ServiceEr
     };
     result.map_err(|refusal| match refusal {
         Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
-        Refusal::Internal(detail) => ServiceError::Internal(detail),
+        Refusal::Internal(error) => ServiceError::internal(error),
     })
 }
 

@@ -5,9 +5,14 @@ use super::*;
 /// The course's teacher, admin and support may manage its enrolments.
 pub async fn may_manage(
     academic: &AcademicDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     course_id: i32,
 ) -> Result<course::Model, ServiceError> {
+    if viewer.object != Object::CourseTeacherOrStaff {
+        return Err(ServiceError::forbidden(
+            "this operation has no rule for managing a course's students",
+        ));
+    }
     let found = course::Entity::find_by_id(course_id)
         .one(&**academic)
         .await?

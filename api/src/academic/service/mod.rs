@@ -20,10 +20,11 @@ use super::types::{
 };
 pub use crate::graphql::ids::parse_id;
 use crate::{
+    authz::{Grant, Object},
     db::{AcademicDb, UsersDb},
     error::ServiceError,
     graphql::pagination::{Page, like_pattern},
-    users::{service as users, types::RoleName, viewer::Viewer},
+    users::{service as users, types::RoleName},
 };
 
 mod courses;

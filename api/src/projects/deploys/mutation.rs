@@ -17,15 +17,8 @@ use crate::{
 #[derive(Default)]
 pub struct DeploysMutation;
 
-async fn queue(
-    ctx: &Context<'_>,
-    operation: &str,
-    project_id: &ID,
-    request: service::Request,
-) -> Result<Job> {
-    let viewer = authz::require(ctx, operation)
-        .await
-        .or_graphql(Domain::Projects)?;
+async fn queue(ctx: &Context<'_>, project_id: &ID, request: service::Request) -> Result<Job> {
+    let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
     let state = AppState::of(ctx);
     let project_id = parse_id(project_id, "projectId").or_graphql(Domain::Projects)?;
     let job = service::queue(
@@ -45,14 +38,12 @@ impl DeploysMutation {
     /// Queues a deploy of the project and returns its job at once (PENDING; follow it
     /// with `job` or `Job.deployment`). CONFLICT while one is pending or running.
     async fn deploy_project(&self, ctx: &Context<'_>, project_id: ID) -> Result<Job> {
-        queue(ctx, "deployProject", &project_id, service::Request::Deploy).await
+        queue(ctx, &project_id, service::Request::Deploy).await
     }
 
     /// Cancels a pending or running deployment; the previous instance keeps serving.
     async fn cancel_deployment(&self, ctx: &Context<'_>, id: ID) -> Result<Deployment> {
-        let viewer = authz::require(ctx, "cancelDeployment")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let id = parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let cancelled = service::cancel(&state.databases.projects, &state.deploy, &viewer, id)
@@ -63,9 +54,7 @@ impl DeploysMutation {
 
     /// Stops the project's app (maintenance mode): `/apps/<slug>/` answers 503.
     async fn stop_project(&self, ctx: &Context<'_>, project_id: ID) -> Result<Project> {
-        let viewer = authz::require(ctx, "stopProject")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         let project_id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
         let stopped = service::stop(
@@ -81,6 +70,6 @@ impl DeploysMutation {
 
     /// Starts the project's last successful build again (no fetch, no build).
     async fn start_project(&self, ctx: &Context<'_>, project_id: ID) -> Result<Job> {
-        queue(ctx, "startProject", &project_id, service::Request::Start).await
+        queue(ctx, &project_id, service::Request::Start).await
     }
 }

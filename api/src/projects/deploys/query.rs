@@ -21,9 +21,7 @@ pub struct DeploysQuery;
 impl DeploysQuery {
     /// A job by id.
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
-        authz::require(ctx, "job")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let found = service::job_by_id(&AppState::of(ctx).databases.projects, id)
             .await
@@ -33,9 +31,7 @@ impl DeploysQuery {
 
     /// A deployment by id.
     async fn deployment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Deployment>> {
-        authz::require(ctx, "deployment")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let found = service::by_id(&AppState::of(ctx).databases.projects, id)
             .await
@@ -45,9 +41,7 @@ impl DeploysQuery {
 
     /// The deploy workers running now on every replica, oldest first. Admins.
     async fn workers(&self, ctx: &Context<'_>) -> Result<Vec<Worker>> {
-        authz::require(ctx, "workers")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let workers = AppState::of(ctx)
             .deploy
             .workers()
@@ -59,9 +53,7 @@ impl DeploysQuery {
 
     /// Pending jobs and worker slots. Admins.
     async fn deploy_queue(&self, ctx: &Context<'_>) -> Result<DeployQueue> {
-        authz::require(ctx, "deployQueue")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let view = AppState::of(ctx)
             .deploy
             .queue_view()

@@ -6,10 +6,10 @@ use entities::projects::{deployment, environment_variable, job, project};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
+    authz::Grant,
     db::ProjectsDb,
     error::ServiceError,
     projects::{crypto::Cipher, service as projects},
-    users::viewer::Viewer,
 };
 
 /// What to queue for a project.
@@ -26,11 +26,11 @@ pub enum Request {
 pub async fn queue(
     db: &ProjectsDb,
     engine: &deploy::Engine,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     request: Request,
 ) -> Result<job::Model, ServiceError> {
-    let found = projects::writable(db, viewer, project_id).await?;
+    let found = projects::project_for(db, viewer, project_id).await?;
     let (job, _) = match request {
         Request::Deploy => engine.deploy(&found, viewer.id()).await?,
         Request::Start => engine.start_again(&found, viewer.id()).await?,
@@ -42,13 +42,13 @@ pub async fn queue(
 pub async fn cancel(
     db: &ProjectsDb,
     engine: &deploy::Engine,
-    viewer: &Viewer,
+    viewer: &Grant,
     deployment_id: i32,
 ) -> Result<deployment::Model, ServiceError> {
     let found = by_id(db, deployment_id)
         .await?
         .ok_or(ServiceError::NotFound("deployment"))?;
-    projects::writable(db, viewer, found.project_id).await?;
+    projects::project_for(db, viewer, found.project_id).await?;
     engine.cancel(deployment_id).await?;
     by_id(db, deployment_id)
         .await?
@@ -59,10 +59,10 @@ pub async fn cancel(
 pub async fn stop(
     db: &ProjectsDb,
     engine: &deploy::Engine,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    projects::writable(db, viewer, project_id).await?;
+    projects::project_for(db, viewer, project_id).await?;
     engine.stop_project(project_id).await?;
     project::Entity::find_by_id(project_id)
         .one(&**db)

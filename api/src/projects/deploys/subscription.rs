@@ -52,9 +52,7 @@ impl DeploysSubscription {
         ctx: &Context<'_>,
         deployment_id: ID,
     ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
-        let viewer = authz::require(ctx, "deploymentUpdates")
-            .await
-            .or_graphql(Domain::Projects)?;
+        let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx).clone();
         let id = parse_id(&deployment_id, "deploymentId").or_graphql(Domain::Projects)?;
         let db = state.databases.projects.clone();
@@ -75,9 +73,7 @@ impl DeploysSubscription {
         ctx: &Context<'_>,
         project_id: ID,
     ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
-        authz::require(ctx, "projectDeployments")
-            .await
-            .or_graphql(Domain::Projects)?;
+        authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx).clone();
         let id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
         let db = state.databases.projects.clone();

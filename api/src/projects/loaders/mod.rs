@@ -250,10 +250,10 @@ pub async fn environment_variables(
             let value = cipher
                 .open(v.project_id, &v.name, &v.value)
                 .map_err(|e| {
-                    ServiceError::Internal(format!(
-                        "variable {} of project {}: {e}",
-                        v.name, v.project_id
-                    ))
+                    ServiceError::internal(
+                        anyhow::Error::new(e)
+                            .context(format!("variable {} of project {}", v.name, v.project_id)),
+                    )
                 })
                 .map_err(|e| e.into_graphql(Domain::Projects))?;
             Ok(EnvironmentVariable {

@@ -49,35 +49,38 @@ pub(super) async fn load(
         .ok_or(ServiceError::NotFound("project"))
 }
 
-/// The project, if the viewer may write to it (owner, collaborator, admin).
-pub async fn writable(
+/// The project, if the grant's project rule admits the viewer: members (owner,
+/// collaborators, admins), the owner alone (and admins), or anyone but members.
+pub async fn project_for(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    grant: &Grant,
     id: i32,
 ) -> Result<project::Model, ServiceError> {
+    let Object::Project(rule) = grant.object else {
+        return Err(ServiceError::forbidden(
+            "this operation has no rule for acting on a project",
+        ));
+    };
     let found = load(&**db, id).await?;
-    if access(&**db, viewer, &found).await?.can_write() {
-        Ok(found)
-    } else {
-        Err(ServiceError::forbidden(
+    let access = access(&**db, grant, &found).await?;
+    let (admitted, refusal) = match rule {
+        ProjectRule::Members => (
+            access.can_write(),
             "only the project's owner, its collaborators and admins change it",
-        ))
-    }
-}
-
-/// The project, if the viewer manages it (owner, admin).
-pub async fn managed(
-    db: &ProjectsDb,
-    viewer: &Viewer,
-    id: i32,
-) -> Result<project::Model, ServiceError> {
-    let found = load(&**db, id).await?;
-    if access(&**db, viewer, &found).await?.can_manage() {
+        ),
+        ProjectRule::OwnerOnly => (
+            access.can_manage(),
+            "only the project's owner and admins do this",
+        ),
+        ProjectRule::NotMembers => (
+            !access.owner && !access.collaborator,
+            "members do not rate their own project",
+        ),
+    };
+    if admitted {
         Ok(found)
     } else {
-        Err(ServiceError::forbidden(
-            "only the project's owner and admins do this",
-        ))
+        Err(ServiceError::forbidden(refusal))
     }
 }
 

@@ -5,11 +5,11 @@ use super::*;
 pub async fn add_collaborator(
     db: &ProjectsDb,
     users_db: &UsersDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     user_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    let found = managed(db, viewer, project_id).await?;
+    let found = project_for(db, viewer, project_id).await?;
     if users::existing_ids(users_db, &[user_id]).await?.is_empty() {
         return Err(ServiceError::invalid(
             "userId",
@@ -39,11 +39,11 @@ pub async fn add_collaborator(
 
 pub async fn remove_collaborator(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     user_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    let found = managed(db, viewer, project_id).await?;
+    let found = project_for(db, viewer, project_id).await?;
     let removed = collaborator::Entity::delete_many()
         .filter(collaborator::Column::ProjectId.eq(project_id))
         .filter(collaborator::Column::UserId.eq(user_id))
@@ -58,20 +58,14 @@ pub async fn remove_collaborator(
 /// Rates a project 1 to 5; one rating per user, updatable; never one's own project.
 pub async fn rate(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     stars: i32,
 ) -> Result<rating::Model, ServiceError> {
     if !(1..=5).contains(&stars) {
         return Err(ServiceError::invalid("stars", "must be 1 to 5"));
     }
-    let found = load(&**db, project_id).await?;
-    let access = access(&**db, viewer, &found).await?;
-    if access.owner || access.collaborator {
-        return Err(ServiceError::forbidden(
-            "members do not rate their own project",
-        ));
-    }
+    project_for(db, viewer, project_id).await?;
     let now = Utc::now();
     // One atomic upsert: two concurrent ratings by the same user cannot both insert.
     rating::Entity::insert(rating::ActiveModel {
@@ -109,11 +103,11 @@ pub async fn projects_of_course(db: &ProjectsDb, course_id: i32) -> Result<u64, 
 pub async fn link_course(
     db: &ProjectsDb,
     academic: &AcademicDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     course_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    let found = writable(db, viewer, project_id).await?;
+    let found = project_for(db, viewer, project_id).await?;
     check_courses(academic, viewer, &[course_id]).await?;
     project_course::ActiveModel {
         project_id: Set(project_id),
@@ -129,11 +123,11 @@ pub async fn link_course(
 /// Unlinks a course; a project keeps at least one.
 pub async fn unlink_course(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     course_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    let found = writable(db, viewer, project_id).await?;
+    let found = project_for(db, viewer, project_id).await?;
     let txn = db.begin_write().await?;
     let linked = project_course::Entity::find()
         .filter(project_course::Column::ProjectId.eq(project_id))
@@ -159,11 +153,11 @@ pub async fn unlink_course(
 
 pub async fn tag(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     tag_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    let found = writable(db, viewer, project_id).await?;
+    let found = project_for(db, viewer, project_id).await?;
     check_tags(&**db, &[tag_id]).await?;
     project_tag::ActiveModel {
         project_id: Set(project_id),
@@ -178,11 +172,11 @@ pub async fn tag(
 
 pub async fn untag(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     tag_id: i32,
 ) -> Result<project::Model, ServiceError> {
-    let found = writable(db, viewer, project_id).await?;
+    let found = project_for(db, viewer, project_id).await?;
     project_tag::Entity::delete_many()
         .filter(project_tag::Column::ProjectId.eq(project_id))
         .filter(project_tag::Column::TagId.eq(tag_id))

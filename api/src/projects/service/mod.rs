@@ -25,6 +25,7 @@ use super::{
     },
 };
 use crate::{
+    authz::{Grant, Object, ProjectRule},
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
     graphql::pagination::{Page, like_pattern},

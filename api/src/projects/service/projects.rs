@@ -99,12 +99,12 @@ pub(super) fn conflict_names(error: sea_orm::DbErr) -> ServiceError {
 
 pub async fn update(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     id: i32,
     input: UpdateProjectInput,
     allow_local: bool,
 ) -> Result<project::Model, ServiceError> {
-    let found = writable(db, viewer, id).await?;
+    let found = project_for(db, viewer, id).await?;
     let mut model: project::ActiveModel = found.into();
     if let Some(name) = input.name {
         model.name = Set(check_name(&name)?);
@@ -144,10 +144,10 @@ pub async fn delete(
     db: &ProjectsDb,
     data_dir: &std::path::Path,
     engine: &deploy::Engine,
-    viewer: &Viewer,
+    viewer: &Grant,
     id: i32,
 ) -> Result<(), ServiceError> {
-    let found = managed(db, viewer, id).await?;
+    let found = project_for(db, viewer, id).await?;
     engine.remove_project(id).await?;
     let stage_ids: Vec<i32> = stage::Entity::find()
         .filter(stage::Column::ProjectId.eq(id))

@@ -18,13 +18,13 @@ pub(super) async fn status_id(
 
 pub async fn create_stage(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     input: CreateStageInput,
 ) -> Result<stage::Model, ServiceError> {
     let project_id = parse_id(&input.project_id, "projectId")?;
     let name = check_stage_name(&input.name)?;
     let description = check_description(input.description)?;
-    writable(db, viewer, project_id).await?;
+    project_for(db, viewer, project_id).await?;
     let status = status_id(&**db, input.status.unwrap_or(StageStatusName::NotStarted)).await?;
     let now = Utc::now();
     Ok(stage::ActiveModel {
@@ -43,20 +43,20 @@ pub async fn create_stage(
 
 pub(super) async fn writable_stage(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     stage_id: i32,
 ) -> Result<stage::Model, ServiceError> {
     let found = stage::Entity::find_by_id(stage_id)
         .one(&**db)
         .await?
         .ok_or(ServiceError::NotFound("stage"))?;
-    writable(db, viewer, found.project_id).await?;
+    project_for(db, viewer, found.project_id).await?;
     Ok(found)
 }
 
 pub async fn update_stage(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     stage_id: i32,
     input: UpdateStageInput,
 ) -> Result<stage::Model, ServiceError> {
@@ -78,7 +78,7 @@ pub async fn update_stage(
 pub async fn delete_stage(
     db: &ProjectsDb,
     data_dir: &std::path::Path,
-    viewer: &Viewer,
+    viewer: &Grant,
     stage_id: i32,
 ) -> Result<(), ServiceError> {
     writable_stage(db, viewer, stage_id).await?;
@@ -95,7 +95,7 @@ pub async fn delete_stage(
 
 pub async fn attach_file(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     stage_id: i32,
     file_id: i32,
 ) -> Result<stage::Model, ServiceError> {
@@ -121,7 +121,7 @@ pub async fn attach_file(
 pub async fn detach_file(
     db: &ProjectsDb,
     data_dir: &std::path::Path,
-    viewer: &Viewer,
+    viewer: &Grant,
     stage_id: i32,
     file_id: i32,
 ) -> Result<stage::Model, ServiceError> {

@@ -6,7 +6,7 @@ use super::*;
 pub async fn set_variable(
     db: &ProjectsDb,
     cipher: &Cipher,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     name: &str,
     value: &str,
@@ -15,10 +15,10 @@ pub async fn set_variable(
     if value.len() > 8192 {
         return Err(ServiceError::invalid("value", "must be at most 8192 bytes"));
     }
-    writable(db, viewer, project_id).await?;
+    project_for(db, viewer, project_id).await?;
     let sealed = cipher
         .seal(project_id, &name, value)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        .map_err(ServiceError::internal)?;
     let now = Utc::now();
     let txn = db.begin_write().await?;
     let existing = environment_variable::Entity::find()
@@ -52,11 +52,11 @@ pub async fn set_variable(
 
 pub async fn delete_variable(
     db: &ProjectsDb,
-    viewer: &Viewer,
+    viewer: &Grant,
     project_id: i32,
     name: &str,
 ) -> Result<(), ServiceError> {
-    writable(db, viewer, project_id).await?;
+    project_for(db, viewer, project_id).await?;
     let removed = environment_variable::Entity::delete_many()
         .filter(environment_variable::Column::ProjectId.eq(project_id))
         .filter(environment_variable::Column::Name.eq(name))

@@ -73,7 +73,7 @@ pub async fn sign_in_with_google(
 }
 
 pub(super) fn signing_error(error: crate::users::tokens::TokenError) -> ServiceError {
-    ServiceError::Internal(crate::error::cause_chain(&error))
+    ServiceError::internal(error)
 }
 
 /// A fresh token pair for the user, starting a refresh family (a sign-in). The user's

@@ -111,8 +111,7 @@ pub(super) async fn table_counts(
         DatabaseEngineName::Postgresql => {
             // information_schema is per database: ask each one.
             for name in names {
-                let mut url = url::Url::parse(&server.url)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let mut url = url::Url::parse(&server.url).map_err(ServiceError::internal)?;
                 url.set_path(&format!("/{name}"));
                 let mut options = sea_orm::ConnectOptions::new(url.to_string());
                 options.max_connections(1).sqlx_logging(false);
