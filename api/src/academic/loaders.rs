@@ -17,7 +17,6 @@ use crate::graphql::dangling::Linked;
 use crate::{
     db::{AcademicDb, UsersDb},
     error::ServiceError,
-    graphql::batch::BatchLoader,
 };
 
 type Shared = Arc<ServiceError>;
@@ -123,25 +122,12 @@ impl Loader<i32> for StudentsLoader {
     }
 }
 
-/// Adds the academic loaders to a request's data.
-pub fn register(data: &mut async_graphql::Data, academic: &AcademicDb, users: &UsersDb) {
-    data.insert(BatchLoader::<i32, _>::new(SubjectLoader(academic.clone())));
-    data.insert(BatchLoader::<i32, _>::new(CourseLoader(academic.clone())));
-    data.insert(BatchLoader::<i32, _>::new(EnrollmentsLoader(
-        academic.clone(),
-    )));
-    data.insert(BatchLoader::<i32, _>::new(StudentsLoader {
-        academic: academic.clone(),
-        users: users.clone(),
-    }));
-}
-
 fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
     crate::error::shared_error(Domain::Academic, error)
 }
 
 pub async fn subject(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Subject> {
-    let loader = ctx.data::<BatchLoader<i32, SubjectLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, SubjectLoader>(ctx)?;
     let model = loader.load_one(id).await.map_err(loader_error)?;
     model.map(Subject::from).ok_or_else(|| {
         ServiceError::Corrupt(format!("subject {id} is missing")).into_graphql(Domain::Academic)
@@ -149,7 +135,7 @@ pub async fn subject(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Subjec
 }
 
 pub async fn course(ctx: &Context<'_>, id: i32) -> async_graphql::Result<course::Model> {
-    let loader = ctx.data::<BatchLoader<i32, CourseLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, CourseLoader>(ctx)?;
     loader
         .load_one(id)
         .await
@@ -161,7 +147,7 @@ pub async fn enrollments(
     ctx: &Context<'_>,
     course_id: i32,
 ) -> async_graphql::Result<Vec<enrollment::Model>> {
-    let loader = ctx.data::<BatchLoader<i32, EnrollmentsLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, EnrollmentsLoader>(ctx)?;
     Ok(loader
         .load_one(course_id)
         .await
@@ -173,7 +159,7 @@ pub async fn students(
     ctx: &Context<'_>,
     course_id: i32,
 ) -> async_graphql::Result<Linked<user::Model>> {
-    let loader = ctx.data::<BatchLoader<i32, StudentsLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, StudentsLoader>(ctx)?;
     Ok(loader
         .load_one(course_id)
         .await

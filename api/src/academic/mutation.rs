@@ -22,7 +22,7 @@ impl AcademicMutation {
     async fn create_subjects(
         &self,
         ctx: &Context<'_>,
-        subjects: Vec<SubjectInput>,
+        #[graphql(desc = "The subjects to create.")] subjects: Vec<SubjectInput>,
     ) -> Result<Vec<Subject>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let created = service::create_subjects(&AppState::of(ctx).databases.academic, subjects)
@@ -35,8 +35,8 @@ impl AcademicMutation {
     async fn update_subject(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateSubjectInput,
+        #[graphql(desc = "The subject to change.")] id: ID,
+        #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateSubjectInput,
     ) -> Result<Subject> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
@@ -47,7 +47,11 @@ impl AcademicMutation {
     }
 
     /// Deletes a subject; refused with CONFLICT while courses use it. Admin and support.
-    async fn delete_subject(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_subject(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The subject to delete.")] id: ID,
+    ) -> Result<bool> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         service::delete_subject(&AppState::of(ctx).databases.academic, id)
@@ -61,7 +65,7 @@ impl AcademicMutation {
     async fn create_courses(
         &self,
         ctx: &Context<'_>,
-        courses: Vec<CourseInput>,
+        #[graphql(desc = "The courses to create.")] courses: Vec<CourseInput>,
     ) -> Result<Vec<Course>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
@@ -75,8 +79,8 @@ impl AcademicMutation {
     async fn update_course(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateCourseInput,
+        #[graphql(desc = "The course to change.")] id: ID,
+        #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateCourseInput,
     ) -> Result<Course> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
@@ -89,7 +93,11 @@ impl AcademicMutation {
 
     /// Deletes a course and its enrolments; `CONFLICT` (with how many) while projects are
     /// built for it. Admin and support.
-    async fn delete_course(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_course(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The course to delete.")] id: ID,
+    ) -> Result<bool> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
@@ -107,9 +115,9 @@ impl AcademicMutation {
     async fn enroll_students(
         &self,
         ctx: &Context<'_>,
-        course_id: ID,
-        #[graphql(default)] user_ids: Vec<ID>,
-        #[graphql(default)] emails: Vec<String>,
+        #[graphql(desc = "The course to enrol them in.")] course_id: ID,
+        #[graphql(desc = "Students to enrol, by user id.", default)] user_ids: Vec<ID>,
+        #[graphql(desc = "Students to enrol, by email.", default)] emails: Vec<String>,
     ) -> Result<Vec<EnrollmentResult>> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
@@ -135,8 +143,8 @@ impl AcademicMutation {
     async fn unenroll_student(
         &self,
         ctx: &Context<'_>,
-        course_id: ID,
-        user_id: ID,
+        #[graphql(desc = "The course.")] course_id: ID,
+        #[graphql(desc = "The student to take out of it.")] user_id: ID,
     ) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;

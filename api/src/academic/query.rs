@@ -42,7 +42,11 @@ impl AcademicQuery {
     }
 
     /// A subject by id, or null. Readable by anyone.
-    async fn subject(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Subject>> {
+    async fn subject(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The subject's id.")] id: ID,
+    ) -> Result<Option<Subject>> {
         authz::authorize(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let found = service::subject(&AppState::of(ctx).databases.academic, id)
@@ -86,7 +90,11 @@ impl AcademicQuery {
     }
 
     /// A course by id, or null. Signed-in users.
-    async fn course(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Course>> {
+    async fn course(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The course's id.")] id: ID,
+    ) -> Result<Option<Course>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let found = service::course(&AppState::of(ctx).databases.academic, id)

@@ -10,6 +10,7 @@ use crate::users::{loaders as user_loaders, types::User};
 /// A subject of the curriculum.
 #[derive(SimpleObject)]
 pub struct Subject {
+    /// The subject's id.
     pub id: ID,
     /// Unique code, up to 10 characters.
     pub code: String,
@@ -31,7 +32,9 @@ impl From<subject::Model> for Subject {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Course {
+    /// The course's id.
     pub id: ID,
+    /// The year it is taught (4 digits).
     pub year: i32,
     /// 1 (before June) or 2.
     pub period: i32,
@@ -65,6 +68,7 @@ impl From<(course::Model, Option<subject::Model>)> for Course {
 
 #[ComplexObject]
 impl Course {
+    /// The subject taught.
     async fn subject(&self, ctx: &Context<'_>) -> Result<Subject> {
         match &self.subject {
             Some(subject) => Ok(Subject::from(subject.clone())),
@@ -86,6 +90,7 @@ impl Course {
         listed(ctx, rows.into_iter().map(User::new).collect())
     }
 
+    /// Its enrolments, one per student.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn enrollments(&self, ctx: &Context<'_>) -> Result<Vec<Enrollment>> {
         let rows = loaders::enrollments(ctx, self.model.id).await?;
@@ -110,15 +115,17 @@ impl Course {
     }
 }
 
-/// A student enrolled in a course.
 pub struct Enrollment(pub enrollment::Model);
 
+/// A student enrolled in a course.
 #[async_graphql::Object]
 impl Enrollment {
+    /// The enrolment's id.
     async fn id(&self) -> ID {
         self.0.id.into()
     }
 
+    /// The course.
     async fn course(&self, ctx: &Context<'_>) -> Result<Course> {
         loaders::course(ctx, self.0.course_id)
             .await
@@ -145,7 +152,9 @@ pub struct SubjectInput {
 /// Changes to a subject; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateSubjectInput {
+    /// A new code (unique).
     pub code: Option<String>,
+    /// A new name.
     pub name: Option<String>,
 }
 
@@ -169,19 +178,28 @@ pub struct CourseInput {
 /// Changes to a course; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateCourseInput {
+    /// The new teacher, by user id (or give `teacherEmail`).
     pub teacher_id: Option<ID>,
+    /// The new teacher, by email (or give `teacherId`).
     pub teacher_email: Option<String>,
+    /// The new group (at most 3 characters).
     pub group: Option<String>,
+    /// The new year (4 digits).
     pub year: Option<i32>,
+    /// The new period (1 or 2).
     pub period: Option<i32>,
 }
 
 /// Filters of `courses`.
 #[derive(InputObject, Default)]
 pub struct CourseFilter {
+    /// Only courses of this subject.
     pub subject_id: Option<ID>,
+    /// Only courses of this year.
     pub year: Option<i32>,
+    /// Only courses of this period (1 or 2).
     pub period: Option<i32>,
+    /// Only courses this user teaches.
     pub teacher_id: Option<ID>,
 }
 
@@ -201,6 +219,7 @@ pub enum EnrollmentStatus {
 pub struct EnrollmentResult {
     /// The id or email as given.
     pub entry: String,
+    /// What became of the entry.
     pub status: EnrollmentStatus,
     /// The user, when known.
     pub user: Option<User>,

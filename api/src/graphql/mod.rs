@@ -8,6 +8,7 @@ pub mod db_enum;
 pub mod executor;
 pub mod ids;
 pub mod inputs;
+pub mod loaders;
 pub mod pagination;
 pub mod shape;
 
@@ -16,22 +17,20 @@ use async_graphql::{
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
 };
 
-use self::batch::BatchLoader;
 pub use self::executor::Gateway;
+use self::loaders::Loaders;
 use crate::{
-    academic::{loaders as academic_loaders, mutation::AcademicMutation, query::AcademicQuery},
+    academic::{mutation::AcademicMutation, query::AcademicQuery},
     projects::{
         deploys::{
-            self, mutation::DeploysMutation, query::DeploysQuery, subscription::DeploysSubscription,
+            mutation::DeploysMutation, query::DeploysQuery, subscription::DeploysSubscription,
         },
-        loaders as projects_loaders,
         mutation::ProjectsMutation,
         query::ProjectsQuery,
         tag_mutation::TagsMutation,
     },
     state::AppState,
     users::{
-        loaders::{RolesLoader, UserLoader},
         mutation::UsersMutation,
         query::UsersQuery,
         viewer::{Credentials, ViewerCell},
@@ -68,7 +67,7 @@ pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// What each request carries besides the schema's data: who is asking, and fresh
-/// DataLoaders (one batch per field per request).
+/// loaders (one batch per field per request, each built on first use).
 pub fn request_data(
     state: &AppState,
     credentials: Credentials,
@@ -79,15 +78,7 @@ pub fn request_data(
     if per_request_viewer {
         data.insert(ViewerCell::default());
     }
-    data.insert(BatchLoader::<i32, _>::new(UserLoader(
-        state.databases.users.clone(),
-    )));
-    data.insert(BatchLoader::<i32, _>::new(RolesLoader(
-        state.databases.users.clone(),
-    )));
-    academic_loaders::register(&mut data, &state.databases.academic, &state.databases.users);
-    projects_loaders::register(&mut data, state);
-    deploys::loaders::register(&mut data, state);
+    data.insert(Loaders::new(state.databases.clone()));
     data
 }
 
@@ -147,4 +138,65 @@ pub fn schema(state: AppState) -> Gateway {
         .data(state)
         .finish();
     Gateway::new(schema, databases, &config.query, config.request_timeout())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every type, field, argument, input field and enum value of the schema says what it
+    /// is: the schema is the API's documentation, read in GraphiQL.
+    #[tokio::test]
+    async fn everything_in_the_schema_is_documented() {
+        let query = "{ __schema { types { name kind description \
+            fields(includeDeprecated: true) { name description args { name description } } \
+            inputFields { name description } \
+            enumValues(includeDeprecated: true) { name description } } } }";
+        let response = super::builder().finish().execute(query).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let json = response.data.into_json().expect("json");
+        let documented = |item: &serde_json::Value| {
+            item["description"]
+                .as_str()
+                .is_some_and(|text| !text.trim().is_empty())
+        };
+        let mut missing = Vec::new();
+        for ty in json["__schema"]["types"].as_array().expect("types") {
+            let name = ty["name"].as_str().unwrap_or_default();
+            let built_in = ["String", "Int", "Float", "Boolean", "ID"].contains(&name);
+            if name.starts_with("__") || built_in {
+                continue;
+            }
+            // async-graphql writes the connection types; their fields are documented.
+            if !documented(ty) && !name.ends_with("Connection") {
+                missing.push(format!("type {name}"));
+            }
+            let list = |key: &str| ty[key].as_array().cloned().unwrap_or_default();
+            for field in list("fields") {
+                let field_name = field["name"].as_str().unwrap_or_default();
+                if !documented(&field) {
+                    missing.push(format!("field {name}.{field_name}"));
+                }
+                for arg in field["args"].as_array().cloned().unwrap_or_default() {
+                    if !documented(&arg) {
+                        missing.push(format!("argument {name}.{field_name}({})", arg["name"]));
+                    }
+                }
+            }
+            for field in list("inputFields") {
+                if !documented(&field) {
+                    missing.push(format!("input field {name}.{}", field["name"]));
+                }
+            }
+            for value in list("enumValues") {
+                if !documented(&value) {
+                    missing.push(format!("enum value {name}.{}", value["name"]));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{} undocumented:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
 }

@@ -35,7 +35,7 @@ impl ProjectsMutation {
     async fn create_project(
         &self,
         ctx: &Context<'_>,
-        input: CreateProjectInput,
+        #[graphql(desc = "The new project.")] input: CreateProjectInput,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
@@ -56,8 +56,8 @@ impl ProjectsMutation {
     async fn update_project(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateProjectInput,
+        #[graphql(desc = "The project to change.")] id: ID,
+        #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateProjectInput,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
@@ -75,7 +75,11 @@ impl ProjectsMutation {
     }
 
     /// Deletes a project and its files. Owner, admins.
-    async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project to delete.")] id: ID,
+    ) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         service::delete(
@@ -94,8 +98,8 @@ impl ProjectsMutation {
     async fn add_collaborator(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        user_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The user to add.")] user_id: ID,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let dbs = &AppState::of(ctx).databases;
@@ -115,8 +119,8 @@ impl ProjectsMutation {
     async fn remove_collaborator(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        user_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The collaborator to remove.")] user_id: ID,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::remove_collaborator(
@@ -131,7 +135,12 @@ impl ProjectsMutation {
     }
 
     /// Rates a project 1 to 5 (again to change it). Not one's own project.
-    async fn rate_project(&self, ctx: &Context<'_>, project_id: ID, stars: i32) -> Result<Rating> {
+    async fn rate_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project to rate.")] project_id: ID,
+        #[graphql(desc = "1 (BAD) to 5 (AWESOME).")] stars: i32,
+    ) -> Result<Rating> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let saved = service::rate(
             &AppState::of(ctx).databases.projects,
@@ -148,8 +157,8 @@ impl ProjectsMutation {
     async fn link_course(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        course_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The course to link.")] course_id: ID,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let dbs = &AppState::of(ctx).databases;
@@ -169,8 +178,8 @@ impl ProjectsMutation {
     async fn unlink_course(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        course_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The course to unlink.")] course_id: ID,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::unlink_course(
@@ -185,7 +194,12 @@ impl ProjectsMutation {
     }
 
     /// Tags a project. Owner, collaborators, admins.
-    async fn tag_project(&self, ctx: &Context<'_>, project_id: ID, tag_id: ID) -> Result<Project> {
+    async fn tag_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The tag to put on it.")] tag_id: ID,
+    ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::tag(
             &AppState::of(ctx).databases.projects,
@@ -202,8 +216,8 @@ impl ProjectsMutation {
     async fn untag_project(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        tag_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The tag to take off.")] tag_id: ID,
     ) -> Result<Project> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::untag(
@@ -218,7 +232,11 @@ impl ProjectsMutation {
     }
 
     /// Adds a stage. Owner, collaborators, admins.
-    async fn create_stage(&self, ctx: &Context<'_>, input: CreateStageInput) -> Result<Stage> {
+    async fn create_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new stage.")] input: CreateStageInput,
+    ) -> Result<Stage> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let created = service::create_stage(&AppState::of(ctx).databases.projects, &viewer, input)
             .await
@@ -230,8 +248,8 @@ impl ProjectsMutation {
     async fn update_stage(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateStageInput,
+        #[graphql(desc = "The stage to change.")] id: ID,
+        #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateStageInput,
     ) -> Result<Stage> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let updated = service::update_stage(
@@ -246,7 +264,11 @@ impl ProjectsMutation {
     }
 
     /// Deletes a stage and its files. Owner, collaborators, admins.
-    async fn delete_stage(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The stage to delete.")] id: ID,
+    ) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
         service::delete_stage(
@@ -264,8 +286,8 @@ impl ProjectsMutation {
     async fn attach_stage_file(
         &self,
         ctx: &Context<'_>,
-        stage_id: ID,
-        file_id: ID,
+        #[graphql(desc = "The stage.")] stage_id: ID,
+        #[graphql(desc = "A file the viewer uploaded.")] file_id: ID,
     ) -> Result<Stage> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let found = service::attach_file(
@@ -283,8 +305,8 @@ impl ProjectsMutation {
     async fn detach_stage_file(
         &self,
         ctx: &Context<'_>,
-        stage_id: ID,
-        file_id: ID,
+        #[graphql(desc = "The stage.")] stage_id: ID,
+        #[graphql(desc = "The file to detach.")] file_id: ID,
     ) -> Result<Stage> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
@@ -305,9 +327,9 @@ impl ProjectsMutation {
     async fn set_environment_variable(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
+        #[graphql(desc = "The project.")] project_id: ID,
         #[graphql(desc = "1 to 64 characters matching [A-Z_][A-Z0-9_]*.")] name: String,
-        value: String,
+        #[graphql(desc = "The value (at most 8192 bytes), stored encrypted.")] value: String,
     ) -> Result<EnvironmentVariable> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx);
@@ -332,8 +354,8 @@ impl ProjectsMutation {
     async fn delete_environment_variable(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        name: String,
+        #[graphql(desc = "The project.")] project_id: ID,
+        #[graphql(desc = "The variable's name.")] name: String,
     ) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         service::delete_variable(

@@ -48,7 +48,11 @@ impl ProjectsQuery {
     }
 
     /// A project by id, or null. Signed-in users.
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's id.")] id: ID,
+    ) -> Result<Option<Project>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let with_average = ctx.look_ahead().field("averageRating").exists();
@@ -59,7 +63,11 @@ impl ProjectsQuery {
     }
 
     /// A project by slug, or null. Signed-in users.
-    async fn project_by_slug(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Project>> {
+    async fn project_by_slug(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's slug.")] slug: String,
+    ) -> Result<Option<Project>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         Ok(
             service::by_slug(&AppState::of(ctx).databases.projects, &slug)
@@ -105,7 +113,11 @@ impl ProjectsQuery {
     }
 
     /// Whether a slug is well-formed and not taken.
-    async fn slug_available(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+    async fn slug_available(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The slug to check.")] slug: String,
+    ) -> Result<bool> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         service::slug_available(&AppState::of(ctx).databases.projects, &slug)
             .await

@@ -25,7 +25,11 @@ pub struct CreateTagInput {
 #[Object]
 impl TagsMutation {
     /// Adds a tag. Support, admins.
-    async fn create_tag(&self, ctx: &Context<'_>, input: CreateTagInput) -> Result<Tag> {
+    async fn create_tag(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new tag.")] input: CreateTagInput,
+    ) -> Result<Tag> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let db = &AppState::of(ctx).databases.projects;
         let row = tags::create(db, &input.name, input.tag_type.as_db())

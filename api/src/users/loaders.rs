@@ -9,7 +9,7 @@ use migration::Domain;
 use sea_orm::{EntityTrait, QueryFilter};
 
 use super::types::RoleName;
-use crate::{db::UsersDb, error::ServiceError, graphql::batch::BatchLoader};
+use crate::{db::UsersDb, error::ServiceError};
 
 /// Users by id.
 pub struct UserLoader(pub UsersDb);
@@ -67,7 +67,7 @@ fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
 
 /// The roles of one user, batched with every other `roles` field of the request.
 pub async fn roles_of(ctx: &Context<'_>, user_id: i32) -> async_graphql::Result<Vec<RoleName>> {
-    let loader = ctx.data::<BatchLoader<i32, RolesLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, RolesLoader>(ctx)?;
     Ok(loader
         .load_one(user_id)
         .await
@@ -80,7 +80,7 @@ pub async fn user_by_id(
     ctx: &Context<'_>,
     user_id: i32,
 ) -> async_graphql::Result<Option<user::Model>> {
-    let loader = ctx.data::<BatchLoader<i32, UserLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, UserLoader>(ctx)?;
     loader.load_one(user_id).await.map_err(loader_error)
 }
 

@@ -35,6 +35,9 @@ impl UsersMutation {
     async fn sign_in_with_google(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "A Google ID token (a JWT from Google Sign-In) for this app's client id."
+        )]
         id_token: String,
     ) -> Result<AuthPayload> {
         authz::authorize(ctx).await.or_graphql(Domain::Users)?;
@@ -56,7 +59,11 @@ impl UsersMutation {
     }
 
     /// Trades a refresh token for a new access and refresh token.
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token of the pair to renew.")] refresh_token: String,
+    ) -> Result<AuthPayload> {
         authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
         let (user, pair) = service::refresh(&state.databases.users, &state.tokens, &refresh_token)
@@ -78,7 +85,7 @@ impl UsersMutation {
     async fn update_my_profile(
         &self,
         ctx: &Context<'_>,
-        input: UpdateProfileInput,
+        #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateProfileInput,
     ) -> Result<User> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user = service::update_profile(&AppState::of(ctx).databases.users, viewer.id(), input)
@@ -91,7 +98,7 @@ impl UsersMutation {
     async fn promote_to_teacher(
         &self,
         ctx: &Context<'_>,
-        emails: Vec<String>,
+        #[graphql(desc = "Emails of the users to promote.")] emails: Vec<String>,
     ) -> Result<PromotionResult> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let (promoted, unknown_emails) =
@@ -105,7 +112,12 @@ impl UsersMutation {
     }
 
     /// Gives a user a role. Admin.
-    async fn grant_role(&self, ctx: &Context<'_>, user_id: ID, role: RoleName) -> Result<User> {
+    async fn grant_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to grant the role to.")] user_id: ID,
+        #[graphql(desc = "The role to grant.")] role: RoleName,
+    ) -> Result<User> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
         let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role)
@@ -115,7 +127,12 @@ impl UsersMutation {
     }
 
     /// Takes a role from a user; the last admin keeps ADMIN. Admin.
-    async fn revoke_role(&self, ctx: &Context<'_>, user_id: ID, role: RoleName) -> Result<User> {
+    async fn revoke_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to take the role from.")] user_id: ID,
+        #[graphql(desc = "The role to take away.")] role: RoleName,
+    ) -> Result<User> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
         let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role)
@@ -125,7 +142,13 @@ impl UsersMutation {
     }
 
     /// Activates or deactivates a user; a deactivated user's tokens stop at once. Admin.
-    async fn set_user_active(&self, ctx: &Context<'_>, user_id: ID, active: bool) -> Result<User> {
+    async fn set_user_active(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to activate or deactivate.")] user_id: ID,
+        #[graphql(desc = "true to let them sign in again, false to end their sessions at once.")]
+        active: bool,
+    ) -> Result<User> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
         let user =
@@ -161,8 +184,11 @@ impl UsersMutation {
     async fn create_student_database(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The database's name: 3 to 63 of `a-z`, `0-9` and `_`, starting with a letter."
+        )]
         name: String,
-        engine: DatabaseEngineName,
+        #[graphql(desc = "The server to create it on.")] engine: DatabaseEngineName,
     ) -> Result<StudentDatabase> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
@@ -178,7 +204,11 @@ impl UsersMutation {
     }
 
     /// Drops one of the viewer's databases. Its owner only.
-    async fn delete_student_database(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_student_database(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The database to drop.")] id: ID,
+    ) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);

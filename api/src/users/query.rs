@@ -43,7 +43,11 @@ impl UsersQuery {
     }
 
     /// A user by id, or null. Signed-in users.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id.")] id: ID,
+    ) -> Result<Option<User>> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Users)?;
         Ok(service::user(&AppState::of(ctx).databases.users, id)
@@ -93,7 +97,7 @@ impl UsersQuery {
     async fn users_by_emails(
         &self,
         ctx: &Context<'_>,
-        emails: Vec<String>,
+        #[graphql(desc = "The emails to look up.")] emails: Vec<String>,
     ) -> Result<UsersByEmails> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let (found, not_found) =

@@ -22,7 +22,9 @@ db_enum!(
 db_enum!(
     /// A database server kind on which students get their own databases.
     DatabaseEngineName {
+        /// PostgreSQL.
         Postgresql = "POSTGRESQL",
+        /// MariaDB (MySQL-compatible).
         Mariadb = "MARIADB",
     }
 );
@@ -30,7 +32,9 @@ db_enum!(
 /// A role, as seeded by the migration.
 #[derive(SimpleObject)]
 pub struct Role {
+    /// The role's id.
     pub id: ID,
+    /// Which role.
     pub name: RoleName,
 }
 
@@ -48,7 +52,9 @@ impl TryFrom<role::Model> for Role {
 /// A database engine students can get databases on.
 #[derive(SimpleObject)]
 pub struct DatabaseEngine {
+    /// The engine's id.
     pub id: ID,
+    /// Which engine.
     pub name: DatabaseEngineName,
 }
 
@@ -91,20 +97,26 @@ impl User {
     }
 }
 
+/// A person who signs in: student, teacher, support or admin. Signed-in users see the
+/// public card (names, picture); the user themself, admin and support see every field.
 #[async_graphql::Object]
 impl User {
+    /// The user's id.
     async fn id(&self) -> ID {
         self.model.id.into()
     }
 
+    /// The user's public handle.
     async fn username(&self) -> &str {
         &self.model.username
     }
 
+    /// The user's first name.
     async fn first_name(&self) -> &str {
         &self.model.first_name
     }
 
+    /// The user's last name.
     async fn last_name(&self) -> &str {
         &self.model.last_name
     }
@@ -187,6 +199,7 @@ pub struct AuthPayload {
     pub refresh_token: String,
     /// Seconds the access token stays valid.
     pub expires_in: u64,
+    /// The signed-in user.
     pub user: User,
 }
 
@@ -202,6 +215,7 @@ pub struct PromotionResult {
 /// The outcome of `usersByEmails`.
 #[derive(SimpleObject)]
 pub struct UsersByEmails {
+    /// The users whose email was asked for.
     pub found: Vec<User>,
     /// Emails that match no user.
     pub not_found: Vec<String>,
@@ -234,10 +248,14 @@ pub struct UpdateProfileInput {
 /// A database of the viewer's on a student database server.
 #[derive(SimpleObject)]
 pub struct StudentDatabase {
+    /// The database's id.
     pub id: ID,
+    /// Its name, unique across engines.
     pub name: String,
+    /// The server it lives on.
     pub engine: DatabaseEngineName,
     /// Tables in it now, read live from its server.
     pub table_count: i64,
+    /// When it was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }

@@ -12,9 +12,7 @@ use super::types::LogKind;
 use crate::{
     db::ProjectsDb,
     error::{OrGraphql, ServiceError},
-    graphql::batch::BatchLoader,
     projects::loaders as project_loaders,
-    state::AppState,
 };
 
 type Shared = Arc<ServiceError>;
@@ -138,24 +136,12 @@ fn newest_lines(db: &ProjectsDb, ids: &[i32], kind: enums::LogKind, limit: i32) 
     )
 }
 
-/// Adds the deploy loaders to a request's data.
-pub fn register(data: &mut async_graphql::Data, state: &AppState) {
-    let db = &state.databases.projects;
-    data.insert(BatchLoader::<i32, _>::new(JobLoader(db.clone())));
-    data.insert(BatchLoader::<i32, _>::new(DeploymentOfJobLoader(
-        db.clone(),
-    )));
-    data.insert(BatchLoader::<(i32, LogKind, i32), _>::new(LogsLoader(
-        db.clone(),
-    )));
-}
-
 fn loader_error(error: Shared) -> async_graphql::Error {
     crate::error::shared_error(Domain::Projects, error)
 }
 
 pub async fn job(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option<job::Model>> {
-    let loader = ctx.data::<BatchLoader<i32, JobLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, JobLoader>(ctx)?;
     loader.load_one(id).await.map_err(loader_error)
 }
 
@@ -163,7 +149,7 @@ pub async fn deployment_of_job(
     ctx: &Context<'_>,
     job_id: i32,
 ) -> async_graphql::Result<Option<deployment::Model>> {
-    let loader = ctx.data::<BatchLoader<i32, DeploymentOfJobLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, DeploymentOfJobLoader>(ctx)?;
     loader.load_one(job_id).await.map_err(loader_error)
 }
 
@@ -188,7 +174,7 @@ pub async fn logs(
         ))
         .or_graphql(Domain::Projects);
     }
-    let loader = ctx.data::<BatchLoader<(i32, LogKind, i32), LogsLoader>>()?;
+    let loader = crate::graphql::loaders::of::<(i32, LogKind, i32), LogsLoader>(ctx)?;
     Ok(loader
         .load_one((found.id, kind, last))
         .await

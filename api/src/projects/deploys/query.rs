@@ -20,7 +20,11 @@ pub struct DeploysQuery;
 #[Object]
 impl DeploysQuery {
     /// A job by id.
-    async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
+    async fn job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's id.")] id: ID,
+    ) -> Result<Option<Job>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let found = service::job_by_id(&AppState::of(ctx).databases.projects, id)
@@ -30,7 +34,11 @@ impl DeploysQuery {
     }
 
     /// A deployment by id.
-    async fn deployment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Deployment>> {
+    async fn deployment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The deployment's id.")] id: ID,
+    ) -> Result<Option<Deployment>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let found = service::by_id(&AppState::of(ctx).databases.projects, id)

@@ -25,12 +25,17 @@ const LINES_PER_UPDATE: u64 = 500;
 /// A deployment's state at one step, with the log lines written since the last update.
 #[derive(SimpleObject)]
 pub struct DeploymentUpdate {
+    /// The deployment this update is about.
     pub deployment_id: ID,
+    /// The job that runs it.
     pub job_id: ID,
+    /// The project deployed.
     pub project_id: ID,
+    /// Its status after this step.
     pub status: DeploymentStatus,
     /// 0 to 100.
     pub progress: i32,
+    /// What the step said (the failure's cause when FAILED).
     pub message: String,
     /// Whether the project's app runs, when this update is about the app (it started,
     /// stopped or died); null for the deploy's own steps.
@@ -50,7 +55,7 @@ impl DeploysSubscription {
     async fn deployment_updates(
         &self,
         ctx: &Context<'_>,
-        deployment_id: ID,
+        #[graphql(desc = "The deployment to follow.")] deployment_id: ID,
     ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx).clone();
@@ -71,7 +76,7 @@ impl DeploysSubscription {
     async fn project_deployments(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
+        #[graphql(desc = "The project to follow.")] project_id: ID,
     ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx).clone();

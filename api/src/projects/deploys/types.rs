@@ -12,10 +12,15 @@ use crate::{
 /// The state of a job, and of the deployment it runs.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum DeploymentStatus {
+    /// Queued, waiting for a worker.
     Pending,
+    /// A worker holds it and runs its steps.
     Running,
+    /// Every step ended well.
     Succeeded,
+    /// A step failed; `message` says why.
     Failed,
+    /// Cancelled by a person before it ended.
     Cancelled,
 }
 
@@ -79,20 +84,25 @@ impl From<enums::LogKind> for LogKind {
 /// A durable unit of deploy work, claimed by one worker under a lease.
 pub struct Job(pub job::Model);
 
+/// A durable unit of deploy work, claimed by one worker under a lease.
 #[Object]
 impl Job {
+    /// The job's id.
     async fn id(&self) -> ID {
         self.0.id.into()
     }
 
+    /// The job's unique id, as the deploy engine and its logs name it.
     async fn uuid(&self) -> String {
         self.0.uuid.to_string()
     }
 
+    /// What it does.
     async fn kind(&self) -> JobKind {
         self.0.kind.into()
     }
 
+    /// Where it stands.
     async fn status(&self) -> DeploymentStatus {
         self.0.status.into()
     }
@@ -112,6 +122,7 @@ impl Job {
         self.0.attempts
     }
 
+    /// When it was queued.
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
@@ -121,6 +132,7 @@ impl Job {
         self.0.started_at
     }
 
+    /// When its state last changed.
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.updated_at
     }
@@ -136,16 +148,20 @@ impl Job {
 /// One deploy of a project.
 pub struct Deployment(pub deployment::Model);
 
+/// One deploy of a project: the commit built, where the app listens, and its logs.
 #[Object]
 impl Deployment {
+    /// The deployment's id.
     async fn id(&self) -> ID {
         self.0.id.into()
     }
 
+    /// Where it stands (the status of the job that runs it).
     async fn status(&self) -> DeploymentStatus {
         self.0.status.into()
     }
 
+    /// Whether it ended with the app built, started and routed.
     async fn successful(&self) -> bool {
         self.0.successful
     }
@@ -185,17 +201,19 @@ impl Deployment {
     async fn logs(
         &self,
         ctx: &Context<'_>,
-        kind: LogKind,
+        #[graphql(desc = "Which log: BUILD or RUNTIME.")] kind: LogKind,
         #[graphql(desc = "How many of the newest lines, 1 to 1000.", default = 100)] last: i32,
     ) -> Result<Vec<DeploymentLog>> {
         let rows = loaders::logs(ctx, &self.0, kind, last).await?;
         crate::graphql::budget::listed(ctx, rows.into_iter().map(DeploymentLog).collect())
     }
 
+    /// When it was asked for.
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
 
+    /// When its state last changed.
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.updated_at
     }
@@ -204,16 +222,20 @@ impl Deployment {
 /// One line of a deployment's output.
 pub struct DeploymentLog(pub deployment_log::Model);
 
+/// One line of a deployment's output.
 #[Object]
 impl DeploymentLog {
+    /// Which log it belongs to (BUILD or RUNTIME).
     async fn kind(&self) -> LogKind {
         self.0.kind.into()
     }
 
+    /// The line, without its end-of-line.
     async fn line(&self) -> &str {
         &self.0.line
     }
 
+    /// When it was written.
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
@@ -222,6 +244,7 @@ impl DeploymentLog {
 /// A deploy worker running a job, on any replica.
 pub struct Worker(pub deploy::ReplicaWorker);
 
+/// A deploy worker running a job, on any replica.
 #[Object]
 impl Worker {
     /// The worker's id (known for the replica that answers; null for the others').
@@ -234,14 +257,17 @@ impl Worker {
         &self.0.replica
     }
 
+    /// When it claimed its job.
     async fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.started_at
     }
 
+    /// The job it runs.
     async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
         Ok(loaders::job(ctx, self.0.job_id).await?.map(Job))
     }
 
+    /// The project the job deploys.
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         Ok(project_loaders::project(ctx, self.0.project_id)
             .await?
@@ -256,8 +282,11 @@ pub struct DeployQueue {
     pub pending: u64,
     /// Seconds the oldest pending job has waited.
     pub oldest_pending_age_seconds: Option<f64>,
+    /// Workers running a job on the replica that answers.
     pub slots_used: usize,
+    /// Workers the replica that answers could still start.
     pub slots_free: usize,
+    /// How many jobs the replica that answers runs at once (DEPLOY_MAX_WORKERS).
     pub max_workers: usize,
     /// How student code is isolated here.
     pub sandbox: String,

@@ -60,43 +60,6 @@ pub(super) fn grouped<K: Hash + Eq + Copy, V>(
     map
 }
 
-/// Adds the projects loaders to a request's data.
-pub fn register(data: &mut async_graphql::Data, state: &AppState) {
-    let dbs = &state.databases;
-    let projects = || dbs.projects.clone();
-    data.insert(BatchLoader::<i32, _>::new(ProjectLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(
-        CollaboratorIdsLoader(projects()),
-    ));
-    data.insert(BatchLoader::<i32, _>::new(CollaboratorsLoader {
-        projects: projects(),
-        users: dbs.users.clone(),
-    }));
-    data.insert(BatchLoader::<i32, _>::new(CoursesLoader {
-        projects: projects(),
-        academic: dbs.academic.clone(),
-    }));
-    data.insert(BatchLoader::<i32, _>::new(TagsLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(StagesLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(StageFilesLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(RatingsLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(AverageRatingLoader(projects())));
-    data.insert(BatchLoader::<(i32, i32), _>::new(
-        MyRatingLoader(projects()),
-    ));
-    data.insert(BatchLoader::<(i32, i32), _>::new(DeploymentsLoader(
-        projects(),
-    )));
-    data.insert(BatchLoader::<(i32, i32), _>::new(StatisticsLoader(
-        projects(),
-    )));
-    data.insert(BatchLoader::<i32, _>::new(VariablesLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(ProjectsOfUserLoader(projects())));
-    data.insert(BatchLoader::<i32, _>::new(ProjectsOfCourseLoader(
-        projects(),
-    )));
-}
-
 fn loader_error(error: Shared) -> async_graphql::Error {
     crate::error::shared_error(Domain::Projects, error)
 }
@@ -104,10 +67,11 @@ fn loader_error(error: Shared) -> async_graphql::Error {
 async fn many<K, L>(ctx: &Context<'_>, key: K) -> async_graphql::Result<L::Value>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
-    L: Loader<K, Error = Shared>,
+    L: Loader<K, Error = Shared> + crate::graphql::loaders::FromDatabases,
+    BatchLoader<K, L>: Send + Sync,
     L::Value: Default,
 {
-    let loader = ctx.data::<BatchLoader<K, L>>()?;
+    let loader = crate::graphql::loaders::of::<K, L>(ctx)?;
     Ok(loader
         .load_one(key)
         .await
@@ -159,13 +123,13 @@ pub async fn average_rating(
     ctx: &Context<'_>,
     project_id: i32,
 ) -> async_graphql::Result<Option<f64>> {
-    let loader = ctx.data::<BatchLoader<i32, AverageRatingLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, AverageRatingLoader>(ctx)?;
     loader.load_one(project_id).await.map_err(loader_error)
 }
 
 /// Records a mean rating the project's own statement already read.
 pub fn prime_average_rating(ctx: &Context<'_>, project_id: i32, average: Option<f64>) {
-    if let Ok(loader) = ctx.data::<BatchLoader<i32, AverageRatingLoader>>() {
+    if let Ok(loader) = crate::graphql::loaders::of::<i32, AverageRatingLoader>(ctx) {
         loader.prime([(project_id, average)]);
     }
 }
@@ -177,7 +141,7 @@ pub async fn my_rating(
     let viewer = viewer::require(ctx)
         .await
         .map_err(|e| e.into_graphql(Domain::Projects))?;
-    let loader = ctx.data::<BatchLoader<(i32, i32), MyRatingLoader>>()?;
+    let loader = crate::graphql::loaders::of::<(i32, i32), MyRatingLoader>(ctx)?;
     loader
         .load_one((project_id, viewer.id()))
         .await
@@ -216,7 +180,7 @@ pub async fn projects_of_course(
 
 /// A project by id, batched.
 pub async fn project(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option<project::Model>> {
-    let loader = ctx.data::<BatchLoader<i32, ProjectLoader>>()?;
+    let loader = crate::graphql::loaders::of::<i32, ProjectLoader>(ctx)?;
     loader.load_one(id).await.map_err(loader_error)
 }
 

@@ -48,6 +48,7 @@ impl Loader<i32> for ProjectsOfUserLoader {
             .map_err(shared)?;
         let mut by_user: HashMap<i32, Vec<project::Model>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
+        let by_id: HashMap<i32, &project::Model> = projects.iter().map(|p| (p.id, p)).collect();
         for found in &projects {
             if let Some(list) = by_user.get_mut(&found.owner_id) {
                 list.push(found.clone());
@@ -56,9 +57,9 @@ impl Loader<i32> for ProjectsOfUserLoader {
         for membership in memberships {
             if let (Some(list), Some(found)) = (
                 by_user.get_mut(&membership.user_id),
-                projects.iter().find(|p| p.id == membership.project_id),
+                by_id.get(&membership.project_id),
             ) {
-                list.push(found.clone());
+                list.push((*found).clone());
             }
         }
         for list in by_user.values_mut() {

@@ -15,24 +15,31 @@ pub struct CreateProjectInput {
     pub container_port: i32,
     /// Folder of the repository to serve as static files.
     pub static_path: Option<String>,
+    /// What the project is (at most 10000 characters; empty when omitted).
     pub description: Option<String>,
     /// An image uploaded with `POST /files`.
     pub image_file_id: Option<ID>,
     /// At least one: a course you are enrolled in (students) or teach (teachers).
     pub course_ids: Vec<ID>,
     #[graphql(default)]
+    /// Tags to put on it.
     pub tag_ids: Vec<ID>,
 }
 
 /// Changes to a project; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateProjectInput {
+    /// A new name (5 to 255 characters).
     pub name: Option<String>,
+    /// A new slug (5 to 30 of `a-z`, `0-9` and `-`; unique).
     pub slug: Option<String>,
+    /// A new git repository URL (unique).
     pub repository_url: Option<String>,
+    /// The port the app listens on (1 to 65535).
     pub container_port: Option<i32>,
     /// Null removes it.
     pub static_path: Option<Option<String>>,
+    /// A new description.
     pub description: Option<String>,
     /// Null removes it.
     pub image_file_id: Option<Option<ID>>,
@@ -44,9 +51,11 @@ pub struct ProjectFilter {
     /// Projects with any of these tags.
     #[graphql(default)]
     pub tag_ids: Vec<ID>,
+    /// Only projects this user owns.
     pub owner_id: Option<ID>,
     /// Projects this user owns or collaborates on.
     pub member_id: Option<ID>,
+    /// Only projects built for this course.
     pub course_id: Option<ID>,
     /// Case-insensitive text in the name.
     pub search: Option<String>,
@@ -55,9 +64,11 @@ pub struct ProjectFilter {
 /// A stage to create.
 #[derive(InputObject)]
 pub struct CreateStageInput {
+    /// The project the stage belongs to.
     pub project_id: ID,
     /// 1 to 100 characters.
     pub name: String,
+    /// What the stage is about (empty when omitted).
     pub description: Option<String>,
     /// NOT_STARTED when absent.
     pub status: Option<StageStatusName>,
@@ -66,7 +77,10 @@ pub struct CreateStageInput {
 /// Changes to a stage; absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateStageInput {
+    /// A new name.
     pub name: Option<String>,
+    /// A new description.
     pub description: Option<String>,
+    /// A new status.
     pub status: Option<StageStatusName>,
 }

@@ -16,9 +16,13 @@ use crate::{
 db_enum!(
     /// How far a stage of a project's work has come.
     StageStatusName {
+        /// Work has not begun.
         NotStarted = "NOT_STARTED",
+        /// Work is under way.
         InProgress = "IN_PROGRESS",
+        /// Done, waiting for review.
         InReview = "IN_REVIEW",
+        /// Done and reviewed.
         Completed = "COMPLETED",
     }
 );
@@ -36,7 +40,9 @@ db_enum!(
 /// A status a stage can have, as seeded by the migration.
 #[derive(SimpleObject)]
 pub struct StageStatus {
+    /// The status's id.
     pub id: ID,
+    /// Which status.
     pub name: StageStatusName,
 }
 
@@ -54,7 +60,9 @@ impl TryFrom<entities::projects::stage_status::Model> for StageStatus {
 /// A tag projects can carry.
 #[derive(SimpleObject, Clone)]
 pub struct Tag {
+    /// The tag's id.
     pub id: ID,
+    /// The tag's name (unique).
     pub name: String,
     /// What the tag describes.
     #[graphql(name = "type")]

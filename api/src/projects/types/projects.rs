@@ -5,8 +5,10 @@ use super::*;
 /// A software project students build for one or more courses.
 pub struct Project(pub project::Model);
 
+/// A software project students build for their courses, deployed from its git repository.
 #[Object]
 impl Project {
+    /// The project's id.
     async fn id(&self) -> ID {
         self.0.id.into()
     }
@@ -21,6 +23,7 @@ impl Project {
         &self.0.slug
     }
 
+    /// The git repository it is deployed from (unique).
     async fn repository_url(&self) -> &str {
         &self.0.repository_url
     }
@@ -35,6 +38,7 @@ impl Project {
         self.0.static_path.as_deref()
     }
 
+    /// What the project is.
     async fn description(&self) -> &str {
         &self.0.description
     }
@@ -54,10 +58,12 @@ impl Project {
         self.0.running.then(|| format!("/apps/{}/", self.0.slug))
     }
 
+    /// When it was created.
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
 
+    /// When it last changed.
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.updated_at
     }
@@ -84,16 +90,19 @@ impl Project {
     }
 
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    /// Its tags, by name.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         listed(ctx, loaders::tags(ctx, self.0.id).await?)
     }
 
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    /// Its stages, oldest first.
     async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
         listed(ctx, loaders::stages(ctx, self.0.id).await?)
     }
 
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    /// Every rating it has, one per user.
     async fn ratings(&self, ctx: &Context<'_>) -> Result<Vec<Rating>> {
         let rows = loaders::ratings(ctx, self.0.id).await?;
         listed(ctx, rows.into_iter().map(Rating).collect())
