@@ -5,7 +5,6 @@
 
 use std::{collections::HashMap, path::Path, sync::Arc, time::Instant};
 
-use async_graphql::ID;
 use entities::{projects::enums::JobStatus, users::user};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
@@ -13,13 +12,13 @@ use serde::Serialize;
 use crate::{
     academic::{
         self,
-        types::{CourseInput, SubjectInput},
+        model::{NewCourse, NewSubject},
     },
     authz::Grant,
     error::{ServiceError, cause_chain},
     projects::{
         self, files,
-        types::{CreateProjectInput, CreateStageInput},
+        model::{NewProject, NewStage},
     },
     state::AppState,
     users::{self, types::RoleName, viewer::Viewer},
@@ -106,18 +105,18 @@ pub async fn run(state: &AppState, scale: f64, concurrency: usize) -> Result<Str
         users::service::create_user(&dbs.users, "admin@bench.edu", RoleName::Admin).await?;
 
     // Subjects and courses, in bulk.
-    let subjects: Vec<SubjectInput> = (0..sizes.subjects)
-        .map(|i| SubjectInput {
+    let subjects: Vec<NewSubject> = (0..sizes.subjects)
+        .map(|i| NewSubject {
             code: format!("BS{i:04}"),
             name: format!("Bench subject {i}"),
         })
         .collect();
     academic::service::create_subjects(&dbs.academic, subjects).await?;
     let mut courses = Vec::with_capacity(sizes.courses);
-    let inputs: Vec<CourseInput> = (0..sizes.courses)
-        .map(|i| CourseInput {
+    let inputs: Vec<NewCourse> = (0..sizes.courses)
+        .map(|i| NewCourse {
             subject_code: format!("BS{:04}", i % sizes.subjects),
-            teacher_id: Some(ID::from(teachers[i % teachers.len()].id)),
+            teacher_id: Some(teachers[i % teachers.len()].id),
             teacher_email: None,
             group: format!("{}", i / sizes.subjects),
             year: Some(2026),
@@ -126,18 +125,18 @@ pub async fn run(state: &AppState, scale: f64, concurrency: usize) -> Result<Str
         .collect();
     let mut inputs = inputs.into_iter().peekable();
     while inputs.peek().is_some() {
-        let chunk: Vec<CourseInput> = inputs.by_ref().take(200).collect();
+        let chunk: Vec<NewCourse> = inputs.by_ref().take(200).collect();
         courses.extend(academic::service::create_courses(&dbs.academic, &dbs.users, chunk).await?);
     }
 
     // Enrolments: course c takes students c*20 .. c*20+19 (wrapping).
     let mut enrolled: HashMap<i32, Vec<i32>> = HashMap::new();
     for (c, found) in courses.iter().enumerate() {
-        let ids: Vec<ID> = (0..sizes.per_course)
+        let ids: Vec<String> = (0..sizes.per_course)
             .map(|k| {
                 let student = &students[(c * sizes.per_course + k) % students.len()];
                 enrolled.entry(student.id).or_default().push(found.id);
-                ID::from(student.id)
+                student.id.to_string()
             })
             .collect();
         academic::service::enroll_students(&dbs.academic, &dbs.users, found.id, &ids, &[]).await?;
@@ -229,7 +228,7 @@ async fn project(
     let owner = &students[p % n];
     let owner_courses = enrolled.get(&owner.id).cloned().unwrap_or_default();
     let course_count = 1 + p % 2;
-    let input = CreateProjectInput {
+    let input = NewProject {
         name: format!("Bench project {p:05}"),
         slug: format!("bench-{p:05}"),
         repository_url: format!("https://git.bench.edu/team{p}/app.git"),
@@ -237,13 +236,9 @@ async fn project(
         static_path: p.is_multiple_of(3).then(|| "public".to_owned()),
         description: Some(format!("Project number {p} of the benchmark dataset.")),
         image_file_id: None,
-        course_ids: owner_courses
-            .iter()
-            .take(course_count)
-            .map(|c| ID::from(*c))
-            .collect(),
+        course_ids: owner_courses.iter().take(course_count).copied().collect(),
         tag_ids: (0..3)
-            .map(|k| ID::from(tag_ids[(p + k * 4) % tag_ids.len()]))
+            .map(|k| tag_ids[(p + k * 4) % tag_ids.len()])
             .collect(),
     };
     let owner_viewer = viewer(owner, RoleName::Student);
@@ -293,8 +288,8 @@ async fn project(
         let stage = projects::service::create_stage(
             &dbs.projects,
             &Grant::as_operation(owner_viewer.clone(), "createStage"),
-            CreateStageInput {
-                project_id: ID::from(created.id),
+            NewStage {
+                project_id: created.id,
                 name: format!("Stage {}", s + 1),
                 description: Some("Planned work".into()),
                 status: None,

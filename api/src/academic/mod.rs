@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod loaders;
+pub mod model;
 pub mod mutation;
 pub mod query;
 pub mod service;

@@ -25,9 +25,12 @@ impl AcademicMutation {
         #[graphql(desc = "The subjects to create.")] subjects: Vec<SubjectInput>,
     ) -> Result<Vec<Subject>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let created = service::create_subjects(&AppState::of(ctx).databases.academic, subjects)
-            .await
-            .or_graphql(Domain::Academic)?;
+        let created = service::create_subjects(
+            &AppState::of(ctx).databases.academic,
+            subjects.into_iter().map(Into::into).collect(),
+        )
+        .await
+        .or_graphql(Domain::Academic)?;
         Ok(created.into_iter().map(Subject::from).collect())
     }
 
@@ -39,10 +42,11 @@ impl AcademicMutation {
         #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateSubjectInput,
     ) -> Result<Subject> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
-        let updated = service::update_subject(&AppState::of(ctx).databases.academic, id, input)
-            .await
-            .or_graphql(Domain::Academic)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Academic)?;
+        let updated =
+            service::update_subject(&AppState::of(ctx).databases.academic, id, input.into())
+                .await
+                .or_graphql(Domain::Academic)?;
         Ok(Subject::from(updated))
     }
 
@@ -53,7 +57,7 @@ impl AcademicMutation {
         #[graphql(desc = "The subject to delete.")] id: ID,
     ) -> Result<bool> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         service::delete_subject(&AppState::of(ctx).databases.academic, id)
             .await
             .or_graphql(Domain::Academic)?;
@@ -69,9 +73,17 @@ impl AcademicMutation {
     ) -> Result<Vec<Course>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
-        let created = service::create_courses(&dbs.academic, &dbs.users, courses)
-            .await
-            .or_graphql(Domain::Academic)?;
+        let created = service::create_courses(
+            &dbs.academic,
+            &dbs.users,
+            courses
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()
+                .or_graphql(Domain::Academic)?,
+        )
+        .await
+        .or_graphql(Domain::Academic)?;
         Ok(created.into_iter().map(Course::from).collect())
     }
 
@@ -83,11 +95,16 @@ impl AcademicMutation {
         #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateCourseInput,
     ) -> Result<Course> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
-        let updated = service::update_course(&dbs.academic, &dbs.users, id, input)
-            .await
-            .or_graphql(Domain::Academic)?;
+        let updated = service::update_course(
+            &dbs.academic,
+            &dbs.users,
+            id,
+            input.try_into().or_graphql(Domain::Academic)?,
+        )
+        .await
+        .or_graphql(Domain::Academic)?;
         Ok(Course::from(updated))
     }
 
@@ -99,7 +116,7 @@ impl AcademicMutation {
         #[graphql(desc = "The course to delete.")] id: ID,
     ) -> Result<bool> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         let linked = crate::projects::service::projects_of_course(&dbs.projects, id)
             .await
@@ -120,15 +137,21 @@ impl AcademicMutation {
         #[graphql(desc = "Students to enrol, by email.", default)] emails: Vec<String>,
     ) -> Result<Vec<EnrollmentResult>> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
+        let course_id =
+            crate::graphql::ids::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         service::may_manage(&dbs.academic, &viewer, course_id)
             .await
             .or_graphql(Domain::Academic)?;
-        let outcomes =
-            service::enroll_students(&dbs.academic, &dbs.users, course_id, &user_ids, &emails)
-                .await
-                .or_graphql(Domain::Academic)?;
+        let outcomes = service::enroll_students(
+            &dbs.academic,
+            &dbs.users,
+            course_id,
+            &user_ids.into_iter().map(|id| id.0).collect::<Vec<_>>(),
+            &emails,
+        )
+        .await
+        .or_graphql(Domain::Academic)?;
         Ok(outcomes
             .into_iter()
             .map(|o| EnrollmentResult {
@@ -147,8 +170,10 @@ impl AcademicMutation {
         #[graphql(desc = "The student to take out of it.")] user_id: ID,
     ) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let course_id = service::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
-        let user_id = service::parse_id(&user_id, "userId").or_graphql(Domain::Academic)?;
+        let course_id =
+            crate::graphql::ids::parse_id(&course_id, "courseId").or_graphql(Domain::Academic)?;
+        let user_id =
+            crate::graphql::ids::parse_id(&user_id, "userId").or_graphql(Domain::Academic)?;
         let dbs = &AppState::of(ctx).databases;
         service::may_manage(&dbs.academic, &viewer, course_id)
             .await

@@ -4,12 +4,14 @@ use async_graphql::{Context, ID, Object, Result};
 use migration::Domain;
 
 use super::{
-    authz, service,
+    authz,
+    model::CourseQuery,
+    service,
     types::{Course, CourseFilter, Enrollment, Subject},
 };
 use crate::{
     error::OrGraphql,
-    graphql::pagination::{IdConnection, Page, connection},
+    graphql::pagination::{IdConnection, connection},
     state::AppState,
 };
 
@@ -30,7 +32,7 @@ impl AcademicQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<Subject>> {
         authz::authorize(ctx).await.or_graphql(Domain::Academic)?;
-        let page = Page::new(first, after).or_graphql(Domain::Academic)?;
+        let page = crate::graphql::pagination::page(first, after).or_graphql(Domain::Academic)?;
         let (rows, total) = service::subjects_page(
             &AppState::of(ctx).databases.academic,
             search.as_deref(),
@@ -48,7 +50,7 @@ impl AcademicQuery {
         #[graphql(desc = "The subject's id.")] id: ID,
     ) -> Result<Option<Subject>> {
         authz::authorize(ctx).await.or_graphql(Domain::Academic)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let found = service::subject(&AppState::of(ctx).databases.academic, id)
             .await
             .or_graphql(Domain::Academic)?;
@@ -80,8 +82,9 @@ impl AcademicQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<Course>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let page = Page::new(first, after).or_graphql(Domain::Academic)?;
-        let filter = filter.unwrap_or_default();
+        let page = crate::graphql::pagination::page(first, after).or_graphql(Domain::Academic)?;
+        let filter =
+            CourseQuery::try_from(filter.unwrap_or_default()).or_graphql(Domain::Academic)?;
         let (rows, total) =
             service::courses_page(&AppState::of(ctx).databases.academic, &filter, &page)
                 .await
@@ -96,7 +99,7 @@ impl AcademicQuery {
         #[graphql(desc = "The course's id.")] id: ID,
     ) -> Result<Option<Course>> {
         authz::require(ctx).await.or_graphql(Domain::Academic)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Academic)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Academic)?;
         let found = service::course(&AppState::of(ctx).databases.academic, id)
             .await
             .or_graphql(Domain::Academic)?;

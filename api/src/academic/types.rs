@@ -4,7 +4,11 @@ use crate::graphql::{budget::listed, dangling};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use entities::academic::{course, enrollment, subject};
 
-use super::loaders;
+use super::{
+    loaders,
+    model::{CoursePatch, CourseQuery, NewCourse, NewSubject, SubjectPatch},
+};
+use crate::error::ServiceError;
 use crate::users::{loaders as user_loaders, types::User};
 
 /// A subject of the curriculum.
@@ -223,4 +227,71 @@ pub struct EnrollmentResult {
     pub status: EnrollmentStatus,
     /// The user, when known.
     pub user: Option<User>,
+}
+
+// The inputs as the services take them: ids parsed, `BAD_USER_INPUT` naming the field.
+
+fn optional_id(id: Option<ID>, field: &'static str) -> Result<Option<i32>, ServiceError> {
+    id.map(|id| crate::graphql::ids::parse_id(&id, field))
+        .transpose()
+}
+
+impl From<SubjectInput> for NewSubject {
+    fn from(input: SubjectInput) -> Self {
+        NewSubject {
+            code: input.code,
+            name: input.name,
+        }
+    }
+}
+
+impl From<UpdateSubjectInput> for SubjectPatch {
+    fn from(input: UpdateSubjectInput) -> Self {
+        SubjectPatch {
+            code: input.code,
+            name: input.name,
+        }
+    }
+}
+
+impl TryFrom<CourseInput> for NewCourse {
+    type Error = ServiceError;
+
+    fn try_from(input: CourseInput) -> Result<Self, ServiceError> {
+        Ok(NewCourse {
+            teacher_id: optional_id(input.teacher_id, "teacherId")?,
+            subject_code: input.subject_code,
+            teacher_email: input.teacher_email,
+            group: input.group,
+            year: input.year,
+            period: input.period,
+        })
+    }
+}
+
+impl TryFrom<UpdateCourseInput> for CoursePatch {
+    type Error = ServiceError;
+
+    fn try_from(input: UpdateCourseInput) -> Result<Self, ServiceError> {
+        Ok(CoursePatch {
+            teacher_id: optional_id(input.teacher_id, "teacherId")?,
+            teacher_email: input.teacher_email,
+            group: input.group,
+            year: input.year,
+            period: input.period,
+        })
+    }
+}
+
+impl TryFrom<CourseFilter> for CourseQuery {
+    type Error = ServiceError;
+
+    fn try_from(filter: CourseFilter) -> Result<Self, ServiceError> {
+        Ok(CourseQuery {
+            subject_id: optional_id(filter.subject_id, "subjectId")?,
+            year: filter.year,
+            period: filter.period,
+            teacher_id: optional_id(filter.teacher_id, "teacherId")?,
+        })
+    }
 }

@@ -5,7 +5,7 @@ use async_graphql::{
     connection::{Connection, Edge, EmptyFields, OpaqueCursor},
 };
 
-use crate::error::ServiceError;
+use crate::{error::ServiceError, paging::Page};
 
 pub const DEFAULT_PAGE: i32 = 20;
 pub const MAX_PAGE: i32 = 100;
@@ -19,37 +19,27 @@ pub struct TotalCount {
 
 pub type IdConnection<T> = Connection<OpaqueCursor<i32>, T, TotalCount, EmptyFields>;
 
-/// A page request: how many rows, after which id.
-pub struct Page {
-    pub first: u64,
-    pub after: Option<i32>,
-}
-
-impl Page {
-    /// Checks `first` (1 to 100, default 20) and decodes `after`.
-    pub fn new(first: Option<i32>, after: Option<String>) -> Result<Page, ServiceError> {
-        let first = first.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&first) {
-            return Err(ServiceError::invalid(
-                "first",
-                format!("must be 1 to {MAX_PAGE}"),
-            ));
-        }
-        let after = match after {
-            None => None,
-            Some(cursor) => Some(
-                <OpaqueCursor<i32> as async_graphql::connection::CursorType>::decode_cursor(
-                    &cursor,
-                )
+/// Checks `first` (1 to 100, default 20) and decodes `after`.
+pub fn page(first: Option<i32>, after: Option<String>) -> Result<Page, ServiceError> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&first) {
+        return Err(ServiceError::invalid(
+            "first",
+            format!("must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let after = match after {
+        None => None,
+        Some(cursor) => Some(
+            <OpaqueCursor<i32> as async_graphql::connection::CursorType>::decode_cursor(&cursor)
                 .map_err(|_| ServiceError::invalid("after", "not a cursor of this list"))?
                 .0,
-            ),
-        };
-        Ok(Page {
-            first: first as u64,
-            after,
-        })
-    }
+        ),
+    };
+    Ok(Page {
+        first: first as u64,
+        after,
+    })
 }
 
 /// A page of rows fetched with `first + 1` rows: the extra row says whether more follow.
@@ -72,20 +62,4 @@ pub fn connection<R, T: OutputType>(
             .map(|row| Edge::new(OpaqueCursor(id(&row)), node(row))),
     );
     connection
-}
-
-/// A case-insensitive `LIKE` pattern for `search`, its wildcards escaped with a
-/// backslash, and the `ESCAPE` clause naming it (SQLite has no default escape character;
-/// without the clause a search for `a_b` matched nothing there).
-pub fn like_pattern(search: &str) -> sea_orm::sea_query::LikeExpr {
-    sea_orm::sea_query::LikeExpr::new(like_text(search)).escape('\\')
-}
-
-fn like_text(search: &str) -> String {
-    let escaped = search
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }

@@ -5,6 +5,7 @@ pub mod crypto;
 pub mod deploys;
 pub mod files;
 pub mod loaders;
+pub mod model;
 pub mod mutation;
 pub mod query;
 pub mod service;

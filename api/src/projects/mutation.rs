@@ -17,7 +17,7 @@ use crate::{error::OrGraphql, state::AppState};
 pub struct ProjectsMutation;
 
 fn id(value: &ID, field: &'static str) -> Result<i32> {
-    service::parse_id(value, field).or_graphql(Domain::Projects)
+    crate::graphql::ids::parse_id(value, field).or_graphql(Domain::Projects)
 }
 
 async fn stage_of(ctx: &Context<'_>, model: entities::projects::stage::Model) -> Result<Stage> {
@@ -44,7 +44,7 @@ impl ProjectsMutation {
             &dbs.projects,
             &dbs.academic,
             &viewer,
-            input,
+            input.try_into().or_graphql(Domain::Projects)?,
             state.config.allow_local_repositories,
         )
         .await
@@ -66,7 +66,7 @@ impl ProjectsMutation {
             &state.databases.projects,
             &viewer,
             project_id,
-            input,
+            input.try_into().or_graphql(Domain::Projects)?,
             state.config.allow_local_repositories,
         )
         .await
@@ -238,9 +238,13 @@ impl ProjectsMutation {
         #[graphql(desc = "The new stage.")] input: CreateStageInput,
     ) -> Result<Stage> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
-        let created = service::create_stage(&AppState::of(ctx).databases.projects, &viewer, input)
-            .await
-            .or_graphql(Domain::Projects)?;
+        let created = service::create_stage(
+            &AppState::of(ctx).databases.projects,
+            &viewer,
+            input.try_into().or_graphql(Domain::Projects)?,
+        )
+        .await
+        .or_graphql(Domain::Projects)?;
         stage_of(ctx, created).await
     }
 
@@ -256,7 +260,7 @@ impl ProjectsMutation {
             &AppState::of(ctx).databases.projects,
             &viewer,
             self::id(&id, "id")?,
-            input,
+            input.into(),
         )
         .await
         .or_graphql(Domain::Projects)?;

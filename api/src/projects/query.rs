@@ -4,12 +4,14 @@ use async_graphql::{Context, ID, Object, Result};
 use migration::Domain;
 
 use super::{
-    authz, loaders, service,
+    authz, loaders,
+    model::ProjectQuery,
+    service,
     types::{Project, ProjectFilter, StageStatus, Tag, TagType},
 };
 use crate::{
     error::OrGraphql,
-    graphql::pagination::{IdConnection, Page, connection},
+    graphql::pagination::{IdConnection, connection},
     state::AppState,
 };
 
@@ -54,7 +56,7 @@ impl ProjectsQuery {
         #[graphql(desc = "The project's id.")] id: ID,
     ) -> Result<Option<Project>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let with_average = ctx.look_ahead().field("averageRating").exists();
         let found = service::read_by_id(&AppState::of(ctx).databases.projects, id, with_average)
             .await
@@ -87,8 +89,10 @@ impl ProjectsQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<Project>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
-        let page = Page::new(Some(first), after).or_graphql(Domain::Projects)?;
-        let filter = filter.unwrap_or_default();
+        let page =
+            crate::graphql::pagination::page(Some(first), after).or_graphql(Domain::Projects)?;
+        let filter =
+            ProjectQuery::try_from(filter.unwrap_or_default()).or_graphql(Domain::Projects)?;
         let with_average = ctx
             .look_ahead()
             .field("edges")

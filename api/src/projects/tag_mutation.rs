@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use migration::Domain;
 
 use super::{
-    authz, service, tags,
+    authz, tags,
     types::{Tag, TagType},
 };
 use crate::{error::OrGraphql, state::AppState};
@@ -47,7 +47,7 @@ impl TagsMutation {
         name: String,
     ) -> Result<Tag> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         let db = &AppState::of(ctx).databases.projects;
         let row = tags::rename(db, id, &name)
             .await
@@ -63,7 +63,7 @@ impl TagsMutation {
         #[graphql(desc = "The tag.")] id: ID,
     ) -> Result<bool> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
-        let id = service::parse_id(&id, "id").or_graphql(Domain::Projects)?;
+        let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Projects)?;
         tags::delete(&AppState::of(ctx).databases.projects, id)
             .await
             .or_graphql(Domain::Projects)?;

@@ -3,6 +3,7 @@
 pub mod authz;
 pub mod google;
 pub mod loaders;
+pub mod model;
 pub mod mutation;
 pub mod query;
 pub mod service;

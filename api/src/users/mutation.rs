@@ -88,9 +88,13 @@ impl UsersMutation {
         #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateProfileInput,
     ) -> Result<User> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
-        let user = service::update_profile(&AppState::of(ctx).databases.users, viewer.id(), input)
-            .await
-            .or_graphql(Domain::Users)?;
+        let user = service::update_profile(
+            &AppState::of(ctx).databases.users,
+            viewer.id(),
+            input.into(),
+        )
+        .await
+        .or_graphql(Domain::Users)?;
         Ok(User::own(user))
     }
 

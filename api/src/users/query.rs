@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     error::OrGraphql,
-    graphql::pagination::{IdConnection, Page, connection},
+    graphql::pagination::{IdConnection, connection},
     state::AppState,
 };
 
@@ -68,8 +68,8 @@ impl UsersQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<IdConnection<User>> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
-        let page = Page::new(first, after).or_graphql(Domain::Users)?;
-        let filter = filter.unwrap_or_default();
+        let page = crate::graphql::pagination::page(first, after).or_graphql(Domain::Users)?;
+        let filter = super::model::UserQuery::from(filter.unwrap_or_default());
         if let Some(role) = filter.role {
             let argument = if role == super::types::RoleName::Teacher {
                 "filter.role: TEACHER"

@@ -259,3 +259,23 @@ pub struct StudentDatabase {
     /// When it was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
+
+impl From<UserFilter> for super::model::UserQuery {
+    fn from(filter: UserFilter) -> Self {
+        super::model::UserQuery {
+            role: filter.role,
+            search: filter.search,
+        }
+    }
+}
+
+impl From<UpdateProfileInput> for super::model::ProfilePatch {
+    fn from(input: UpdateProfileInput) -> Self {
+        super::model::ProfilePatch {
+            username: input.username,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            picture_url: input.picture_url,
+        }
+    }
+}

@@ -5,12 +5,12 @@ use super::*;
 /// A page of courses by id, filtered.
 pub async fn courses_page(
     db: &AcademicDb,
-    filter: &CourseFilter,
+    filter: &CourseQuery,
     page: &Page,
 ) -> Result<(Vec<(course::Model, Option<subject::Model>)>, u64), ServiceError> {
     let mut condition = Condition::all();
-    if let Some(subject_id) = &filter.subject_id {
-        condition = condition.add(course::Column::SubjectId.eq(parse_id(subject_id, "subjectId")?));
+    if let Some(subject_id) = filter.subject_id {
+        condition = condition.add(course::Column::SubjectId.eq(subject_id));
     }
     if let Some(year) = filter.year {
         condition = condition.add(course::Column::Year.eq(year));
@@ -18,8 +18,8 @@ pub async fn courses_page(
     if let Some(period) = filter.period {
         condition = condition.add(course::Column::Period.eq(period));
     }
-    if let Some(teacher_id) = &filter.teacher_id {
-        condition = condition.add(course::Column::TeacherId.eq(parse_id(teacher_id, "teacherId")?));
+    if let Some(teacher_id) = filter.teacher_id {
+        condition = condition.add(course::Column::TeacherId.eq(teacher_id));
     }
     let total = course::Entity::find()
         .filter(condition.clone())
@@ -76,7 +76,7 @@ pub(super) enum TeacherRef {
 }
 
 pub(super) fn teacher_ref(
-    id: Option<&async_graphql::ID>,
+    id: Option<i32>,
     email: Option<&str>,
 ) -> Result<Option<TeacherRef>, ServiceError> {
     match (id, email) {
@@ -84,7 +84,7 @@ pub(super) fn teacher_ref(
             "teacherId",
             "give teacherId or teacherEmail, not both",
         )),
-        (Some(id), None) => Ok(Some(TeacherRef::Id(parse_id(id, "teacherId")?))),
+        (Some(id), None) => Ok(Some(TeacherRef::Id(id))),
         (None, Some(email)) => Ok(Some(TeacherRef::Email(users::normalize_email(email)))),
         (None, None) => Ok(None),
     }
@@ -158,7 +158,7 @@ pub(super) async fn resolve_teachers(
 pub async fn create_courses(
     academic: &AcademicDb,
     users_db: &UsersDb,
-    inputs: Vec<CourseInput>,
+    inputs: Vec<NewCourse>,
 ) -> Result<Vec<course::Model>, ServiceError> {
     if inputs.is_empty() {
         return Err(ServiceError::invalid("courses", "give at least one course"));
@@ -167,7 +167,7 @@ pub async fn create_courses(
     let mut refs = Vec::with_capacity(inputs.len());
     let mut rows = Vec::with_capacity(inputs.len());
     for input in &inputs {
-        let teacher = teacher_ref(input.teacher_id.as_ref(), input.teacher_email.as_deref())?
+        let teacher = teacher_ref(input.teacher_id, input.teacher_email.as_deref())?
             .ok_or_else(|| ServiceError::invalid("teacherId", "give teacherId or teacherEmail"))?;
         refs.push(teacher);
         rows.push((
@@ -231,14 +231,14 @@ pub async fn update_course(
     academic: &AcademicDb,
     users_db: &UsersDb,
     id: i32,
-    input: UpdateCourseInput,
+    input: CoursePatch,
 ) -> Result<course::Model, ServiceError> {
     let found = course::Entity::find_by_id(id)
         .one(&**academic)
         .await?
         .ok_or(ServiceError::NotFound("course"))?;
     let mut model: course::ActiveModel = found.into();
-    if let Some(teacher) = teacher_ref(input.teacher_id.as_ref(), input.teacher_email.as_deref())? {
+    if let Some(teacher) = teacher_ref(input.teacher_id, input.teacher_email.as_deref())? {
         let ids = resolve_teachers(users_db, &[&teacher]).await?;
         model.teacher_id = Set(ids[0]);
     }

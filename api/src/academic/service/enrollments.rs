@@ -39,7 +39,7 @@ pub async fn enroll_students(
     academic: &AcademicDb,
     users_db: &UsersDb,
     course_id: i32,
-    user_ids: &[async_graphql::ID],
+    user_ids: &[String],
     emails: &[String],
 ) -> Result<Vec<EntryOutcome>, ServiceError> {
     if user_ids.is_empty() && emails.is_empty() {

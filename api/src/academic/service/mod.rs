@@ -14,16 +14,15 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
 };
 
-use super::types::{
-    CourseFilter, CourseInput, EnrollmentStatus, SubjectInput, UpdateCourseInput,
-    UpdateSubjectInput,
+use super::{
+    model::{CoursePatch, CourseQuery, NewCourse, NewSubject, SubjectPatch},
+    types::EnrollmentStatus,
 };
-pub use crate::graphql::ids::parse_id;
 use crate::{
     authz::{Grant, Object},
     db::{AcademicDb, UsersDb},
     error::ServiceError,
-    graphql::pagination::{Page, like_pattern},
+    paging::{Page, like_pattern},
     users::{service as users, types::RoleName},
 };
 

@@ -57,7 +57,7 @@ pub async fn subjects_page(
 /// named.
 pub async fn create_subjects(
     db: &AcademicDb,
-    inputs: Vec<SubjectInput>,
+    inputs: Vec<NewSubject>,
 ) -> Result<Vec<subject::Model>, ServiceError> {
     if inputs.is_empty() {
         return Err(ServiceError::invalid(
@@ -119,7 +119,7 @@ pub(super) fn join(items: &BTreeSet<String>) -> String {
 pub async fn update_subject(
     db: &AcademicDb,
     id: i32,
-    input: UpdateSubjectInput,
+    input: SubjectPatch,
 ) -> Result<subject::Model, ServiceError> {
     let found = subject::Entity::find_by_id(id)
         .one(&**db)

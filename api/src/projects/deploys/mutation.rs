@@ -10,7 +10,8 @@ use super::{
 };
 use crate::{
     error::OrGraphql,
-    projects::{authz, service::parse_id, types::Project},
+    graphql::ids::parse_id,
+    projects::{authz, types::Project},
     state::AppState,
 };
 

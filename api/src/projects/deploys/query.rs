@@ -8,11 +8,7 @@ use super::{
     service,
     types::{DeployQueue, Deployment, Job, Worker},
 };
-use crate::{
-    error::OrGraphql,
-    projects::{authz, service::parse_id},
-    state::AppState,
-};
+use crate::{error::OrGraphql, graphql::ids::parse_id, projects::authz, state::AppState};
 
 #[derive(Default)]
 pub struct DeploysQuery;

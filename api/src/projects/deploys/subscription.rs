@@ -15,7 +15,8 @@ use super::types::{DeploymentLog, DeploymentStatus};
 use crate::{
     db::ProjectsDb,
     error::{OrGraphql, ServiceError},
-    projects::{authz, service as projects, service::parse_id},
+    graphql::ids::parse_id,
+    projects::{authz, service as projects},
     state::AppState,
 };
 

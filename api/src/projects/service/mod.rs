@@ -19,20 +19,16 @@ use sea_orm::{
 
 use super::{
     crypto::Cipher,
-    types::{
-        CreateProjectInput, CreateStageInput, ProjectFilter, StageStatusName, UpdateProjectInput,
-        UpdateStageInput,
-    },
+    model::{NewProject, NewStage, ProjectPatch, ProjectQuery, StagePatch},
+    types::StageStatusName,
 };
 use crate::{
     authz::{Grant, Object, ProjectRule},
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
-    graphql::pagination::{Page, like_pattern},
+    paging::{Page, like_pattern},
     users::{service as users, types::RoleName, viewer::Viewer},
 };
-
-pub use crate::graphql::ids::{parse_id, parse_ids};
 
 mod access;
 mod members;

@@ -6,7 +6,7 @@ pub async fn create(
     db: &ProjectsDb,
     academic: &AcademicDb,
     viewer: &Viewer,
-    input: CreateProjectInput,
+    input: NewProject,
     allow_local: bool,
 ) -> Result<project::Model, ServiceError> {
     let name = check_name(&input.name)?;
@@ -15,7 +15,8 @@ pub async fn create(
     let port = check_port(input.container_port)?;
     let static_path = check_static_path(input.static_path)?;
     let description = check_description(input.description)?;
-    let course_ids: Vec<i32> = parse_ids(&input.course_ids, "courseIds")?
+    let course_ids: Vec<i32> = input
+        .course_ids
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -26,16 +27,13 @@ pub async fn create(
             "link at least one course",
         ));
     }
-    let tag_ids: Vec<i32> = parse_ids(&input.tag_ids, "tagIds")?
+    let tag_ids: Vec<i32> = input
+        .tag_ids
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let image = input
-        .image_file_id
-        .as_ref()
-        .map(|id| parse_id(id, "imageFileId"))
-        .transpose()?;
+    let image = input.image_file_id;
     check_courses(academic, viewer, &course_ids).await?;
     let txn = db.begin_write().await?;
     check_tags(&txn, &tag_ids).await?;
@@ -101,7 +99,7 @@ pub async fn update(
     db: &ProjectsDb,
     viewer: &Grant,
     id: i32,
-    input: UpdateProjectInput,
+    input: ProjectPatch,
     allow_local: bool,
 ) -> Result<project::Model, ServiceError> {
     let found = project_for(db, viewer, id).await?;
@@ -125,10 +123,6 @@ pub async fn update(
         model.description = Set(check_description(Some(description))?);
     }
     if let Some(image) = input.image_file_id {
-        let image = image
-            .as_ref()
-            .map(|id| parse_id(id, "imageFileId"))
-            .transpose()?;
         if let Some(image) = image {
             check_image(&**db, viewer, image).await?;
         }
@@ -264,7 +258,7 @@ pub async fn slug_available(db: &ProjectsDb, slug: &str) -> Result<bool, Service
 /// A page of projects by id, filtered; and how many match in all.
 pub async fn page(
     db: &ProjectsDb,
-    filter: &ProjectFilter,
+    filter: &ProjectQuery,
     page: &Page,
     with_average: bool,
 ) -> Result<(Vec<ProjectRead>, u64), ServiceError> {
@@ -273,15 +267,14 @@ pub async fn page(
         let tagged = project_tag::Entity::find()
             .select_only()
             .column(project_tag::Column::ProjectId)
-            .filter(project_tag::Column::TagId.is_in(parse_ids(&filter.tag_ids, "tagIds")?))
+            .filter(project_tag::Column::TagId.is_in(filter.tag_ids.iter().copied()))
             .into_query();
         condition = condition.add(project::Column::Id.in_subquery(tagged));
     }
-    if let Some(owner) = &filter.owner_id {
-        condition = condition.add(project::Column::OwnerId.eq(parse_id(owner, "ownerId")?));
+    if let Some(owner) = filter.owner_id {
+        condition = condition.add(project::Column::OwnerId.eq(owner));
     }
-    if let Some(member) = &filter.member_id {
-        let member = parse_id(member, "memberId")?;
+    if let Some(member) = filter.member_id {
         let collaborating = collaborator::Entity::find()
             .select_only()
             .column(collaborator::Column::ProjectId)
@@ -293,11 +286,11 @@ pub async fn page(
                 .add(project::Column::Id.in_subquery(collaborating)),
         );
     }
-    if let Some(course) = &filter.course_id {
+    if let Some(course) = filter.course_id {
         let linked = project_course::Entity::find()
             .select_only()
             .column(project_course::Column::ProjectId)
-            .filter(project_course::Column::CourseId.eq(parse_id(course, "courseId")?))
+            .filter(project_course::Column::CourseId.eq(course))
             .into_query();
         condition = condition.add(project::Column::Id.in_subquery(linked));
     }

@@ -19,9 +19,9 @@ pub(super) async fn status_id(
 pub async fn create_stage(
     db: &ProjectsDb,
     viewer: &Grant,
-    input: CreateStageInput,
+    input: NewStage,
 ) -> Result<stage::Model, ServiceError> {
-    let project_id = parse_id(&input.project_id, "projectId")?;
+    let project_id = input.project_id;
     let name = check_stage_name(&input.name)?;
     let description = check_description(input.description)?;
     project_for(db, viewer, project_id).await?;
@@ -58,7 +58,7 @@ pub async fn update_stage(
     db: &ProjectsDb,
     viewer: &Grant,
     stage_id: i32,
-    input: UpdateStageInput,
+    input: StagePatch,
 ) -> Result<stage::Model, ServiceError> {
     let found = writable_stage(db, viewer, stage_id).await?;
     let mut model: stage::ActiveModel = found.into();

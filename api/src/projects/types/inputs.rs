@@ -84,3 +84,89 @@ pub struct UpdateStageInput {
     /// A new status.
     pub status: Option<StageStatusName>,
 }
+
+// The inputs as the services take them: ids parsed, `BAD_USER_INPUT` naming the field.
+
+use crate::{
+    graphql::ids::{parse_id, parse_ids},
+    projects::model::{NewProject, NewStage, ProjectPatch, ProjectQuery, StagePatch},
+};
+
+impl TryFrom<CreateProjectInput> for NewProject {
+    type Error = ServiceError;
+
+    fn try_from(input: CreateProjectInput) -> Result<Self, ServiceError> {
+        Ok(NewProject {
+            course_ids: parse_ids(&input.course_ids, "courseIds")?,
+            tag_ids: parse_ids(&input.tag_ids, "tagIds")?,
+            image_file_id: input
+                .image_file_id
+                .map(|id| parse_id(&id, "imageFileId"))
+                .transpose()?,
+            name: input.name,
+            slug: input.slug,
+            repository_url: input.repository_url,
+            container_port: input.container_port,
+            static_path: input.static_path,
+            description: input.description,
+        })
+    }
+}
+
+impl TryFrom<UpdateProjectInput> for ProjectPatch {
+    type Error = ServiceError;
+
+    fn try_from(input: UpdateProjectInput) -> Result<Self, ServiceError> {
+        Ok(ProjectPatch {
+            image_file_id: match input.image_file_id {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(id)) => Some(Some(parse_id(&id, "imageFileId")?)),
+            },
+            name: input.name,
+            slug: input.slug,
+            repository_url: input.repository_url,
+            container_port: input.container_port,
+            static_path: input.static_path,
+            description: input.description,
+        })
+    }
+}
+
+impl TryFrom<ProjectFilter> for ProjectQuery {
+    type Error = ServiceError;
+
+    fn try_from(filter: ProjectFilter) -> Result<Self, ServiceError> {
+        let one = |id: Option<ID>, field| id.map(|id| parse_id(&id, field)).transpose();
+        Ok(ProjectQuery {
+            tag_ids: parse_ids(&filter.tag_ids, "tagIds")?,
+            owner_id: one(filter.owner_id, "ownerId")?,
+            member_id: one(filter.member_id, "memberId")?,
+            course_id: one(filter.course_id, "courseId")?,
+            search: filter.search,
+        })
+    }
+}
+
+impl TryFrom<CreateStageInput> for NewStage {
+    type Error = ServiceError;
+
+    fn try_from(input: CreateStageInput) -> Result<Self, ServiceError> {
+        Ok(NewStage {
+            project_id: parse_id(&input.project_id, "projectId")?,
+            name: input.name,
+            description: input.description,
+            status: input.status,
+        })
+    }
+}
+
+impl From<UpdateStageInput> for StagePatch {
+    fn from(input: UpdateStageInput) -> Self {
+        StagePatch {
+            name: input.name,
+            description: input.description,
+            status: input.status,
+        }
+    }
+}

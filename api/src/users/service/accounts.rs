@@ -154,7 +154,7 @@ pub(super) fn checked_name(field: &'static str, value: String) -> Result<String,
 pub async fn update_profile(
     db: &UsersDb,
     user_id: i32,
-    input: UpdateProfileInput,
+    input: ProfilePatch,
 ) -> Result<user::Model, ServiceError> {
     let user = user::Entity::find_by_id(user_id)
         .one(&**db)

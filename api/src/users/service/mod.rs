@@ -12,14 +12,15 @@ use sea_orm::{
 
 use super::{
     google::GoogleIdentity,
+    model::{ProfilePatch, UserQuery},
     tokens::{TokenPair, Tokens},
-    types::{DatabaseEngine, Role, RoleName, UpdateProfileInput, UserFilter},
+    types::{DatabaseEngine, Role, RoleName},
     viewer::Viewer,
 };
 use crate::{
     db::UsersDb,
     error::ServiceError,
-    graphql::pagination::{Page, like_pattern},
+    paging::{Page, like_pattern},
 };
 
 mod accounts;

@@ -97,7 +97,7 @@ pub async fn user(db: &UsersDb, id: i32) -> Result<Option<user::Model>, ServiceE
 /// `search_emails` (staff: an email is private).
 pub async fn users_page(
     db: &UsersDb,
-    filter: &UserFilter,
+    filter: &UserQuery,
     search_emails: bool,
     page: &Page,
 ) -> Result<(Vec<user::Model>, u64), ServiceError> {
