@@ -14,6 +14,7 @@ mod production;
 mod projects;
 mod readme;
 mod references;
+mod services;
 mod student_databases;
 mod tags;
 mod users;

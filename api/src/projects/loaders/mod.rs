@@ -184,15 +184,21 @@ pub async fn project(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Option
     loader.load_one(id).await.map_err(loader_error)
 }
 
-/// Whether the viewer is the project's owner, a collaborator, or an admin (batched).
-pub async fn is_member(ctx: &Context<'_>, found: &project::Model) -> async_graphql::Result<bool> {
+/// What the viewer may do to the project (its collaborators read in a batch).
+pub async fn access(
+    ctx: &Context<'_>,
+    found: &project::Model,
+) -> async_graphql::Result<super::service::Access> {
     let viewer = viewer::require(ctx)
         .await
         .map_err(|e| e.into_graphql(Domain::Projects))?;
     let members = many::<_, CollaboratorIdsLoader>(ctx, found.id).await?;
-    Ok(found.owner_id == viewer.id()
-        || members.contains(&viewer.id())
-        || viewer.has(crate::users::types::RoleName::Admin))
+    Ok(super::service::Access::of(&viewer, found, &members))
+}
+
+/// Whether the viewer is the project's owner, a collaborator, or an admin (batched).
+pub async fn is_member(ctx: &Context<'_>, found: &project::Model) -> async_graphql::Result<bool> {
+    Ok(access(ctx, found).await?.can_write())
 }
 
 /// Decrypted variables, if the viewer is the owner, a collaborator or an admin.
@@ -200,31 +206,17 @@ pub async fn environment_variables(
     ctx: &Context<'_>,
     found: &project::Model,
 ) -> async_graphql::Result<Vec<EnvironmentVariable>> {
-    if !is_member(ctx, found).await? {
-        return Err(ServiceError::forbidden(
-            "only the owner, collaborators and admins read environment variables",
-        )
-        .into_graphql(Domain::Projects));
-    }
-    let cipher = &AppState::of(ctx).cipher;
-    many::<_, VariablesLoader>(ctx, found.id)
-        .await?
+    let access = access(ctx, found).await?;
+    super::service::may_read_variables(access).map_err(|e| e.into_graphql(Domain::Projects))?;
+    let rows = many::<_, VariablesLoader>(ctx, found.id).await?;
+    let opened = super::service::open_variables(&AppState::of(ctx).cipher, rows)
+        .map_err(|e| e.into_graphql(Domain::Projects))?;
+    Ok(opened
         .into_iter()
-        .map(|v| {
-            let value = cipher
-                .open(v.project_id, &v.name, &v.value)
-                .map_err(|e| {
-                    ServiceError::internal(
-                        anyhow::Error::new(e)
-                            .context(format!("variable {} of project {}", v.name, v.project_id)),
-                    )
-                })
-                .map_err(|e| e.into_graphql(Domain::Projects))?;
-            Ok(EnvironmentVariable {
-                name: v.name,
-                value,
-                updated_at: v.updated_at,
-            })
+        .map(|v| EnvironmentVariable {
+            name: v.name,
+            value: v.value,
+            updated_at: v.updated_at,
         })
-        .collect()
+        .collect())
 }

@@ -18,6 +18,15 @@ impl Access {
     pub fn can_manage(self) -> bool {
         self.owner || self.admin
     }
+
+    /// What `viewer` may do to `found`, given its collaborators' ids (read in a batch).
+    pub fn of(viewer: &Viewer, found: &project::Model, collaborator_ids: &[i32]) -> Access {
+        Access {
+            owner: found.owner_id == viewer.id(),
+            collaborator: collaborator_ids.contains(&viewer.id()),
+            admin: viewer.has(RoleName::Admin),
+        }
+    }
 }
 
 pub async fn access(

@@ -67,3 +67,43 @@ pub async fn delete_variable(
     }
     Ok(())
 }
+
+/// A variable as its readers see it.
+pub struct OpenVariable {
+    pub name: String,
+    pub value: String,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+/// Values are read by the project's owner, collaborators and admins only.
+pub fn may_read_variables(access: Access) -> Result<(), ServiceError> {
+    if access.can_write() {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(
+            "only the owner, collaborators and admins read environment variables",
+        ))
+    }
+}
+
+/// Decrypts stored variables; a value that does not open is an internal error naming it.
+pub fn open_variables(
+    cipher: &Cipher,
+    rows: Vec<environment_variable::Model>,
+) -> Result<Vec<OpenVariable>, ServiceError> {
+    rows.into_iter()
+        .map(|v| {
+            let value = cipher.open(v.project_id, &v.name, &v.value).map_err(|e| {
+                ServiceError::internal(
+                    anyhow::Error::new(e)
+                        .context(format!("variable {} of project {}", v.name, v.project_id)),
+                )
+            })?;
+            Ok(OpenVariable {
+                name: v.name,
+                value,
+                updated_at: v.updated_at,
+            })
+        })
+        .collect()
+}
