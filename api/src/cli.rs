@@ -6,7 +6,7 @@ use crate::{
     app::{self, StartError},
     config::Config,
     error::{ServiceError, cause_chain},
-    users::{service, types::RoleName},
+    users::{model::RoleName, service},
 };
 
 #[derive(Subcommand)]

@@ -16,5 +16,6 @@ pub mod projects;
 pub mod secrets;
 pub mod seed;
 pub mod state;
+pub mod stored_enum;
 pub mod throttle;
 pub mod users;

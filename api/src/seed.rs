@@ -21,7 +21,7 @@ use crate::{
         model::{NewProject, NewStage},
     },
     state::AppState,
-    users::{self, types::RoleName, viewer::Viewer},
+    users::{self, model::RoleName, viewer::Viewer},
 };
 
 /// What the load driver needs to vary its requests across the dataset.

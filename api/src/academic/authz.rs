@@ -4,7 +4,7 @@
 pub use crate::authz::{Rule, authorize, require};
 use crate::{
     authz::{Object, Policy, STAFF},
-    users::types::RoleName,
+    users::model::RoleName,
 };
 
 /// Every operation of the academic domain, with its rule.

@@ -46,3 +46,14 @@ pub struct CourseQuery {
     pub period: Option<i32>,
     pub teacher_id: Option<i32>,
 }
+
+/// What happened to one entry of an enrolment list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollmentStatus {
+    /// Enrolled now.
+    Enrolled,
+    /// Was enrolled already; nothing changed.
+    AlreadyEnrolled,
+    /// No user has this id or email.
+    UnknownUser,
+}

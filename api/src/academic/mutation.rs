@@ -156,7 +156,7 @@ impl AcademicMutation {
             .into_iter()
             .map(|o| EnrollmentResult {
                 entry: o.entry,
-                status: o.status,
+                status: o.status.into(),
                 user: o.user.map(User::new),
             })
             .collect())

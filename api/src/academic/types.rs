@@ -209,6 +209,7 @@ pub struct CourseFilter {
 
 /// What happened to one entry of `enrollStudents`.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::academic::model::EnrollmentStatus")]
 pub enum EnrollmentStatus {
     /// Enrolled now.
     Enrolled,

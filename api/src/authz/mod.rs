@@ -12,7 +12,7 @@ use std::{ops::Deref, sync::Arc};
 use migration::Domain;
 
 pub use self::context::{authorize, require, require_argument};
-use crate::users::{types::RoleName, viewer::Viewer};
+use crate::users::{model::RoleName, viewer::Viewer};
 
 /// Who may call an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 pub mod batch;
 pub mod budget;
 pub mod dangling;
-pub mod db_enum;
 pub mod executor;
 pub mod ids;
 pub mod inputs;

@@ -17,7 +17,7 @@ use crate::{
     error::{Code, ServiceError, cause_chain},
     projects::files::{self, Chunks, UploadError, Visibility},
     users::{
-        types::RoleName,
+        model::RoleName,
         viewer::{self, Credentials, Viewer},
     },
 };

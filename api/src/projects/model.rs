@@ -1,7 +1,17 @@
 //! What the projects services take: plain Rust values with ids already parsed, built
 //! from the GraphQL inputs in `types/inputs.rs` (and by the seed, without GraphQL).
 
-use super::types::StageStatusName;
+use crate::stored_enum::stored_enum;
+
+stored_enum!(
+    /// How far a stage of a project's work has come.
+    StageStatusName {
+        NotStarted = "NOT_STARTED",
+        InProgress = "IN_PROGRESS",
+        InReview = "IN_REVIEW",
+        Completed = "COMPLETED",
+    }
+);
 
 /// A project to create; the viewer owns it.
 #[derive(Clone, Debug)]

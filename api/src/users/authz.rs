@@ -7,7 +7,7 @@ use crate::{
     authz::{ADMIN, Policy, STAFF},
     error::ServiceError,
     users::{
-        types::RoleName,
+        model::RoleName,
         viewer::{self, Viewer},
     },
 };

@@ -8,7 +8,7 @@ use entities::users::{role, user, user_role};
 use migration::Domain;
 use sea_orm::{EntityTrait, QueryFilter};
 
-use super::types::RoleName;
+use super::model::RoleName;
 use crate::{db::UsersDb, error::ServiceError};
 
 /// Users by id.
@@ -66,13 +66,19 @@ fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
 }
 
 /// The roles of one user, batched with every other `roles` field of the request.
-pub async fn roles_of(ctx: &Context<'_>, user_id: i32) -> async_graphql::Result<Vec<RoleName>> {
+pub async fn roles_of(
+    ctx: &Context<'_>,
+    user_id: i32,
+) -> async_graphql::Result<Vec<super::types::RoleName>> {
     let loader = crate::graphql::loaders::of::<i32, RolesLoader>(ctx)?;
     Ok(loader
         .load_one(user_id)
         .await
         .map_err(loader_error)?
-        .unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// One user by id, batched with every other user lookup of the request.

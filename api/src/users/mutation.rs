@@ -124,7 +124,7 @@ impl UsersMutation {
     ) -> Result<User> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
-        let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role)
+        let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role.into())
             .await
             .or_graphql(Domain::Users)?;
         Ok(User::new(user))
@@ -139,7 +139,7 @@ impl UsersMutation {
     ) -> Result<User> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
-        let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role)
+        let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role.into())
             .await
             .or_graphql(Domain::Users)?;
         Ok(User::new(user))
@@ -201,9 +201,10 @@ impl UsersMutation {
             &state.student_servers,
             &viewer.user,
             &name,
-            engine,
+            engine.into(),
         ))
         .await
+        .map(StudentDatabase::from)
         .or_graphql(Domain::Users)
     }
 

@@ -25,6 +25,7 @@ impl UsersQuery {
         authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         service::roles(&AppState::of(ctx).databases.users)
             .await
+            .and_then(|rows| rows.into_iter().map(Role::try_from).collect())
             .or_graphql(Domain::Users)
     }
 
@@ -33,6 +34,7 @@ impl UsersQuery {
         authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         service::database_engines(&AppState::of(ctx).databases.users)
             .await
+            .and_then(|rows| rows.into_iter().map(DatabaseEngine::try_from).collect())
             .or_graphql(Domain::Users)
     }
 
@@ -71,7 +73,7 @@ impl UsersQuery {
         let page = crate::graphql::pagination::page(first, after).or_graphql(Domain::Users)?;
         let filter = super::model::UserQuery::from(filter.unwrap_or_default());
         if let Some(role) = filter.role {
-            let argument = if role == super::types::RoleName::Teacher {
+            let argument = if role == super::model::RoleName::Teacher {
                 "filter.role: TEACHER"
             } else {
                 "filter.role"
@@ -123,6 +125,7 @@ impl UsersQuery {
             viewer.id(),
         ))
         .await
+        .map(|found| found.into_iter().map(StudentDatabase::from).collect())
         .or_graphql(Domain::Users)
     }
 }

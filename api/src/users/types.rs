@@ -3,31 +3,32 @@
 use async_graphql::{ID, SimpleObject};
 use entities::users::{database_engine, role};
 
-use crate::{error::ServiceError, graphql::db_enum::db_enum};
+use super::model;
+use crate::error::ServiceError;
 
-db_enum!(
-    /// What a user may do on the platform; a user may hold several roles.
-    RoleName {
-        /// Registers projects for the courses they are enrolled in.
-        Student = "STUDENT",
-        /// Teaches courses and follows their projects.
-        Teacher = "TEACHER",
-        /// Administers everything.
-        Admin = "ADMIN",
-        /// Staff who manage users, subjects and courses.
-        Support = "SUPPORT",
-    }
-);
+/// What a user may do on the platform; a user may hold several roles.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::users::model::RoleName")]
+pub enum RoleName {
+    /// Registers projects for the courses they are enrolled in.
+    Student,
+    /// Teaches courses and follows their projects.
+    Teacher,
+    /// Administers everything.
+    Admin,
+    /// Staff who manage users, subjects and courses.
+    Support,
+}
 
-db_enum!(
-    /// A database server kind on which students get their own databases.
-    DatabaseEngineName {
-        /// PostgreSQL.
-        Postgresql = "POSTGRESQL",
-        /// MariaDB (MySQL-compatible).
-        Mariadb = "MARIADB",
-    }
-);
+/// A database server kind on which students get their own databases.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::users::model::DatabaseEngineName")]
+pub enum DatabaseEngineName {
+    /// PostgreSQL.
+    Postgresql,
+    /// MariaDB (MySQL-compatible).
+    Mariadb,
+}
 
 /// A role, as seeded by the migration.
 #[derive(SimpleObject)]
@@ -44,7 +45,7 @@ impl TryFrom<role::Model> for Role {
     fn try_from(model: role::Model) -> Result<Self, ServiceError> {
         Ok(Self {
             id: model.id.into(),
-            name: RoleName::from_db(&model.name)?,
+            name: model::RoleName::from_db(&model.name)?.into(),
         })
     }
 }
@@ -64,7 +65,7 @@ impl TryFrom<database_engine::Model> for DatabaseEngine {
     fn try_from(model: database_engine::Model) -> Result<Self, ServiceError> {
         Ok(Self {
             id: model.id.into(),
-            name: DatabaseEngineName::from_db(&model.name)?,
+            name: model::DatabaseEngineName::from_db(&model.name)?.into(),
         })
     }
 }
@@ -263,7 +264,7 @@ pub struct StudentDatabase {
 impl From<UserFilter> for super::model::UserQuery {
     fn from(filter: UserFilter) -> Self {
         super::model::UserQuery {
-            role: filter.role,
+            role: filter.role.map(Into::into),
             search: filter.search,
         }
     }
@@ -276,6 +277,18 @@ impl From<UpdateProfileInput> for super::model::ProfilePatch {
             first_name: input.first_name,
             last_name: input.last_name,
             picture_url: input.picture_url,
+        }
+    }
+}
+
+impl From<super::model::StudentDb> for StudentDatabase {
+    fn from(found: super::model::StudentDb) -> Self {
+        StudentDatabase {
+            id: found.id.into(),
+            name: found.name,
+            engine: found.engine.into(),
+            table_count: found.table_count,
+            created_at: found.created_at,
         }
     }
 }

@@ -9,7 +9,7 @@ use async_graphql::Context;
 use entities::users::user;
 use tokio::sync::OnceCell;
 
-use super::{service, tokens::TokenKind, types::RoleName};
+use super::{model::RoleName, service, tokens::TokenKind};
 use crate::{error::ServiceError, state::AppState};
 
 /// The raw bearer token a request came with, if any.

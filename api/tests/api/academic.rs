@@ -1,7 +1,7 @@
 //! The academic domain through real HTTP: bulk creation, enrolment per entry, batched
 //! links to the users database, permissions.
 
-use api::{academic::service::current_term, users::types::RoleName};
+use api::{academic::service::current_term, users::model::RoleName};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 

@@ -304,7 +304,7 @@ async fn a_shutdown_does_not_wait_for_a_slow_client_past_its_grace() {
 async fn an_upload_that_stalls_halfway_times_out_and_leaves_no_file_behind() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--request-timeout-secs", "1"]).await;
     let (_, token) = app
-        .user_with_role("uploader@uni.edu", api::users::types::RoleName::Student)
+        .user_with_role("uploader@uni.edu", api::users::model::RoleName::Student)
         .await;
     let files = app.databases.data_dir().join("files");
     let stored = || {
@@ -363,7 +363,7 @@ async fn a_query_over_websocket_is_stopped_at_the_request_timeout() {
     }
     let app = TestApp::spawn_with(Backend::Postgres, &["--request-timeout-secs", "1"]).await;
     let (_, token) = app
-        .user_with_role("waiting@uni.edu", api::users::types::RoleName::Student)
+        .user_with_role("waiting@uni.edu", api::users::model::RoleName::Student)
         .await;
     let lock = crate::helpers::TableLock::take(&app, migration::Domain::Academic, "subjects").await;
 

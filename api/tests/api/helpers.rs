@@ -8,7 +8,7 @@ use api::{
     config::Config,
     db::StatementCounts,
     state::AppState,
-    users::{self, types::RoleName},
+    users::{self, model::RoleName},
 };
 use migration::Domain;
 use serde_json::{Value, json};

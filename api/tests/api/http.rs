@@ -430,7 +430,7 @@ async fn the_legacy_websocket_protocol_is_refused() {
 async fn websocket_operations_see_the_viewer_from_the_connection_init_payload() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (_, token) = app
-        .user_with_role("ws@uni.edu", api::users::types::RoleName::Student)
+        .user_with_role("ws@uni.edu", api::users::model::RoleName::Student)
         .await;
     let mut request = format!("ws://{}/graphql/ws", app.addr)
         .into_client_request()
@@ -479,7 +479,7 @@ async fn one_caller_runs_at_most_its_share_at_once_and_others_still_get_a_turn()
     )
     .await;
     let (_, mallory) = app
-        .user_with_role("mallory@uni.edu", api::users::types::RoleName::Student)
+        .user_with_role("mallory@uni.edu", api::users::model::RoleName::Student)
         .await;
     let academic = app.databases.url(migration::Domain::Academic).to_owned();
     let lock = crate::helpers::TableLock::take(&app, migration::Domain::Academic, "subjects").await;

@@ -4,7 +4,7 @@
 //! the answer is BAD_USER_INPUT naming the argument; at them, a normal answer or a
 //! client error, never INTERNAL_SERVER_ERROR.
 
-use api::users::types::RoleName;
+use api::users::model::RoleName;
 use serde_json::{Map, Value, json};
 
 use crate::helpers::{TestApp, backends};

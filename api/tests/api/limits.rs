@@ -123,10 +123,10 @@ async fn nested_lists_multiply_their_cost_and_an_anonymous_explosion_is_refused_
 async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--max-result-objects", "6"]).await;
     let (_, admin) = app
-        .user_with_role("admin@uni.edu", api::users::types::RoleName::Admin)
+        .user_with_role("admin@uni.edu", api::users::model::RoleName::Admin)
         .await;
     let (teacher_id, _) = app
-        .user_with_role("teacher@uni.edu", api::users::types::RoleName::Teacher)
+        .user_with_role("teacher@uni.edu", api::users::model::RoleName::Teacher)
         .await;
     app.data_as(
         &admin,
@@ -145,7 +145,7 @@ async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
     let mut emails = Vec::new();
     for n in 0..6 {
         let email = format!("student{n}@uni.edu");
-        app.user_with_role(&email, api::users::types::RoleName::Student)
+        app.user_with_role(&email, api::users::model::RoleName::Student)
             .await;
         emails.push(email);
     }
@@ -198,10 +198,10 @@ async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limi
     )
     .await;
     let (_, ana) = app
-        .user_with_role("ana@uni.edu", api::users::types::RoleName::Student)
+        .user_with_role("ana@uni.edu", api::users::model::RoleName::Student)
         .await;
     let (_, ben) = app
-        .user_with_role("ben@uni.edu", api::users::types::RoleName::Student)
+        .user_with_role("ben@uni.edu", api::users::model::RoleName::Student)
         .await;
     let rename = "mutation { updateMyProfile(input: { firstName: \"Ana\" }) { id } }";
     for _ in 0..3 {

@@ -1,7 +1,7 @@
 //! The projects domain through real HTTP: the first system's whole flow, batched reads,
 //! encrypted variables, validation and the per-project authorization rules.
 
-use api::users::types::RoleName;
+use api::users::model::RoleName;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 

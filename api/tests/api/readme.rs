@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use api::users::types::RoleName;
+use api::users::model::RoleName;
 
 use crate::helpers::{Backend, TestApp};
 

@@ -13,7 +13,7 @@ use api::{
         self,
         model::{NewProject, ProjectPatch},
     },
-    users::{self, types::RoleName, viewer::Viewer},
+    users::{self, model::RoleName, viewer::Viewer},
 };
 
 use projects::service::Access;

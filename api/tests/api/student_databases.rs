@@ -1,7 +1,7 @@
 //! Student databases provisioned for real on the PostgreSQL and MariaDB servers of this
 //! machine (TEST_DATABASE_URL, TEST_MARIADB_URL).
 
-use api::users::types::RoleName;
+use api::users::model::RoleName;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::json;
 

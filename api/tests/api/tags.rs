@@ -1,6 +1,6 @@
 //! The tag catalogue: staff add, rename and delete tags; a tag in use is not deleted.
 
-use api::users::types::RoleName;
+use api::users::model::RoleName;
 use serde_json::json;
 
 use crate::{

@@ -1,7 +1,7 @@
 //! Users and authentication through real HTTP: Google sign-in against a key set served
 //! on loopback, our tokens, roles read per request, the authorization table.
 
-use api::users::{authz, types::RoleName};
+use api::users::{authz, model::RoleName};
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};

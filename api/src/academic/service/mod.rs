@@ -14,16 +14,15 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
 };
 
-use super::{
-    model::{CoursePatch, CourseQuery, NewCourse, NewSubject, SubjectPatch},
-    types::EnrollmentStatus,
+use super::model::{
+    CoursePatch, CourseQuery, EnrollmentStatus, NewCourse, NewSubject, SubjectPatch,
 };
 use crate::{
     authz::{Grant, Object},
     db::{AcademicDb, UsersDb},
     error::ServiceError,
     paging::{Page, like_pattern},
-    users::{service as users, types::RoleName},
+    users::{model::RoleName, service as users},
 };
 
 mod courses;

@@ -19,7 +19,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::types::{EnvironmentVariable, Stage, StageStatusName, Tag, TagType};
+use super::{
+    model::StageStatusName,
+    types::{EnvironmentVariable, Stage, Tag, TagType},
+};
 use crate::graphql::dangling::Linked;
 use crate::{
     db::{AcademicDb, ProjectsDb, UsersDb},
@@ -101,7 +104,10 @@ pub async fn stages(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result
     let rows = many::<_, StagesLoader>(ctx, project_id).await?;
     Ok(rows
         .into_iter()
-        .map(|(model, status)| Stage { model, status })
+        .map(|(model, status)| Stage {
+            model,
+            status: status.into(),
+        })
         .collect())
 }
 

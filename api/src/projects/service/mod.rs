@@ -19,15 +19,14 @@ use sea_orm::{
 
 use super::{
     crypto::Cipher,
-    model::{NewProject, NewStage, ProjectPatch, ProjectQuery, StagePatch},
-    types::StageStatusName,
+    model::{NewProject, NewStage, ProjectPatch, ProjectQuery, StagePatch, StageStatusName},
 };
 use crate::{
     authz::{Grant, Object, ProjectRule},
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
     paging::{Page, like_pattern},
-    users::{service as users, types::RoleName, viewer::Viewer},
+    users::{model::RoleName, service as users, viewer::Viewer},
 };
 
 mod access;

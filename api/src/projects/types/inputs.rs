@@ -156,7 +156,7 @@ impl TryFrom<CreateStageInput> for NewStage {
             project_id: parse_id(&input.project_id, "projectId")?,
             name: input.name,
             description: input.description,
-            status: input.status,
+            status: input.status.map(Into::into),
         })
     }
 }
@@ -166,7 +166,7 @@ impl From<UpdateStageInput> for StagePatch {
         StagePatch {
             name: input.name,
             description: input.description,
-            status: input.status,
+            status: input.status.map(Into::into),
         }
     }
 }

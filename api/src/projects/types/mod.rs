@@ -9,26 +9,28 @@ use super::loaders;
 use crate::{
     academic::types::Course,
     error::{OrGraphql, ServiceError},
-    graphql::db_enum::db_enum,
+    stored_enum::stored_enum,
     users::{loaders as user_loaders, types::User},
 };
 
-db_enum!(
-    /// How far a stage of a project's work has come.
-    StageStatusName {
-        /// Work has not begun.
-        NotStarted = "NOT_STARTED",
-        /// Work is under way.
-        InProgress = "IN_PROGRESS",
-        /// Done, waiting for review.
-        InReview = "IN_REVIEW",
-        /// Done and reviewed.
-        Completed = "COMPLETED",
-    }
-);
+/// How far a stage of a project's work has come.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::projects::model::StageStatusName")]
+pub enum StageStatusName {
+    /// Work has not begun.
+    NotStarted,
+    /// Work is under way.
+    InProgress,
+    /// Done, waiting for review.
+    InReview,
+    /// Done and reviewed.
+    Completed,
+}
 
-db_enum!(
+// Only the GraphQL layer reads it: the tag service takes the stored name.
+stored_enum!(
     /// What a tag describes.
+    #[derive(Enum)]
     TagType {
         /// A field of knowledge, such as Machine Learning.
         Area = "AREA",
@@ -52,7 +54,7 @@ impl TryFrom<entities::projects::stage_status::Model> for StageStatus {
     fn try_from(model: entities::projects::stage_status::Model) -> Result<Self, ServiceError> {
         Ok(Self {
             id: model.id.into(),
-            name: StageStatusName::from_db(&model.name)?,
+            name: crate::projects::model::StageStatusName::from_db(&model.name)?.into(),
         })
     }
 }

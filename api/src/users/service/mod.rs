@@ -12,9 +12,8 @@ use sea_orm::{
 
 use super::{
     google::GoogleIdentity,
-    model::{ProfilePatch, UserQuery},
+    model::{ProfilePatch, RoleName, UserQuery},
     tokens::{TokenPair, Tokens},
-    types::{DatabaseEngine, Role, RoleName},
     viewer::Viewer,
 };
 use crate::{

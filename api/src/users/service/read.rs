@@ -6,25 +6,19 @@ use super::*;
 pub(super) const NAME_MAX: usize = 150;
 
 /// Every role, in id order.
-pub async fn roles(db: &UsersDb) -> Result<Vec<Role>, ServiceError> {
-    role::Entity::find()
+pub async fn roles(db: &UsersDb) -> Result<Vec<role::Model>, ServiceError> {
+    Ok(role::Entity::find()
         .order_by_asc(role::Column::Id)
         .all(&**db)
-        .await?
-        .into_iter()
-        .map(Role::try_from)
-        .collect()
+        .await?)
 }
 
 /// Every database engine, in id order.
-pub async fn database_engines(db: &UsersDb) -> Result<Vec<DatabaseEngine>, ServiceError> {
-    database_engine::Entity::find()
+pub async fn database_engines(db: &UsersDb) -> Result<Vec<database_engine::Model>, ServiceError> {
+    Ok(database_engine::Entity::find()
         .order_by_asc(database_engine::Column::Id)
         .all(&**db)
-        .await?
-        .into_iter()
-        .map(DatabaseEngine::try_from)
-        .collect()
+        .await?)
 }
 
 /// Lower-cased and trimmed, as emails are stored.

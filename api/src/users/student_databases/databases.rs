@@ -64,7 +64,7 @@ pub async fn create_database(
     user: &user::Model,
     name: &str,
     engine: DatabaseEngineName,
-) -> Result<StudentDatabase, ServiceError> {
+) -> Result<StudentDb, ServiceError> {
     check_name(name)?;
     let server = servers.get(engine)?;
     if !user.has_db_account {
@@ -119,8 +119,8 @@ pub async fn create_database(
         drop_on_server(server, engine, name).await?;
         return Err(error.into());
     }
-    Ok(StudentDatabase {
-        id: row.id.into(),
+    Ok(StudentDb {
+        id: row.id,
         name: row.name,
         engine,
         table_count: 0,
@@ -133,7 +133,7 @@ pub async fn list(
     db: &UsersDb,
     servers: &StudentServers,
     owner_id: i32,
-) -> Result<Vec<StudentDatabase>, ServiceError> {
+) -> Result<Vec<StudentDb>, ServiceError> {
     let engines = engine_ids(db).await?;
     let rows = student_database::Entity::find()
         .filter(student_database::Column::OwnerId.eq(owner_id))
@@ -159,8 +159,8 @@ pub async fn list(
             let engine = *engines.get(&row.engine_id).ok_or_else(|| {
                 ServiceError::Corrupt(format!("engine {} is unknown", row.engine_id))
             })?;
-            Ok(StudentDatabase {
-                id: row.id.into(),
+            Ok(StudentDb {
+                id: row.id,
                 table_count: counts
                     .get(&(engine, row.name.clone()))
                     .copied()

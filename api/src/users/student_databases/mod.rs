@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use tokio::sync::OnceCell;
 
-use super::types::{DatabaseEngineName, StudentDatabase};
+use super::model::{DatabaseEngineName, StudentDb};
 use crate::{config::Config, db::UsersDb, error::ServiceError};
 
 /// Names no student may take.

@@ -12,7 +12,7 @@ mod shutdown;
 
 use std::{path::Path, time::Duration};
 
-use api::users::types::RoleName;
+use api::users::model::RoleName;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{

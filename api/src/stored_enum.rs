@@ -1,10 +1,13 @@
-//! GraphQL enums whose values are stored as strings in a reference table.
+//! Enums whose values are stored as strings in a reference table (roles, database
+//! engines, stage statuses): the plain Rust enum the services use, and its stored
+//! spelling in both directions. The GraphQL layer mirrors each one with
+//! `#[graphql(remote = …)]`.
 
-/// Declares a GraphQL enum and its stored spelling in both directions.
-macro_rules! db_enum {
+/// Declares an enum and its stored spelling in both directions.
+macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $db:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
         }
@@ -31,4 +34,4 @@ macro_rules! db_enum {
     };
 }
 
-pub(crate) use db_enum;
+pub(crate) use stored_enum;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Two gateway binaries on the same machine, the same dataset and the same sitting, runs
+# interleaved (A B A B …) so drift in the machine's speed falls on both alike. Prints,
+# per workload, the median requests/s and p99 of each binary over the rounds, the spread
+# (lowest to highest) and the ratio B/A. The ratio is the figure to compare between
+# machines; the absolute numbers are this machine's.
+#   bash bench/compare.sh OLD_API NEW_API [postgres|sqlite] [seconds] [rounds] [workloads]
+# Build the old binary from a worktree, for example:
+#   git worktree add /tmp/old <commit> && (cd /tmp/old && CARGO_TARGET_DIR=$PWD/target-old cargo build --release -p api)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+old=$1 new=$2
+backend=${3:-postgres}
+seconds=${4:-10}
+rounds=${5:-3}
+workloads=${6:-q0,q1,q2,q3,q4}
+pg=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+pg_options=${BENCH_POSTGRES_OPTIONS-?sslmode=disable}
+port=${BENCH_PORT:-18400}
+# The driver: $BENCH_BIN, or built here (with the gateway, so features unify as in run.sh).
+bench=${BENCH_BIN:-}
+if [ -z "$bench" ]; then
+  cargo build --release -q -p api -p bench
+  bench=target/release/bench
+fi
+dir=$(mktemp -d)
+out=$dir/runs.tsv
+export MAX_CONCURRENT_REQUESTS_PER_CALLER=128 RATE_LIMIT_MUTATIONS_PER_MINUTE=0 \
+  RATE_LIMIT_SIGN_IN_PER_MINUTE=0 DATA_DIR=$dir ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=warn \
+  BIND_ADDR=127.0.0.1:$port
+if [ "$backend" = postgres ]; then
+  for d in users academic projects; do
+    psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS bench_$d WITH (FORCE)" >/dev/null
+  done
+  export USERS_DATABASE_URL=$pg/bench_users$pg_options ACADEMIC_DATABASE_URL=$pg/bench_academic$pg_options \
+    PROJECTS_DATABASE_URL=$pg/bench_projects$pg_options
+else
+  unset USERS_DATABASE_URL ACADEMIC_DATABASE_URL PROJECTS_DATABASE_URL
+fi
+echo "== $backend: seeding with $new (scale 1)" >&2
+"$new" seed --scale 1 >&2
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores" >&2
+for round in $(seq 1 "$rounds"); do
+  for which in A B; do
+    bin=$old; [ "$which" = B ] && bin=$new
+    "$bin" --database-max-connections 8 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+    "$bench" --url "http://127.0.0.1:$port" --dataset "$dir/bench-dataset.json" --label "$which" \
+      --workload "$workloads" --concurrency 32 --duration "$seconds" --statements 0 |
+      awk -F'|' -v r="$round" '$3 ~ /q|m/ { gsub(/ /, ""); print $2 "\t" $3 "\t" r "\t" $5 "\t" $8 }' >> "$out"
+    kill "$pid"; wait "$pid" || true
+    echo "round $round $which done" >&2
+  done
+done
+python3 - "$out" <<'PY'
+import sys, statistics, collections
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    which, workload, _, rps, p99 = line.split('\t')
+    runs[(which, workload)].append((float(rps), float(p99)))
+workloads = sorted({w for _, w in runs})
+print("| workload | A req/s (median, spread) | B req/s (median, spread) | B/A | A p99 ms | B p99 ms |")
+print("|---|---:|---:|---:|---:|---:|")
+for w in workloads:
+    a = [r for r, _ in runs[("A", w)]]; b = [r for r, _ in runs[("B", w)]]
+    ap = statistics.median(p for _, p in runs[("A", w)]); bp = statistics.median(p for _, p in runs[("B", w)])
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"| {w} | {ma:.0f} ({min(a):.0f}–{max(a):.0f}) | {mb:.0f} ({min(b):.0f}–{max(b):.0f}) | {mb/ma:.2f} | {ap:.1f} | {bp:.1f} |")
+PY
+rm -rf "$dir"
