@@ -9,13 +9,12 @@
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && CARGO_TARGET_DIR=$PWD/target-old cargo build --release -p api)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/env.sh
 old=$1 new=$2
 backend=${3:-postgres}
 seconds=${4:-10}
 rounds=${5:-3}
 workloads=${6:-q0,q1,q2,q3,q4}
-pg=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
-pg_options=${BENCH_POSTGRES_OPTIONS-?sslmode=disable}
 port=${BENCH_PORT:-18400}
 # The driver: $BENCH_BIN, or built here (with the gateway, so features unify as in run.sh).
 bench=${BENCH_BIN:-}
@@ -25,18 +24,7 @@ if [ -z "$bench" ]; then
 fi
 dir=$(mktemp -d)
 out=$dir/runs.tsv
-export MAX_CONCURRENT_REQUESTS_PER_CALLER=128 RATE_LIMIT_MUTATIONS_PER_MINUTE=0 \
-  RATE_LIMIT_SIGN_IN_PER_MINUTE=0 DATA_DIR=$dir ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=warn \
-  BIND_ADDR=127.0.0.1:$port
-if [ "$backend" = postgres ]; then
-  for d in users academic projects; do
-    psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS bench_$d WITH (FORCE)" >/dev/null
-  done
-  export USERS_DATABASE_URL=$pg/bench_users$pg_options ACADEMIC_DATABASE_URL=$pg/bench_academic$pg_options \
-    PROJECTS_DATABASE_URL=$pg/bench_projects$pg_options
-else
-  unset USERS_DATABASE_URL ACADEMIC_DATABASE_URL PROJECTS_DATABASE_URL
-fi
+bench_env "$backend" "$dir" "$port"
 echo "== $backend: seeding with $new (scale 1)" >&2
 "$new" seed --scale 1 >&2
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores" >&2
@@ -45,7 +33,7 @@ for round in $(seq 1 "$rounds"); do
     bin=$old; [ "$which" = B ] && bin=$new
     "$bin" --database-max-connections 8 >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+    bench_wait "$port"
     "$bench" --url "http://127.0.0.1:$port" --dataset "$dir/bench-dataset.json" --label "$which" \
       --workload "$workloads" --concurrency 32 --duration "$seconds" --statements 0 |
       awk -F'|' -v r="$round" '$3 ~ /q|m/ { gsub(/ /, ""); print $2 "\t" $3 "\t" r "\t" $5 "\t" $8 }' >> "$out"

@@ -42,30 +42,48 @@ pub struct TestDatabases {
 
 impl TestDatabases {
     pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let urls = Domain::ALL
+                    .iter()
+                    .map(|&domain| (domain, domain.default_url(dir.path())))
+                    .collect();
+                Self {
+                    dir,
+                    urls,
+                    server: None,
+                }
+            }
+            Backend::Postgres => {
+                let server = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set");
+                Self::on_postgres(server.clone(), &server, "")
+            }
+        }
+    }
+
+    /// Three fresh databases on the PostgreSQL `server`, reached at `reached_at` (the
+    /// server itself, or a proxy in front of it) with the URL suffix `options`.
+    pub fn on_postgres(server: String, reached_at: &str, options: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let tag = uuid::Uuid::new_v4().simple().to_string();
-        let server = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => {
-                Some(std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set"))
-            }
-        };
         let urls = Domain::ALL
             .iter()
             .map(|&domain| {
-                let url = match &server {
-                    None => domain.default_url(dir.path()),
-                    Some(server) => format!(
-                        "{}/t_{}_{}",
-                        server.trim_end_matches('/'),
-                        &tag[..12],
-                        domain.name()
-                    ),
-                };
+                let url = format!(
+                    "{}/t_{}_{}{options}",
+                    reached_at.trim_end_matches('/'),
+                    &tag[..12],
+                    domain.name()
+                );
                 (domain, url)
             })
             .collect();
-        Self { dir, urls, server }
+        Self {
+            dir,
+            urls,
+            server: Some(server),
+        }
     }
 
     pub fn url(&self, domain: Domain) -> &str {
@@ -87,14 +105,15 @@ impl TestDatabases {
             .server
             .as_ref()
             .expect("only PostgreSQL databases can be dropped");
-        let name = self
-            .url(domain)
-            .rsplit('/')
-            .next()
-            .expect("a database name")
-            .to_owned();
+        let name = database_name(self.url(domain));
         drop_postgres_databases(server, &[name]).await;
     }
+}
+
+/// The database a URL names (its last path segment, without options).
+fn database_name(url: &str) -> String {
+    let last = url.rsplit('/').next().unwrap_or_default();
+    last.split('?').next().unwrap_or_default().to_owned()
 }
 
 async fn drop_postgres_databases(server: &str, names: &[String]) {
@@ -119,7 +138,7 @@ impl Drop for TestDatabases {
         let names: Vec<String> = self
             .urls
             .iter()
-            .map(|(_, url)| url.rsplit('/').next().unwrap_or_default().to_owned())
+            .map(|(_, url)| database_name(url))
             .collect();
         // Drop runs inside the test's runtime: clean up on a thread with its own.
         let cleanup = std::thread::spawn(move || {
@@ -163,8 +182,12 @@ impl TestApp {
 
     /// Starts the app with extra flags (for example `["--max-query-depth", "2"]`).
     pub async fn spawn_with(backend: Backend, extra: &[impl AsRef<str>]) -> TestApp {
+        Self::spawn_on(TestDatabases::new(backend), extra).await
+    }
+
+    /// Starts the app on these databases.
+    pub async fn spawn_on(databases: TestDatabases, extra: &[impl AsRef<str>]) -> TestApp {
         init_test_log();
-        let databases = TestDatabases::new(backend);
         let data_dir = databases.data_dir();
         let deploy_dir = deploy_dir();
         let mut args: Vec<String> = vec![

@@ -26,7 +26,11 @@ pub(crate) async fn scene(backend: Backend) -> Scene {
 }
 
 async fn scene_with(backend: Backend, flags: &[impl AsRef<str>]) -> Scene {
-    let app = TestApp::spawn_with(backend, flags).await;
+    scene_in(TestApp::spawn_with(backend, flags).await).await
+}
+
+/// The scene's people, course and tags in `app`.
+pub(crate) async fn scene_in(app: TestApp) -> Scene {
     let (_, admin) = app.user_with_role("admin@uni.edu", RoleName::Admin).await;
     let (teacher_id, teacher) = app
         .user_with_role("teacher@uni.edu", RoleName::Teacher)
