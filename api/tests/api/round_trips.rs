@@ -42,7 +42,9 @@ async fn scene_on_the_wire() -> Option<(Wire, Scene)> {
 }
 
 /// Runs `query` `times` times (after as many warm-up runs that prepare its statements) and
-/// returns the round trips and statements per request.
+/// returns the round trips and statements per request. The deploy engine polls the
+/// projects database every 2 s in a transaction (BEGIN and COMMIT are simple queries);
+/// a window it fell into is measured again.
 async fn per_request(
     wire: &Wire,
     s: &Scene,
@@ -54,24 +56,29 @@ async fn per_request(
     for _ in 0..times {
         s.app.data_as(&s.owner, query, variables.clone()).await;
     }
-    let (trips, statements) = (wire.counts(), s.app.statements());
-    for _ in 0..times {
-        s.app.data_as(&s.owner, query, variables.clone()).await;
+    let mut windows = Vec::new();
+    for _ in 0..5 {
+        let (trips, statements) = (wire.counts(), s.app.statements());
+        for _ in 0..times {
+            s.app.data_as(&s.owner, query, variables.clone()).await;
+        }
+        let trips = wire.counts() - trips;
+        let statements = s.app.statements() - statements;
+        let statements = statements.users + statements.academic + statements.projects;
+        let even = [trips.statements, trips.pings, statements]
+            .iter()
+            .all(|n| n % times == 0);
+        if trips.simple_queries == 0 && even {
+            let each = RoundTrips {
+                statements: trips.statements / times,
+                pings: trips.pings / times,
+                simple_queries: 0,
+            };
+            return (each, statements / times);
+        }
+        windows.push((trips, statements));
     }
-    let trips = wire.counts() - trips;
-    let statements = s.app.statements() - statements;
-    let each = |n: u64| {
-        assert_eq!(n % times, 0, "{n} round trips over {times} requests");
-        n / times
-    };
-    (
-        RoundTrips {
-            statements: each(trips.statements),
-            pings: each(trips.pings),
-            simple_queries: each(trips.simple_queries),
-        },
-        each(statements.users + statements.academic + statements.projects),
-    )
+    panic!("no quiet window in five: {windows:?}");
 }
 
 #[tokio::test]
@@ -91,7 +98,6 @@ async fn every_statement_of_q1_costs_a_second_round_trip_for_the_ping_on_release
     // the loaders take a connection per statement. Issue 14 removes these.
     assert_eq!(trips.statements, statements, "{trips:?}");
     assert_eq!(trips.pings, statements, "{trips:?}");
-    assert_eq!(trips.simple_queries, 0, "{trips:?}");
 }
 
 #[tokio::test]

@@ -2,8 +2,11 @@
 //! Internal errors carry their cause chain to the error-recording extension, never to
 //! the client.
 
-use async_graphql::ErrorExtensions;
-use migration::Domain;
+mod graphql;
+
+pub use self::graphql::{
+    INTERNAL_MESSAGE, Internal, OrGraphql, client_error, internal, shared_error,
+};
 
 /// The stable `extensions.code` of every error a client can receive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,38 +94,6 @@ impl Code {
         ];
         ALL.into_iter().find(|c| c.as_str() == code)
     }
-}
-
-/// An error a client caused or may see, with its code.
-pub fn client_error(code: Code, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
-}
-
-/// What an unexpected failure leaves for the error-recording extension: where it
-/// happened and its whole cause chain. The client sees neither.
-#[derive(Debug)]
-pub struct Internal {
-    pub domain: Domain,
-    pub detail: String,
-}
-
-impl std::fmt::Display for Internal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} domain: {}", self.domain.name(), self.detail)
-    }
-}
-
-/// Message clients see for any internal error.
-pub const INTERNAL_MESSAGE: &str = "internal server error";
-
-/// An unexpected failure in `domain`: the client gets a short message and the code.
-pub fn internal(domain: Domain, error: &(dyn std::error::Error + 'static)) -> async_graphql::Error {
-    let mut error = async_graphql::Error::new_with_source(Internal {
-        domain,
-        detail: cause_chain(error),
-    });
-    error.message = INTERNAL_MESSAGE.to_owned();
-    error.extend_with(|_, e| e.set("code", Code::InternalServerError.as_str()))
 }
 
 /// `error: cause: cause …`, the way the logs and the error tables show it.
@@ -305,11 +276,6 @@ impl ServiceError {
             field,
         })
     }
-
-    /// Maps every variant to what the client sees; `domain` says where it happened.
-    pub fn into_graphql(self, domain: Domain) -> async_graphql::Error {
-        as_graphql(&self, domain)
-    }
 }
 
 /// What a client is told of a service error ([`ServiceError::exposed`]).
@@ -321,41 +287,6 @@ pub struct Exposed {
     pub field: Option<String>,
 }
 
-fn as_graphql(error: &ServiceError, domain: Domain) -> async_graphql::Error {
-    match error.exposed() {
-        Some(Exposed {
-            code,
-            message,
-            field,
-            ..
-        }) => {
-            let error = client_error(code, message);
-            match field {
-                Some(field) => error.extend_with(move |_, e| e.set("field", field.clone())),
-                None => error,
-            }
-        }
-        None => internal(domain, error),
-    }
-}
-
-/// Maps an error a batch loader shared among several fields.
-/// (A client error stays a client error however many fields share it.)
-pub fn shared_error(domain: Domain, error: std::sync::Arc<ServiceError>) -> async_graphql::Error {
-    as_graphql(&error, domain)
-}
-
-/// Converts a service result into a GraphQL result, mapping the error once.
-pub trait OrGraphql<T> {
-    fn or_graphql(self, domain: Domain) -> async_graphql::Result<T>;
-}
-
-impl<T> OrGraphql<T> for Result<T, ServiceError> {
-    fn or_graphql(self, domain: Domain) -> async_graphql::Result<T> {
-        self.map_err(|e| e.into_graphql(domain))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::conflicting_field;
@@ -363,6 +294,7 @@ mod tests {
     #[test]
     fn a_client_error_keeps_its_code_however_many_fields_share_it() {
         use super::*;
+        use migration::Domain;
         let shared = std::sync::Arc::new(ServiceError::NotFound("course"));
         let _another_field = shared.clone();
         let error = shared_error(Domain::Academic, shared);
