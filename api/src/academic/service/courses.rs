@@ -39,6 +39,20 @@ pub async fn courses_page(
     Ok((rows, total))
 }
 
+/// The courses with these ids that exist, by id.
+pub async fn courses_by_id(
+    db: &AcademicDb,
+    ids: &[i32],
+) -> Result<HashMap<i32, course::Model>, ServiceError> {
+    Ok(course::Entity::find()
+        .filter(course::Column::Id.is_in(ids.iter().copied()))
+        .all(&**db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
 pub async fn course(db: &AcademicDb, id: i32) -> Result<Option<course::Model>, ServiceError> {
     Ok(course::Entity::find_by_id(id).one(&**db).await?)
 }

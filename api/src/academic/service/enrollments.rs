@@ -26,6 +26,22 @@ pub async fn may_manage(
     }
 }
 
+/// Which of `course_ids` the student is enrolled in (read for other domains' checks).
+pub async fn enrolled_in(
+    academic: &AcademicDb,
+    student_id: i32,
+    course_ids: &[i32],
+) -> Result<BTreeSet<i32>, ServiceError> {
+    Ok(enrollment::Entity::find()
+        .filter(enrollment::Column::StudentId.eq(student_id))
+        .filter(enrollment::Column::CourseId.is_in(course_ids.iter().copied()))
+        .all(&**academic)
+        .await?
+        .into_iter()
+        .map(|e| e.course_id)
+        .collect())
+}
+
 /// One requested entry of `enrollStudents`, and what became of it.
 pub struct EntryOutcome {
     pub entry: String,

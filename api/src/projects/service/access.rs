@@ -100,13 +100,7 @@ pub(super) async fn check_courses(
     viewer: &Viewer,
     course_ids: &[i32],
 ) -> Result<(), ServiceError> {
-    let found: HashMap<i32, course::Model> = course::Entity::find()
-        .filter(course::Column::Id.is_in(course_ids.iter().copied()))
-        .all(&**academic)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let found = academic_service::courses_by_id(academic, course_ids).await?;
     if let Some(missing) = course_ids.iter().find(|id| !found.contains_key(id)) {
         return Err(ServiceError::invalid(
             "courseIds",
@@ -116,14 +110,7 @@ pub(super) async fn check_courses(
     if viewer.has(RoleName::Admin) {
         return Ok(());
     }
-    let enrolled: BTreeSet<i32> = enrollment::Entity::find()
-        .filter(enrollment::Column::StudentId.eq(viewer.id()))
-        .filter(enrollment::Column::CourseId.is_in(course_ids.iter().copied()))
-        .all(&**academic)
-        .await?
-        .into_iter()
-        .map(|e| e.course_id)
-        .collect();
+    let enrolled = academic_service::enrolled_in(academic, viewer.id(), course_ids).await?;
     for id in course_ids {
         let teaches = viewer.has(RoleName::Teacher) && found[id].teacher_id == viewer.id();
         if !teaches && !enrolled.contains(id) {

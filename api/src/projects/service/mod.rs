@@ -1,15 +1,12 @@
 //! Rules and queries of the projects domain. User and course ids point into the other
 //! databases: every write checks them there first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::Utc;
-use entities::{
-    academic::{course, enrollment},
-    projects::{
-        collaborator, environment_variable, file, project, project_course, project_tag, rating,
-        stage, stage_file, stage_status, tag,
-    },
+use entities::projects::{
+    collaborator, environment_variable, file, project, project_course, project_tag, rating, stage,
+    stage_file, stage_status, tag,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
@@ -22,6 +19,7 @@ use super::{
     model::{NewProject, NewStage, ProjectPatch, ProjectQuery, StagePatch, StageStatusName},
 };
 use crate::{
+    academic::service as academic_service,
     authz::{Grant, Object, ProjectRule},
     db::{AcademicDb, ProjectsDb, UsersDb},
     error::ServiceError,
