@@ -35,7 +35,7 @@ for round in $(seq 1 "$rounds"); do
     pid=$!
     bench_wait "$port"
     "$bench" --url "http://127.0.0.1:$port" --dataset "$dir/bench-dataset.json" --label "$which" \
-      --workload "$workloads" --concurrency 32 --duration "$seconds" --statements 0 |
+      --workload "$workloads" --concurrency 32 --duration "$seconds" --statements 0 --repeat 1 |
       awk -F'|' -v r="$round" '$3 ~ /q|m/ { gsub(/ /, ""); print $2 "\t" $3 "\t" r "\t" $5 "\t" $8 }' >> "$out"
     kill "$pid"; wait "$pid" || true
     echo "round $round $which done" >&2

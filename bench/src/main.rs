@@ -48,6 +48,10 @@ struct Cli {
     /// A label for the table (for example the backend).
     #[arg(long, default_value = "")]
     label: String,
+    /// Runs of each workload and concurrency; the row reports the run with the median
+    /// requests/s and the spread over all of them.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=99))]
+    repeat: u32,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +251,39 @@ async fn run(
     }
 }
 
+/// The run with the median requests/s (its latencies are the row's), its errors
+/// replaced by all runs' errors, and the spread of requests/s over the runs.
+fn median_run(mut outcomes: Vec<Outcome>) -> (Outcome, String) {
+    let rate = |o: &Outcome| o.requests as f64 / o.elapsed;
+    outcomes.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    let spread = format!(
+        "{:.0}–{:.0}",
+        rate(&outcomes[0]),
+        rate(&outcomes[outcomes.len() - 1])
+    );
+    let errors = outcomes.iter().map(|o| o.errors).sum();
+    let middle = outcomes.len() / 2;
+    let mut median = outcomes.swap_remove(middle);
+    median.errors = errors;
+    if median.first_error.is_none() {
+        median.first_error = outcomes.into_iter().find_map(|o| o.first_error);
+    }
+    (median, spread)
+}
+
+/// The CPU model and core count of this machine, as `/proc/cpuinfo` says.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU", str::trim)
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("{model}, {cores} cores")
+}
+
 fn peak_memory_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
@@ -263,6 +300,7 @@ fn peak_memory_mb(pid: u32) -> Option<f64> {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let cli = Cli::parse();
+    println!("machine: {}\n", machine());
     let dataset: Dataset = serde_json::from_str(
         &std::fs::read_to_string(&cli.dataset)
             .map_err(|e| format!("{}: {e} (run `api seed` first)", cli.dataset))?,
@@ -277,9 +315,10 @@ async fn main() -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     println!(
-        "| backend | workload | concurrency | requests/s | p50 ms | p90 ms | p99 ms | errors | statements/request (users+academic+projects) |"
+        "| backend | workload | concurrency | requests/s | p50 ms | p90 ms | p99 ms | errors | statements/request (users+academic+projects) | requests/s over {} runs (lowest–highest) |",
+        cli.repeat
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---|---|");
     for name in &cli.workload {
         let workload = WORKLOADS
             .iter()
@@ -306,29 +345,37 @@ async fn main() -> Result<(), String> {
             );
         }
         for &concurrency in &cli.concurrency {
-            if cli.warmup > 0.0 {
-                run(
-                    &client,
-                    &url,
-                    workload,
-                    dataset.clone(),
-                    concurrency,
-                    Duration::from_secs_f64(cli.warmup),
-                )
-                .await;
+            let mut outcomes = Vec::with_capacity(cli.repeat as usize);
+            for _ in 0..cli.repeat {
+                if cli.warmup > 0.0 {
+                    let warmup = Duration::from_secs_f64(cli.warmup);
+                    run(
+                        &client,
+                        &url,
+                        workload,
+                        dataset.clone(),
+                        concurrency,
+                        warmup,
+                    )
+                    .await;
+                }
+                let duration = Duration::from_secs_f64(cli.duration);
+                outcomes.push(
+                    run(
+                        &client,
+                        &url,
+                        workload,
+                        dataset.clone(),
+                        concurrency,
+                        duration,
+                    )
+                    .await,
+                );
             }
-            let outcome = run(
-                &client,
-                &url,
-                workload,
-                dataset.clone(),
-                concurrency,
-                Duration::from_secs_f64(cli.duration),
-            )
-            .await;
+            let (outcome, spread) = median_run(outcomes);
             let ms = |q: f64| outcome.histogram.value_at_quantile(q) as f64 / 1000.0;
             println!(
-                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
                 cli.label,
                 workload.name,
                 concurrency,
@@ -337,7 +384,8 @@ async fn main() -> Result<(), String> {
                 ms(0.90),
                 ms(0.99),
                 outcome.errors,
-                per_request
+                per_request,
+                spread
             );
             if let Some(error) = outcome.first_error {
                 eprintln!(
