@@ -345,32 +345,23 @@ async fn main() -> Result<(), String> {
             );
         }
         for &concurrency in &cli.concurrency {
+            let timed = |seconds: f64| {
+                let duration = Duration::from_secs_f64(seconds);
+                run(
+                    &client,
+                    &url,
+                    workload,
+                    dataset.clone(),
+                    concurrency,
+                    duration,
+                )
+            };
             let mut outcomes = Vec::with_capacity(cli.repeat as usize);
             for _ in 0..cli.repeat {
                 if cli.warmup > 0.0 {
-                    let warmup = Duration::from_secs_f64(cli.warmup);
-                    run(
-                        &client,
-                        &url,
-                        workload,
-                        dataset.clone(),
-                        concurrency,
-                        warmup,
-                    )
-                    .await;
+                    timed(cli.warmup).await;
                 }
-                let duration = Duration::from_secs_f64(cli.duration);
-                outcomes.push(
-                    run(
-                        &client,
-                        &url,
-                        workload,
-                        dataset.clone(),
-                        concurrency,
-                        duration,
-                    )
-                    .await,
-                );
+                outcomes.push(timed(cli.duration).await);
             }
             let (outcome, spread) = median_run(outcomes);
             let ms = |q: f64| outcome.histogram.value_at_quantile(q) as f64 / 1000.0;
