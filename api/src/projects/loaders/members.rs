@@ -114,20 +114,21 @@ impl Loader<i32> for CoursesLoader {
 /// Tags (with their type) of each project.
 pub struct TagsLoader(pub ProjectsDb);
 
-#[derive(FromQueryResult)]
-pub(super) struct TagRow {
+/// A project's tag as the loader reads it: the tag and its type's stored name.
+#[derive(Clone, FromQueryResult)]
+pub struct TagRow {
     project_id: i32,
-    tag_id: i32,
-    tag_name: String,
-    type_name: String,
+    pub tag_id: i32,
+    pub tag_name: String,
+    pub type_name: String,
 }
 
 impl Loader<i32> for TagsLoader {
-    type Value = Vec<Tag>;
+    type Value = Vec<TagRow>;
     type Error = Shared;
 
     /// One statement: project_tags joined with tags and their types.
-    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<Tag>>, Shared> {
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Vec<TagRow>>, Shared> {
         let rows = project_tag::Entity::find()
             .select_only()
             .column(project_tag::Column::ProjectId)
@@ -145,18 +146,9 @@ impl Loader<i32> for TagsLoader {
             .all(&*self.0)
             .await
             .map_err(shared)?;
-        let mut tags = Vec::with_capacity(rows.len());
-        for row in rows {
-            let tag_type = TagType::from_db(&row.type_name).map_err(shared)?;
-            tags.push((
-                row.project_id,
-                Tag {
-                    id: row.tag_id.into(),
-                    name: row.tag_name,
-                    tag_type,
-                },
-            ));
-        }
-        Ok(grouped(ids, tags))
+        Ok(grouped(
+            ids,
+            rows.into_iter().map(|row| (row.project_id, row)),
+        ))
     }
 }

@@ -97,7 +97,18 @@ pub async fn courses(
 }
 
 pub async fn tags(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Tag>> {
-    many::<_, TagsLoader>(ctx, project_id).await
+    many::<_, TagsLoader>(ctx, project_id)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(Tag {
+                id: row.tag_id.into(),
+                tag_type: TagType::from_db(&row.type_name)
+                    .map_err(|e| e.into_graphql(Domain::Projects))?,
+                name: row.tag_name,
+            })
+        })
+        .collect()
 }
 
 pub async fn stages(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Stage>> {
