@@ -1,6 +1,11 @@
 //! The one integration-test binary: helpers that start the real gateway on a free port
 //! against fresh databases, then one module per area.
 
+// Some tests' futures nest deep enough (a test awaiting the app, awaiting the
+// gateway's futures) that computing their layout passes rustc's default query depth on
+// a build without incremental state, as CI's is.
+#![recursion_limit = "256"]
+
 mod academic;
 mod connections;
 mod deploys;
