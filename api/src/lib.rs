@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod links;
 pub mod paging;
 pub mod projects;
 pub mod secrets;

@@ -1,23 +1,15 @@
-//! DataLoaders for fields that point into the academic database, and for a course's
-//! students across the academic and users databases: one batched query per field per
-//! request.
+//! DataLoaders for fields that point into the academic database: one batched query per
+//! field per request.
 
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, dataloader::Loader};
-use entities::{
-    academic::{course, enrollment, subject},
-    users::user,
-};
+use entities::academic::{course, enrollment, subject};
 use migration::Domain;
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
 
 use super::types::Subject;
-use crate::graphql::dangling::Linked;
-use crate::{
-    db::{AcademicDb, UsersDb},
-    error::ServiceError,
-};
+use crate::{db::AcademicDb, error::ServiceError};
 
 type Shared = Arc<ServiceError>;
 
@@ -85,43 +77,6 @@ impl Loader<i32> for EnrollmentsLoader {
     }
 }
 
-/// The students of each course, by course id: one query per database for the batch.
-pub struct StudentsLoader {
-    pub academic: AcademicDb,
-    pub users: UsersDb,
-}
-
-impl Loader<i32> for StudentsLoader {
-    type Value = Linked<user::Model>;
-    type Error = Shared;
-
-    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Linked<user::Model>>, Shared> {
-        let enrollments = enrollment::Entity::find()
-            .filter(
-                self.academic
-                    .any_of(enrollment::Column::CourseId, ids.iter().copied()),
-            )
-            .order_by_asc(enrollment::Column::Id)
-            .all(&*self.academic)
-            .await
-            .map_err(shared)?;
-        let student_ids: Vec<i32> = enrollments.iter().map(|e| e.student_id).collect();
-        let users = crate::users::service::existing_ids(&self.users, &student_ids)
-            .await
-            .map_err(Arc::new)?;
-        let mut by_course: HashMap<i32, Linked<user::Model>> =
-            ids.iter().map(|id| (*id, Linked::default())).collect();
-        for enrollment in enrollments {
-            let entry = by_course.entry(enrollment.course_id).or_default();
-            match users.get(&enrollment.student_id) {
-                Some(user) => entry.found.push(user.clone()),
-                None => entry.missing.push(enrollment.student_id),
-            }
-        }
-        Ok(by_course)
-    }
-}
-
 fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
     crate::error::shared_error(Domain::Academic, error)
 }
@@ -147,22 +102,10 @@ pub async fn enrollments(
     ctx: &Context<'_>,
     course_id: i32,
 ) -> async_graphql::Result<Vec<enrollment::Model>> {
-    let loader = crate::graphql::loaders::of::<i32, EnrollmentsLoader>(ctx)?;
-    Ok(loader
-        .load_one(course_id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default())
-}
-
-pub async fn students(
-    ctx: &Context<'_>,
-    course_id: i32,
-) -> async_graphql::Result<Linked<user::Model>> {
-    let loader = crate::graphql::loaders::of::<i32, StudentsLoader>(ctx)?;
-    Ok(loader
-        .load_one(course_id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default())
+    crate::graphql::loaders::load_or_default::<_, EnrollmentsLoader>(
+        ctx,
+        Domain::Academic,
+        course_id,
+    )
+    .await
 }

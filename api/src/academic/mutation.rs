@@ -10,7 +10,7 @@ use super::{
         UpdateSubjectInput,
     },
 };
-use crate::{error::OrGraphql, state::AppState, users::types::User};
+use crate::{error::OrGraphql, state::AppState};
 
 #[derive(Default)]
 pub struct AcademicMutation;
@@ -157,7 +157,7 @@ impl AcademicMutation {
             .map(|o| EnrollmentResult {
                 entry: o.entry,
                 status: o.status.into(),
-                user: o.user.map(User::new),
+                user: o.user,
             })
             .collect())
     }

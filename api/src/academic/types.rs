@@ -1,15 +1,20 @@
 //! GraphQL types of the academic domain.
 
-use crate::graphql::{budget::listed, dangling};
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
-use entities::academic::{course, enrollment, subject};
+use crate::graphql::budget::listed;
+// `OutputType` is named by the code `#[ComplexObject]` writes for a flattened field.
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, OutputType, Result, SimpleObject,
+};
+use entities::{
+    academic::{course, enrollment, subject},
+    users::user,
+};
 
 use super::{
     loaders,
     model::{CoursePatch, CourseQuery, NewCourse, NewSubject, SubjectPatch},
 };
 use crate::error::ServiceError;
-use crate::users::{loaders as user_loaders, types::User};
 
 /// A subject of the curriculum.
 #[derive(SimpleObject)]
@@ -80,18 +85,13 @@ impl Course {
         }
     }
 
-    /// The teacher, read from the users database.
-    async fn teacher(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::linked_user(ctx, self.model.teacher_id)
-            .await?
-            .map(User::new))
-    }
-
-    /// The enrolled students, read from the users database.
-    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
-    async fn students(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = dangling::many(ctx, "user", loaders::students(ctx, self.model.id).await?);
-        listed(ctx, rows.into_iter().map(User::new).collect())
+    // `teacher` and `students`, from the users database.
+    #[graphql(flatten)]
+    async fn people(&self) -> CoursePeople {
+        CoursePeople {
+            course_id: self.model.id,
+            teacher_id: self.model.teacher_id,
+        }
     }
 
     /// Its enrolments, one per student.
@@ -101,16 +101,12 @@ impl Course {
         listed(ctx, rows.into_iter().map(Enrollment).collect())
     }
 
-    /// Projects built for this course, read from the projects database.
-    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
-    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<crate::projects::types::Project>> {
-        let rows = crate::projects::loaders::projects_of_course(ctx, self.model.id).await?;
-        listed(
-            ctx,
-            rows.into_iter()
-                .map(crate::projects::types::Project)
-                .collect(),
-        )
+    // `projects`, from the projects database.
+    #[graphql(flatten)]
+    async fn projects_link(&self) -> CourseProjects {
+        CourseProjects {
+            course_id: self.model.id,
+        }
     }
 
     /// How many students are enrolled.
@@ -120,6 +116,29 @@ impl Course {
 }
 
 pub struct Enrollment(pub enrollment::Model);
+
+// Where the fields that read another domain sit in each type; `crate::links` resolves them.
+
+/// A course's `teacher` and `students`.
+pub struct CoursePeople {
+    pub course_id: i32,
+    pub teacher_id: i32,
+}
+
+/// A course's `projects`.
+pub struct CourseProjects {
+    pub course_id: i32,
+}
+
+/// An enrolment's `student`.
+pub struct EnrollmentLinks {
+    pub student_id: i32,
+}
+
+/// An enrolment outcome's `user`.
+pub struct EnrollmentResultLinks {
+    pub user: Option<user::Model>,
+}
 
 /// A student enrolled in a course.
 #[async_graphql::Object]
@@ -136,11 +155,12 @@ impl Enrollment {
             .map(Course::from)
     }
 
-    /// The student, read from the users database.
-    async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::linked_user(ctx, self.0.student_id)
-            .await?
-            .map(User::new))
+    // `student`, from the users database.
+    #[graphql(flatten)]
+    async fn links(&self) -> EnrollmentLinks {
+        EnrollmentLinks {
+            student_id: self.0.student_id,
+        }
     }
 }
 
@@ -221,13 +241,25 @@ pub enum EnrollmentStatus {
 
 /// The outcome of one entry of `enrollStudents`.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct EnrollmentResult {
     /// The id or email as given.
     pub entry: String,
     /// What became of the entry.
     pub status: EnrollmentStatus,
-    /// The user, when known.
-    pub user: Option<User>,
+    #[graphql(skip)]
+    pub user: Option<user::Model>,
+}
+
+#[ComplexObject]
+impl EnrollmentResult {
+    // `user`, from the users database.
+    #[graphql(flatten)]
+    async fn links(&self) -> EnrollmentResultLinks {
+        EnrollmentResultLinks {
+            user: self.user.clone(),
+        }
+    }
 }
 
 // The inputs as the services take them: ids parsed, `BAD_USER_INPUT` naming the field.

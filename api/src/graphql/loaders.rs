@@ -12,15 +12,15 @@ use async_graphql::{Context, dataloader::Loader};
 
 use super::batch::BatchLoader;
 use crate::{
-    academic::loaders::{CourseLoader, EnrollmentsLoader, StudentsLoader, SubjectLoader},
+    academic::loaders::{CourseLoader, EnrollmentsLoader, SubjectLoader},
     db::Databases,
+    links::loaders::{CollaboratorsLoader, CoursesLoader, StudentsLoader},
     projects::{
         deploys::loaders::{DeploymentOfJobLoader, JobLoader, LogsLoader},
         loaders::{
-            AverageRatingLoader, CollaboratorIdsLoader, CollaboratorsLoader, CoursesLoader,
-            DeploymentsLoader, MyRatingLoader, ProjectLoader, ProjectsOfCourseLoader,
-            ProjectsOfUserLoader, RatingsLoader, StageFilesLoader, StagesLoader, StatisticsLoader,
-            TagsLoader, VariablesLoader,
+            AverageRatingLoader, CollaboratorIdsLoader, DeploymentsLoader, MyRatingLoader,
+            ProjectLoader, ProjectsOfCourseLoader, ProjectsOfUserLoader, RatingsLoader,
+            StageFilesLoader, StagesLoader, StatisticsLoader, TagsLoader, VariablesLoader,
         },
     },
     users::loaders::{RolesLoader, UserLoader},
@@ -111,6 +111,26 @@ impl Loaders {
             .unwrap_or_else(PoisonError::into_inner)
             .len()
     }
+}
+
+/// The value of `key` in the request's loader `L` (the default when the batch found
+/// none); a failed batch is recorded in `domain`'s error log.
+pub async fn load_or_default<K, L>(
+    ctx: &Context<'_>,
+    domain: migration::Domain,
+    key: K,
+) -> async_graphql::Result<L::Value>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Arc<crate::error::ServiceError>> + FromDatabases,
+    BatchLoader<K, L>: Send + Sync,
+    L::Value: Default,
+{
+    Ok(of::<K, L>(ctx)?
+        .load_one(key)
+        .await
+        .map_err(|e| crate::error::shared_error(domain, e))?
+        .unwrap_or_default())
 }
 
 /// The request's loader of `L`.

@@ -72,6 +72,12 @@ impl TryFrom<database_engine::Model> for DatabaseEngine {
 
 /// A person on the platform. Signed-in users see the public card (names, picture);
 /// the user themself, admin and support staff see every field.
+/// Where a user's fields that read another domain sit in the type; `crate::links`
+/// resolves them.
+pub struct UserLinks {
+    pub user_id: i32,
+}
+
 pub struct User {
     pub model: entities::users::user::Model,
     /// Shown to the user themself (sign-in answers, `me`): private fields need no check.
@@ -142,19 +148,12 @@ impl User {
         super::loaders::roles_of(ctx, self.model.id).await
     }
 
-    /// Projects the user owns or collaborates on.
-    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
-    async fn projects(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::projects::types::Project>> {
-        let rows = crate::projects::loaders::projects_of_user(ctx, self.model.id).await?;
-        crate::graphql::budget::listed(
-            ctx,
-            rows.into_iter()
-                .map(crate::projects::types::Project)
-                .collect(),
-        )
+    // `projects`, from the projects database.
+    #[graphql(flatten)]
+    async fn links(&self) -> UserLinks {
+        UserLinks {
+            user_id: self.model.id,
+        }
     }
 
     /// Whether the account may sign in. Private: the user, admin and support only.

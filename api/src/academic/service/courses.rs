@@ -53,6 +53,25 @@ pub async fn courses_by_id(
         .collect())
 }
 
+/// The courses with these ids that exist, each with its subject (one joined
+/// statement; none when `ids` is empty), by id.
+pub async fn courses_with_subject(
+    db: &AcademicDb,
+    ids: &[i32],
+) -> Result<HashMap<i32, (course::Model, Option<subject::Model>)>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(course::Entity::find()
+        .filter(db.any_of(course::Column::Id, ids.iter().copied()))
+        .find_also_related(subject::Entity)
+        .all(&**db)
+        .await?
+        .into_iter()
+        .map(|(c, s)| (c.id, (c, s)))
+        .collect())
+}
+
 pub async fn course(db: &AcademicDb, id: i32) -> Result<Option<course::Model>, ServiceError> {
     Ok(course::Entity::find_by_id(id).one(&**db).await?)
 }

@@ -4,10 +4,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use entities::projects::{deployment, deployment_log, enums, job};
 
 use super::loaders;
-use crate::{
-    projects::{loaders as project_loaders, types::Project},
-    users::{loaders as user_loaders, types::User},
-};
+use crate::projects::{loaders as project_loaders, types::Project};
 
 /// The state of a job, and of the deployment it runs.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +145,11 @@ impl Job {
 /// One deploy of a project.
 pub struct Deployment(pub deployment::Model);
 
+/// Where a deployment's `triggeredBy` sits in the type; `crate::links` resolves it.
+pub struct DeploymentLinks {
+    pub triggered_by: i32,
+}
+
 /// One deploy of a project: the commit built, where the app listens, and its logs.
 #[Object]
 impl Deployment {
@@ -176,11 +178,12 @@ impl Deployment {
         self.0.endpoint.as_deref()
     }
 
-    /// Who asked for it, read from the users database.
-    async fn triggered_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::linked_user(ctx, self.0.triggered_by)
-            .await?
-            .map(User::new))
+    // `triggeredBy`, from the users database.
+    #[graphql(flatten)]
+    async fn links(&self) -> DeploymentLinks {
+        DeploymentLinks {
+            triggered_by: self.0.triggered_by,
+        }
     }
 
     /// The project deployed.

@@ -4,13 +4,9 @@
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use async_graphql::{Context, dataloader::Loader};
-use entities::{
-    academic::{course, subject},
-    projects::{
-        collaborator, deployment, environment_variable, file, project, project_course, project_tag,
-        rating, stage, stage_file, stage_status, statistic, tag, tag_type,
-    },
-    users::user,
+use entities::projects::{
+    collaborator, deployment, environment_variable, file, project, project_course, project_tag,
+    rating, stage, stage_file, stage_status, statistic, tag, tag_type,
 };
 use migration::Domain;
 use sea_orm::{
@@ -23,12 +19,8 @@ use super::{
     model::StageStatusName,
     types::{EnvironmentVariable, Stage, Tag, TagType},
 };
-use crate::graphql::dangling::Linked;
 use crate::{
-    db::{AcademicDb, ProjectsDb, UsersDb},
-    error::ServiceError,
-    graphql::batch::BatchLoader,
-    state::AppState,
+    db::ProjectsDb, error::ServiceError, graphql::batch::BatchLoader, state::AppState,
     users::viewer,
 };
 
@@ -74,26 +66,7 @@ where
     BatchLoader<K, L>: Send + Sync,
     L::Value: Default,
 {
-    let loader = crate::graphql::loaders::of::<K, L>(ctx)?;
-    Ok(loader
-        .load_one(key)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default())
-}
-
-pub async fn collaborators(
-    ctx: &Context<'_>,
-    project_id: i32,
-) -> async_graphql::Result<Linked<user::Model>> {
-    many::<_, CollaboratorsLoader>(ctx, project_id).await
-}
-
-pub async fn courses(
-    ctx: &Context<'_>,
-    project_id: i32,
-) -> async_graphql::Result<Linked<CourseWithSubject>> {
-    many::<_, CoursesLoader>(ctx, project_id).await
+    crate::graphql::loaders::load_or_default::<K, L>(ctx, Domain::Projects, key).await
 }
 
 pub async fn tags(ctx: &Context<'_>, project_id: i32) -> async_graphql::Result<Vec<Tag>> {

@@ -20,6 +20,11 @@ pub enum StarsLabel {
 /// A user's stars for a project.
 pub struct Rating(pub rating::Model);
 
+/// Where a rating's `user` sits in the type; `crate::links` resolves it.
+pub struct RatingLinks {
+    pub user_id: i32,
+}
+
 /// One user's stars for a project.
 #[Object]
 impl Rating {
@@ -44,11 +49,12 @@ impl Rating {
         }
     }
 
-    /// Who rated, read from the users database.
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::linked_user(ctx, self.0.user_id)
-            .await?
-            .map(User::new))
+    // `user`, from the users database.
+    #[graphql(flatten)]
+    async fn links(&self) -> RatingLinks {
+        RatingLinks {
+            user_id: self.0.user_id,
+        }
     }
 
     /// When it was last given or changed.

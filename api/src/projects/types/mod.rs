@@ -1,16 +1,14 @@
 //! GraphQL types of the projects domain.
 
-use crate::graphql::{budget::listed, dangling};
+use crate::graphql::budget::listed;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entities::projects::{file, project, rating, stage, statistic, tag, tag_type};
 use migration::Domain;
 
 use super::loaders;
 use crate::{
-    academic::types::Course,
     error::{OrGraphql, ServiceError},
     stored_enum::stored_enum,
-    users::{loaders as user_loaders, types::User},
 };
 
 /// How far a stage of a project's work has come.

@@ -5,6 +5,13 @@ use super::*;
 /// A software project students build for one or more courses.
 pub struct Project(pub project::Model);
 
+/// Where a project's `owner`, `collaborators` and `courses` sit in the type;
+/// `crate::links` resolves them.
+pub struct ProjectLinks {
+    pub project_id: i32,
+    pub owner_id: i32,
+}
+
 /// A software project students build for their courses, deployed from its git repository.
 #[Object]
 impl Project {
@@ -68,25 +75,13 @@ impl Project {
         self.0.updated_at
     }
 
-    /// The owner, read from the users database.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::linked_user(ctx, self.0.owner_id)
-            .await?
-            .map(User::new))
-    }
-
-    /// Collaborators, read from the users database.
-    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
-    async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = dangling::many(ctx, "user", loaders::collaborators(ctx, self.0.id).await?);
-        listed(ctx, rows.into_iter().map(User::new).collect())
-    }
-
-    /// The courses it is built for, read from the academic database.
-    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
-    async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
-        let rows = dangling::many(ctx, "course", loaders::courses(ctx, self.0.id).await?);
-        listed(ctx, rows.into_iter().map(Course::from).collect())
+    // `owner` and `collaborators` from the users database, `courses` from the academic one.
+    #[graphql(flatten)]
+    async fn links(&self) -> ProjectLinks {
+        ProjectLinks {
+            project_id: self.0.id,
+            owner_id: self.0.owner_id,
+        }
     }
 
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// Where a stage's `author` sits in the type; `crate::links` resolves it.
+pub struct StageLinks {
+    pub author_id: i32,
+}
+
 /// A phase of a project's work.
 pub struct Stage {
     pub model: stage::Model,
@@ -31,11 +36,12 @@ impl Stage {
         self.status
     }
 
-    /// Who created it, read from the users database.
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(user_loaders::linked_user(ctx, self.model.author_id)
-            .await?
-            .map(User::new))
+    // `author`, from the users database.
+    #[graphql(flatten)]
+    async fn links(&self) -> StageLinks {
+        StageLinks {
+            author_id: self.model.author_id,
+        }
     }
 
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]

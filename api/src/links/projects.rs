@@ -1,0 +1,67 @@
+//! A project's owner, collaborators and courses; the users behind a stage, a rating and
+//! a deployment.
+
+use async_graphql::{Context, Object, Result};
+use migration::Domain;
+
+use super::{
+    load,
+    loaders::{CollaboratorsLoader, CoursesLoader},
+    user, users,
+};
+use crate::{
+    academic::types::Course,
+    graphql::{budget::listed, dangling},
+    projects::{
+        deploys::types::DeploymentLinks,
+        types::{ProjectLinks, RatingLinks, StageLinks},
+    },
+    users::types::User,
+};
+
+#[Object]
+impl ProjectLinks {
+    /// The owner, read from the users database.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.owner_id).await
+    }
+
+    /// Collaborators, read from the users database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let rows = load::<_, CollaboratorsLoader>(ctx, Domain::Projects, self.project_id).await?;
+        listed(ctx, users(ctx, rows))
+    }
+
+    /// The courses it is built for, read from the academic database.
+    #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
+    async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
+        let rows = load::<_, CoursesLoader>(ctx, Domain::Projects, self.project_id).await?;
+        let rows = dangling::many(ctx, "course", rows);
+        listed(ctx, rows.into_iter().map(Course::from).collect())
+    }
+}
+
+#[Object]
+impl StageLinks {
+    /// Who created it, read from the users database.
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.author_id).await
+    }
+}
+
+#[Object]
+impl RatingLinks {
+    /// Who rated, read from the users database.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.user_id).await
+    }
+}
+
+#[Object]
+impl DeploymentLinks {
+    /// Who asked for it, read from the users database.
+    async fn triggered_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.triggered_by).await
+    }
+}
