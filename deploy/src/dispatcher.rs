@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     EngineError, Event, Shared, manager,
-    pipeline::{JobContext, StepError},
+    pipeline::{Done, JobContext, StepError},
     queue::{self, Claimed, Lease, Outcome},
 };
 
@@ -24,35 +24,9 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
         // At start, then once a lease length: apps of replicas that died on this host.
         if last_recovery.is_none_or(|at| at.elapsed() >= shared.config.lease) {
             last_recovery = Some(std::time::Instant::now());
-            match crate::lifecycle::recover(&shared).await {
-                Ok(0) => {}
-                Ok(recovered) => {
-                    tracing::warn!(recovered, "apps left by a dead replica were stopped");
-                }
-                Err(error) => tracing::warn!(%error, "cannot look for apps a dead replica left"),
-            }
+            recover(&shared).await;
         }
-        match queue::rescue(&shared.db, shared.config.max_attempts).await {
-            Ok(rescued) => {
-                if !rescued.is_empty() {
-                    tracing::warn!(
-                        rescued = rescued.len(),
-                        "jobs whose lease expired (their server stopped) were taken back"
-                    );
-                }
-                for job in rescued {
-                    shared.events.send(Event::Changed {
-                        job_id: job.job_id,
-                        deployment_id: job.deployment_id,
-                        project_id: job.project_id,
-                        status: job.status,
-                        progress: job.progress,
-                        message: job.message,
-                    });
-                }
-            }
-            Err(error) => tracing::warn!(%error, "cannot look for expired leases"),
-        }
+        rescue(&shared).await;
         while shared.manager.has_free_slot() && !shared.stop_claiming.is_cancelled() {
             match queue::claim(&shared.db, &shared.config.replica, shared.config.lease).await {
                 Ok(Some(claimed)) => launch(&shared, claimed).await,
@@ -77,6 +51,44 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
             () = slot_freed => {}
             () = tokio::time::sleep(shared.config.poll_interval) => {}
         }
+    }
+}
+
+/// Stops the apps that replicas which died on this host left running.
+async fn recover(shared: &Arc<Shared>) {
+    match crate::lifecycle::recover(shared).await {
+        Ok(0) => {}
+        Ok(recovered) => {
+            tracing::warn!(recovered, "apps left by a dead replica were stopped");
+        }
+        Err(error) => tracing::warn!(%error, "cannot look for apps a dead replica left"),
+    }
+}
+
+/// Takes back the jobs whose lease expired (their server stopped) and tells followers.
+async fn rescue(shared: &Shared) {
+    let rescued = match queue::rescue(&shared.db, shared.config.max_attempts).await {
+        Ok(rescued) => rescued,
+        Err(error) => {
+            tracing::warn!(%error, "cannot look for expired leases");
+            return;
+        }
+    };
+    if !rescued.is_empty() {
+        tracing::warn!(
+            rescued = rescued.len(),
+            "jobs whose lease expired (their server stopped) were taken back"
+        );
+    }
+    for job in rescued {
+        shared.events.send(Event::Changed {
+            job_id: job.job_id,
+            deployment_id: job.deployment_id,
+            project_id: job.project_id,
+            status: job.status,
+            progress: job.progress,
+            message: job.message,
+        });
     }
 }
 
@@ -134,6 +146,8 @@ async fn give_back(shared: &Shared, lease: &Lease, message: &str) -> bool {
     }
 }
 
+type Activate = Option<Box<dyn FnOnce(bool) + Send>>;
+
 /// On the worker thread: heartbeat, run, record how it ended. A panic in the runner is
 /// caught here and ends the job FAILED; the slot is freed by the manager's guard.
 fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
@@ -147,28 +161,44 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
         lease_length: shared.config.lease,
         last_progress: Default::default(),
     };
-    // Each attempt says who ran it under which token (a retried job's log shows both).
+    log_attempt(shared, claimed);
+    let heartbeat = shared.runtime.spawn(heartbeat(
+        shared.db.clone(),
+        lease.clone(),
+        shared.config.lease,
+        cancel,
+    ));
+    let result = catch_unwind(AssertUnwindSafe(|| shared.runner.run(claimed, &ctx)));
+    heartbeat.abort();
+    if let Some((outcome, activate)) = outcome_of(shared, &lease, result) {
+        record(shared, &ctx, outcome, activate);
+    }
+}
+
+/// Each attempt says who ran it under which token (a retried job's log shows both).
+fn log_attempt(shared: &Shared, claimed: &Claimed) {
     let attempt = crate::logs::LogSink::new(
         shared.db.clone(),
-        lease.deployment_id,
+        claimed.lease.deployment_id,
         entities::projects::enums::LogKind::Build,
         shared.config.log_max_lines,
         shared.events.clone(),
     );
     shared.runtime.block_on(attempt.line(format!(
         "attempt {} on {} (lease token {})",
-        claimed.job.attempts, shared.config.replica, lease.token
+        claimed.job.attempts, shared.config.replica, claimed.lease.token
     )));
-    let heartbeat = shared.runtime.spawn(heartbeat(
-        shared.db.clone(),
-        lease.clone(),
-        shared.config.lease,
-        cancel.clone(),
-    ));
-    let result = catch_unwind(AssertUnwindSafe(|| shared.runner.run(claimed, &ctx)));
-    heartbeat.abort();
-    let (outcome, activate) = match result {
-        Ok(Ok(done)) => (
+}
+
+/// How a run ended, as the job's outcome; `None` when there is nothing to record (the
+/// job went back to the queue at shutdown, or its lease moved on).
+fn outcome_of(
+    shared: &Shared,
+    lease: &Lease,
+    result: std::thread::Result<Result<Done, StepError>>,
+) -> Option<(Outcome, Activate)> {
+    match result {
+        Ok(Ok(done)) => Some((
             Outcome {
                 status: JobStatus::Succeeded,
                 message: done.message,
@@ -183,7 +213,7 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
                 project_running: Some(true),
             },
             done.activate,
-        ),
+        )),
         // Stopped by the server's shutdown, not by a user: back to the queue, for this
         // server's next start or another replica.
         Ok(Err(StepError::Cancelled)) if shared.stop_claiming.is_cancelled() => {
@@ -191,31 +221,39 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
                 "queued again: {} shut down before the job ended",
                 shared.config.replica
             );
-            if shared.runtime.block_on(give_back(shared, &lease, &message)) {
+            if shared.runtime.block_on(give_back(shared, lease, &message)) {
                 tracing::info!(job = lease.job_id, "shutting down: the job is queued again");
             }
-            return;
+            None
         }
-        Ok(Err(StepError::Cancelled)) => (ended(JobStatus::Cancelled, "cancelled".into()), None),
-        Ok(Err(StepError::Failed(message))) => (ended(JobStatus::Failed, message), None),
+        Ok(Err(StepError::Cancelled)) => {
+            Some((ended(JobStatus::Cancelled, "cancelled".into()), None))
+        }
+        Ok(Err(StepError::Failed(message))) => Some((ended(JobStatus::Failed, message), None)),
         Ok(Err(StepError::LeaseLost)) => {
             tracing::info!(
                 job = lease.job_id,
                 "the job was cancelled or taken over; its run stops"
             );
-            return;
+            None
         }
         Err(panic) => {
             let message = format!(
                 "the deploy worker crashed: {}",
                 manager::panic_message(&panic)
             );
-            (ended(JobStatus::Failed, message), None)
+            Some((ended(JobStatus::Failed, message), None))
         }
-    };
+    }
+}
+
+/// Records the outcome under the lease; only a committed success routes the new app,
+/// and only a committed outcome is announced.
+fn record(shared: &Shared, ctx: &JobContext, outcome: Outcome, activate: Activate) {
+    let lease = &ctx.lease;
     let finished = shared
         .runtime
-        .block_on(queue::finish(&shared.db, &lease, &outcome));
+        .block_on(queue::finish(&shared.db, lease, &outcome));
     let committed = finished.is_ok();
     match &finished {
         Ok(()) => {
@@ -232,26 +270,27 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
     if let Some(activate) = activate {
         activate(committed);
     }
-    if committed {
-        let succeeded = outcome.status == JobStatus::Succeeded;
-        shared.events.send(Event::Changed {
-            job_id: lease.job_id,
-            deployment_id: lease.deployment_id,
-            project_id: lease.project_id,
-            status: outcome.status,
-            progress: if succeeded {
-                100
-            } else {
-                ctx.last_progress.load(std::sync::atomic::Ordering::Relaxed)
-            },
-            message: outcome.message.clone(),
-        });
+    if !committed {
+        return;
     }
-    if committed && outcome.status == JobStatus::Succeeded {
+    let succeeded = outcome.status == JobStatus::Succeeded;
+    shared.events.send(Event::Changed {
+        job_id: lease.job_id,
+        deployment_id: lease.deployment_id,
+        project_id: lease.project_id,
+        status: outcome.status,
+        progress: if succeeded {
+            100
+        } else {
+            ctx.last_progress.load(std::sync::atomic::Ordering::Relaxed)
+        },
+        message: outcome.message.clone(),
+    });
+    if succeeded {
         shared.events.send(Event::AppChanged {
             project_id: lease.project_id,
             running: true,
-            message: outcome.message.clone(),
+            message: outcome.message,
         });
     }
 }

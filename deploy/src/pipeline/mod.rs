@@ -8,32 +8,24 @@ pub mod fetch;
 pub mod publish;
 pub mod spec;
 mod start;
+mod steps;
 
-use std::{
-    collections::BTreeMap,
-    net::{Ipv4Addr, SocketAddr},
-    path::Path,
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::BTreeMap, path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use entities::projects::enums::{JobKind, LogKind};
+use entities::projects::enums::LogKind;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
-use self::{
-    spec::Spec,
-    start::{free_port, fresh_dir, prune, stop, wait_up},
-};
+use self::spec::Spec;
 use crate::{
-    apps::{App, Apps, Route},
+    apps::Apps,
     config::EngineConfig,
     error::EngineError,
     events::Event,
     logs::LogSink,
     queue::{self, Claimed, Lease},
-    runtime::{BuildContext, Handle, Runtime, StartContext},
+    runtime::Runtime,
     sandbox::{PATH, Sandbox},
 };
 
@@ -168,202 +160,6 @@ impl Pipeline {
             env.insert("HOST".into(), "127.0.0.1".into());
         }
         Ok(env.into_iter().collect())
-    }
-
-    async fn deploy(&self, job: &Claimed, ctx: &JobContext) -> Result<Done, StepError> {
-        let payload = &job.payload;
-        let deployment_id = job.deployment.id;
-        let build_log = self.log(ctx, LogKind::Build);
-        let project_dir = self.config.deploy_dir.join(payload.project_id.to_string());
-        // The folder whose build runs: this deployment's, or the one a START reuses.
-        let (folder_id, spec) = match job.job.kind {
-            JobKind::Deploy => {
-                let dir = project_dir.join(deployment_id.to_string());
-                let src = dir.join("src");
-                fresh_dir(&project_dir, &dir)?;
-                let commit = fetch::clone(
-                    &payload.repository_url,
-                    &src,
-                    &build_log,
-                    &ctx.cancel,
-                    self.config.build_timeout,
-                    self.config.allow_local_repositories,
-                )
-                .await?;
-                queue::set_commit(&ctx.db, &ctx.lease, &commit).await?;
-                self.sandbox.hand_over(&dir, payload.project_id)?;
-                ctx.progress(20, &format!("fetched commit {commit}"))
-                    .await?;
-                let spec = self.spec(&src, &build_log).await?;
-                let env = self
-                    .environment(payload.project_id, &payload.slug, &dir, None)
-                    .await?;
-                self.runtime
-                    .build(BuildContext {
-                        project_id: payload.project_id,
-                        deployment_id,
-                        slug: &payload.slug,
-                        src: &src,
-                        spec: &spec,
-                        env: &env,
-                        log: &build_log,
-                        cancel: &ctx.cancel,
-                        timeout: self.config.build_timeout,
-                    })
-                    .await?;
-                ctx.progress(40, "built").await?;
-                (deployment_id, spec)
-            }
-            JobKind::Start => {
-                let source = payload.source_deployment.ok_or_else(|| {
-                    StepError::Failed("a start job names no build to start".into())
-                })?;
-                let src = project_dir.join(source.to_string()).join("src");
-                if !src.is_dir() {
-                    return Err(StepError::Failed(format!(
-                        "the build of deployment {source} is no longer on disk: deploy again"
-                    )));
-                }
-                build_log
-                    .line(format!("reusing the build of deployment {source}"))
-                    .await;
-                ctx.progress(20, &format!("reusing the build of deployment {source}"))
-                    .await?;
-                let spec = self.spec(&src, &build_log).await?;
-                ctx.progress(40, "build reused").await?;
-                (source, spec)
-            }
-        };
-        let dir = project_dir.join(folder_id.to_string());
-        let src = dir.join("src");
-
-        // start
-        let port = free_port()?;
-        let env = self
-            .environment(payload.project_id, &payload.slug, &dir, Some(port))
-            .await?;
-        let instance = self
-            .runtime
-            .start(StartContext {
-                project_id: payload.project_id,
-                deployment_id,
-                slug: &payload.slug,
-                src: &src,
-                spec: &spec,
-                env: &env,
-                port,
-                container_port: payload.container_port,
-                log: self.log(ctx, LogKind::Runtime),
-                limits: self.sandbox.limits(),
-            })
-            .await?;
-        if let Err(error) = wait_up(
-            &instance,
-            port,
-            spec.health_path.as_deref(),
-            self.config.start_timeout,
-            &ctx.cancel,
-        )
-        .await
-        {
-            stop(instance).await;
-            return Err(error);
-        }
-        let serves = !matches!(instance.handle, Handle::Nothing);
-        let started = if serves {
-            format!("started; the app answers on port {port}")
-        } else {
-            "no start command: a static site".into()
-        };
-        if let Err(error) = ctx.progress(60, &started).await {
-            stop(instance).await;
-            return Err(error);
-        }
-
-        // publish
-        let static_path = payload.static_path.clone().or(spec.static_dir.clone());
-        let public = dir.join("public");
-        let static_dir = match &static_path {
-            None => None,
-            Some(relative) => {
-                match publish::publish(
-                    &self.sandbox,
-                    payload.project_id,
-                    deployment_id,
-                    &src,
-                    relative,
-                    &public,
-                    &build_log,
-                )
-                .await
-                {
-                    Ok(files) => {
-                        build_log
-                            .line(format!("published {relative}/ ({files} files)"))
-                            .await;
-                        Some(public.clone())
-                    }
-                    Err(error) => {
-                        stop(instance).await;
-                        return Err(error);
-                    }
-                }
-            }
-        };
-        let published = match &static_path {
-            Some(relative) => format!("published {relative}/"),
-            None => "no static folder".into(),
-        };
-        if let Err(error) = ctx.progress(80, &published).await {
-            stop(instance).await;
-            return Err(error);
-        }
-
-        // route (once the success is committed)
-        let route = Route {
-            project_id: payload.project_id,
-            deployment_id: folder_id,
-            addr: serves.then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
-            static_dir,
-        };
-        let instance_record = match &instance.handle {
-            Handle::Process {
-                pid: Some(pid),
-                cgroup,
-            } => i32::try_from(*pid)
-                .ok()
-                .map(|pid| (pid, cgroup.as_ref().and_then(|c| c.name()))),
-            _ => None,
-        };
-        let apps = self.apps.clone();
-        let slug = payload.slug.clone();
-        let keep_dir = project_dir.clone();
-        let activate = move |committed: bool| {
-            if !committed {
-                instance.stop();
-                return;
-            }
-            let previous = apps.replace(
-                &slug,
-                App {
-                    route: route.clone(),
-                    instance,
-                },
-            );
-            let mut keep = vec![route.deployment_id];
-            for old in previous {
-                keep.push(old.route.deployment_id);
-                apps.retire(old);
-            }
-            prune(&keep_dir, &keep);
-        };
-        let process = instance_record.clone();
-        Ok(Done {
-            endpoint: serves.then(|| format!("127.0.0.1:{port}")),
-            process,
-            message: format!("serving at /apps/{}/", payload.slug),
-            activate: Some(Box::new(activate)),
-        })
     }
 
     async fn spec(&self, src: &Path, log: &LogSink) -> Result<Spec, StepError> {
