@@ -20,6 +20,7 @@ mod projects;
 mod readme;
 mod references;
 mod round_trips;
+mod seed;
 mod services;
 mod student_databases;
 mod tags;
