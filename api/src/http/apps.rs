@@ -190,20 +190,19 @@ fn upgrade_of(headers: &HeaderMap) -> Option<HeaderValue> {
         .flatten()
 }
 
-async fn proxy(
-    apps: &AppsState,
-    request: Request,
+/// The request's headers as the app sees them: hop-by-hop headers dropped, the client
+/// and the public prefix in `X-Forwarded-*`, the app's own address as `Host`, and the
+/// upgrade the client asked for (if any) asked again.
+fn forwarded_headers(
+    parts: &mut axum::http::request::Parts,
     addr: SocketAddr,
     slug: &str,
-    local: &str,
-) -> Response {
-    let (mut parts, body) = request.into_parts();
+    upgrade: Option<&HeaderValue>,
+) {
     let client_ip = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip().to_string());
-    let client_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let upgrade = upgrade_of(&parts.headers);
     let original_host = parts.headers.get(header::HOST).cloned();
     strip_hop_by_hop(&mut parts.headers);
     let headers = &mut parts.headers;
@@ -226,10 +225,44 @@ async fn proxy(
     if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
         headers.insert(header::HOST, host);
     }
-    if let Some(protocol) = &upgrade {
+    if let Some(protocol) = upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, protocol.clone());
     }
+}
+
+/// Joins the client's and the app's upgraded connections (a WebSocket through the
+/// proxy) once both sides have switched.
+fn splice(
+    client_upgrade: hyper::upgrade::OnUpgrade,
+    response: &mut hyper::Response<hyper::body::Incoming>,
+    slug: &str,
+) {
+    let app_upgrade = hyper::upgrade::on(response);
+    let slug = slug.to_owned();
+    tokio::spawn(async move {
+        match tokio::try_join!(client_upgrade, app_upgrade) {
+            Ok((client, app)) => {
+                let mut client = TokioIo::new(client);
+                let mut app = TokioIo::new(app);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut app).await;
+            }
+            Err(error) => tracing::info!(%error, slug, "websocket upgrade failed"),
+        }
+    });
+}
+
+async fn proxy(
+    apps: &AppsState,
+    request: Request,
+    addr: SocketAddr,
+    slug: &str,
+    local: &str,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let client_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+    let upgrade = upgrade_of(&parts.headers);
+    forwarded_headers(&mut parts, addr, slug, upgrade.as_ref());
     parts.uri = match format!("http://{addr}{local}").parse() {
         Ok(uri) => uri,
         Err(_) => return page(StatusCode::BAD_REQUEST, "Bad request", "Unusable path."),
@@ -257,18 +290,7 @@ async fn proxy(
     if response.status() == StatusCode::SWITCHING_PROTOCOLS
         && let (Some(client_upgrade), Some(_)) = (client_upgrade, upgrade)
     {
-        let app_upgrade = hyper::upgrade::on(&mut response);
-        let slug = slug.to_owned();
-        tokio::spawn(async move {
-            match tokio::try_join!(client_upgrade, app_upgrade) {
-                Ok((client, app)) => {
-                    let mut client = TokioIo::new(client);
-                    let mut app = TokioIo::new(app);
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut app).await;
-                }
-                Err(error) => tracing::info!(%error, slug, "websocket upgrade failed"),
-            }
-        });
+        splice(client_upgrade, &mut response, slug);
         let (parts, _) = response.into_parts();
         return Response::from_parts(parts, Body::empty());
     }

@@ -1,6 +1,8 @@
 //! Files travel outside GraphQL: `POST /files` (multipart, signed in) stores one and
 //! answers its id; `GET /files/{id}` serves it to whoever may see it.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::{Multipart, Path, State, multipart::Field},
@@ -55,7 +57,7 @@ fn service_refusal(state: &HttpState, error: ServiceError) -> Response {
 async fn viewer_of(
     state: &HttpState,
     headers: &HeaderMap,
-) -> Result<Option<std::sync::Arc<Viewer>>, ServiceError> {
+) -> Result<Option<Arc<Viewer>>, ServiceError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -72,26 +74,84 @@ impl Chunks for FieldChunks<'_, '_> {
     }
 }
 
+/// The signed-in viewer, or the response that refuses the request.
+async fn signed_in(http: &HttpState, headers: &HeaderMap) -> Result<Arc<Viewer>, Response> {
+    match viewer_of(http, headers).await {
+        Ok(Some(viewer)) => Ok(viewer),
+        Ok(None) => Err(refusal(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated,
+            "sign in first",
+        )),
+        Err(error) => Err(service_refusal(http, error)),
+    }
+}
+
+/// The field's declared type (lower case), if the configuration allows it; else why not.
+fn allowed_type(http: &HttpState, field: &Field<'_>) -> Result<String, String> {
+    let allowed = &http.state.config.files_allowed_types;
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_ascii_lowercase();
+    if allowed
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&content_type))
+    {
+        return Ok(content_type);
+    }
+    Err(format!(
+        "{content_type} is not allowed; allowed: {}",
+        allowed.join(", ")
+    ))
+}
+
+/// `201` with the stored file, or the refusal its error calls for.
+fn stored_response(http: &HttpState, stored: Result<file::Model, UploadError>) -> Response {
+    match stored {
+        Ok(stored) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "id": stored.id.to_string(),
+                "name": stored.original_name,
+                "contentType": stored.content_type,
+                "size": stored.size,
+                "url": format!("/files/{}", stored.id),
+            })),
+        )
+            .into_response(),
+        Err(UploadError::TooLarge(max)) => refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::BadRequest,
+            format!("files may be at most {max} bytes"),
+        ),
+        Err(error @ UploadError::NotDeclaredType(_)) => refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::BadUserInput,
+            format!("{error}: its first bytes say otherwise"),
+        ),
+        Err(UploadError::Invalid(reason)) => {
+            refusal(StatusCode::BAD_REQUEST, Code::BadRequest, reason)
+        }
+        Err(error @ UploadError::Storage(_)) => {
+            service_refusal(http, ServiceError::internal(error))
+        }
+        Err(UploadError::Service(error)) => service_refusal(http, error),
+    }
+}
+
 /// `POST /files`: one multipart field named `file`; answers `201` with the file's id.
 pub async fn upload(
     State(http): State<HttpState>,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Response {
-    let viewer = match viewer_of(&http, &headers).await {
-        Ok(Some(viewer)) => viewer,
-        Ok(None) => {
-            return refusal(
-                StatusCode::UNAUTHORIZED,
-                Code::Unauthenticated,
-                "sign in first",
-            );
-        }
-        Err(error) => return service_refusal(&http, error),
+    let viewer = match signed_in(&http, &headers).await {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
     };
-    let config = &http.state.config;
     loop {
-        let mut field = match multipart.next_field().await {
+        let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => {
                 return refusal(
@@ -102,69 +162,37 @@ pub async fn upload(
             }
             Err(error) => return refusal(error.status(), Code::BadRequest, error.body_text()),
         };
-        if field.name() != Some("file") {
-            continue;
+        if field.name() == Some("file") {
+            return store(&http, &viewer, field).await;
         }
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_ascii_lowercase();
-        if !config
-            .files_allowed_types
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(&content_type))
-        {
+    }
+}
+
+/// Stores the `file` field, if its declared type is allowed.
+async fn store(http: &HttpState, viewer: &Viewer, mut field: Field<'_>) -> Response {
+    let content_type = match allowed_type(http, &field) {
+        Ok(content_type) => content_type,
+        Err(reason) => {
             return refusal(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Code::BadUserInput,
-                format!(
-                    "{content_type} is not allowed; allowed: {}",
-                    config.files_allowed_types.join(", ")
-                ),
+                reason,
             );
         }
-        let name = field.file_name().unwrap_or("upload").to_owned();
-        let stored = files::store(
-            &http.state.databases.projects,
-            &config.data_dir,
-            viewer.id(),
-            &name,
-            &content_type,
-            config.files_max_bytes,
-            &mut FieldChunks(&mut field),
-        )
-        .await;
-        return match stored {
-            Ok(stored) => (
-                StatusCode::CREATED,
-                Json(json!({
-                    "id": stored.id.to_string(),
-                    "name": stored.original_name,
-                    "contentType": stored.content_type,
-                    "size": stored.size,
-                    "url": format!("/files/{}", stored.id),
-                })),
-            )
-                .into_response(),
-            Err(UploadError::TooLarge(max)) => refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Code::BadRequest,
-                format!("files may be at most {max} bytes"),
-            ),
-            Err(error @ UploadError::NotDeclaredType(_)) => refusal(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Code::BadUserInput,
-                format!("{error}: its first bytes say otherwise"),
-            ),
-            Err(UploadError::Invalid(reason)) => {
-                refusal(StatusCode::BAD_REQUEST, Code::BadRequest, reason)
-            }
-            Err(error @ UploadError::Storage(_)) => {
-                service_refusal(&http, ServiceError::internal(error))
-            }
-            Err(UploadError::Service(error)) => service_refusal(&http, error),
-        };
-    }
+    };
+    let config = &http.state.config;
+    let name = field.file_name().unwrap_or("upload").to_owned();
+    let stored = files::store(
+        &http.state.databases.projects,
+        &config.data_dir,
+        viewer.id(),
+        &name,
+        &content_type,
+        config.files_max_bytes,
+        &mut FieldChunks(&mut field),
+    )
+    .await;
+    stored_response(http, stored)
 }
 
 /// `GET /files/{id}`: project images to anyone, stage files to signed-in users, other
@@ -177,49 +205,56 @@ pub async fn download(
     let Ok(id) = id.parse::<i32>() else {
         return refusal(StatusCode::NOT_FOUND, Code::NotFound, "file not found");
     };
+    match readable(&http, &headers, id).await {
+        Ok(found) => {
+            match tokio::fs::read(files::path_of(&http.state.config.data_dir, &found.uuid)).await {
+                Ok(bytes) => served(&found, bytes),
+                Err(error) => service_refusal(
+                    &http,
+                    ServiceError::internal(anyhow::Error::new(error).context(format!("file {id}"))),
+                ),
+            }
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// The file, if the caller may read it.
+async fn readable(http: &HttpState, headers: &HeaderMap, id: i32) -> Result<file::Model, Response> {
     let db = &http.state.databases.projects;
     let found = match file::Entity::find_by_id(id).one(&**db).await {
         Ok(Some(found)) => found,
-        Ok(None) => return refusal(StatusCode::NOT_FOUND, Code::NotFound, "file not found"),
-        Err(error) => return service_refusal(&http, error.into()),
-    };
-    let visibility = match files::visibility(db, &found).await {
-        Ok(visibility) => visibility,
-        Err(error) => return service_refusal(&http, error),
-    };
-    if !matches!(visibility, Visibility::Public) {
-        let viewer = match viewer_of(&http, &headers).await {
-            Ok(Some(viewer)) => viewer,
-            Ok(None) => {
-                return refusal(
-                    StatusCode::UNAUTHORIZED,
-                    Code::Unauthenticated,
-                    "sign in first",
-                );
-            }
-            Err(error) => return service_refusal(&http, error),
-        };
-        if let Visibility::Uploader(uploader) = visibility
-            && uploader != viewer.id()
-            && !viewer.has(RoleName::Admin)
-        {
-            return refusal(
-                StatusCode::FORBIDDEN,
-                Code::Forbidden,
-                "this file is not attached anywhere yet",
-            );
+        Ok(None) => {
+            return Err(refusal(
+                StatusCode::NOT_FOUND,
+                Code::NotFound,
+                "file not found",
+            ));
         }
+        Err(error) => return Err(service_refusal(http, error.into())),
+    };
+    let visibility = files::visibility(db, &found)
+        .await
+        .map_err(|error| service_refusal(http, error))?;
+    if matches!(visibility, Visibility::Public) {
+        return Ok(found);
     }
-    let bytes =
-        match tokio::fs::read(files::path_of(&http.state.config.data_dir, &found.uuid)).await {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                return service_refusal(
-                    &http,
-                    ServiceError::internal(anyhow::Error::new(error).context(format!("file {id}"))),
-                );
-            }
-        };
+    let viewer = signed_in(http, headers).await?;
+    if let Visibility::Uploader(uploader) = visibility
+        && uploader != viewer.id()
+        && !viewer.has(RoleName::Admin)
+    {
+        return Err(refusal(
+            StatusCode::FORBIDDEN,
+            Code::Forbidden,
+            "this file is not attached anywhere yet",
+        ));
+    }
+    Ok(found)
+}
+
+/// The file's bytes with its type, a safe file name, and no sniffing.
+fn served(found: &file::Model, bytes: Vec<u8>) -> Response {
     let disposition = if found.content_type.starts_with("image/") {
         "inline"
     } else {

@@ -138,7 +138,7 @@ async fn session(
 ) {
     let (mut sink, stream) = socket.split();
     let shutdown = state.shutdown.clone();
-    let (out, mut outgoing) = tokio::sync::mpsc::channel::<Message>(64);
+    let (out, outgoing) = tokio::sync::mpsc::channel::<Message>(64);
 
     // The client's messages, counted; they end when the gateway shuts down, and the
     // protocol then stops every operation.
@@ -159,45 +159,10 @@ async fn session(
                 }
             })
     };
-    let refusals = tracker.clone();
-    let signed_in = tracker.clone();
+    let init_tracker = tracker.clone();
     let run = GraphQLWebSocket::new_with_pair(PollSender::new(out), input, schema, protocol)
-        .on_connection_init(move |payload| async move {
-            // Credentials that are present but invalid refuse the connection (4403);
-            // valid ones are resolved afresh for each operation of the connection.
-            let checked = match Credentials::from_init_payload(&payload) {
-                Ok(credentials) => Checked::resolve(&state, &credentials).await.map(|viewer| {
-                    *signed_in.user() = viewer.user_id();
-                    credentials
-                }),
-                Err(reason) => Err(reason),
-            };
-            match checked {
-                Ok(credentials) => Ok(graphql::request_data(&state, credentials, false)),
-                Err(reason) => {
-                    refusals.refused.store(true, Ordering::SeqCst);
-                    Err(async_graphql::Error::new(reason))
-                }
-            }
-        })
+        .on_connection_init(move |payload| connection_init(state, init_tracker, payload))
         .serve();
-    // What the protocol sends, watching which operations end.
-    let write = async {
-        while let Some(mut message) = outgoing.recv().await {
-            match &mut message {
-                Message::Text(text) => tracker.outbound(text),
-                // async-graphql closes a refused init with 1002; graphql-transport-ws
-                // says 4403.
-                Message::Close(Some(frame)) if tracker.refused.load(Ordering::SeqCst) => {
-                    frame.code = FORBIDDEN;
-                }
-                _ => {}
-            }
-            if sink.send(message).await.is_err() {
-                break;
-            }
-        }
-    };
     let late_init = async {
         tokio::time::sleep(limits.init_timeout).await;
         if tracker.initialised() {
@@ -205,7 +170,7 @@ async fn session(
         }
     };
     let timed_out = tokio::select! {
-        _ = async { tokio::join!(run, write) } => false,
+        _ = async { tokio::join!(run, forward(outgoing, &mut sink, &tracker)) } => false,
         () = late_init => true,
     };
     let close = if timed_out {
@@ -222,6 +187,51 @@ async fn session(
                 reason: reason.into(),
             })))
             .await;
+    }
+}
+
+/// `connection_init`: credentials that are present but invalid refuse the connection
+/// (4403); valid ones are resolved afresh for each operation of the connection.
+async fn connection_init(
+    state: AppState,
+    tracker: Arc<Tracker>,
+    payload: serde_json::Value,
+) -> async_graphql::Result<async_graphql::Data> {
+    let checked = match Credentials::from_init_payload(&payload) {
+        Ok(credentials) => Checked::resolve(&state, &credentials).await.map(|viewer| {
+            *tracker.user() = viewer.user_id();
+            credentials
+        }),
+        Err(reason) => Err(reason),
+    };
+    match checked {
+        Ok(credentials) => Ok(graphql::request_data(&state, credentials, false)),
+        Err(reason) => {
+            tracker.refused.store(true, Ordering::SeqCst);
+            Err(async_graphql::Error::new(reason))
+        }
+    }
+}
+
+/// Sends what the protocol writes, watching which operations end.
+async fn forward(
+    mut outgoing: tokio::sync::mpsc::Receiver<Message>,
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    tracker: &Tracker,
+) {
+    while let Some(mut message) = outgoing.recv().await {
+        match &mut message {
+            Message::Text(text) => tracker.outbound(text),
+            // async-graphql closes a refused init with 1002; graphql-transport-ws says
+            // 4403.
+            Message::Close(Some(frame)) if tracker.refused.load(Ordering::SeqCst) => {
+                frame.code = FORBIDDEN;
+            }
+            _ => {}
+        }
+        if sink.send(message).await.is_err() {
+            break;
+        }
     }
 }
 
