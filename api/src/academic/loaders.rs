@@ -51,6 +51,23 @@ impl Loader<i32> for CourseLoader {
     }
 }
 
+/// Courses by id, each with its subject (one joined statement).
+pub struct CourseWithSubjectLoader(pub AcademicDb);
+
+/// A course and its subject, read together.
+pub type CourseWithSubject = (course::Model, Option<subject::Model>);
+
+impl Loader<i32> for CourseWithSubjectLoader {
+    type Value = CourseWithSubject;
+    type Error = Shared;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, CourseWithSubject>, Shared> {
+        super::service::courses_with_subject(&self.0, ids)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 /// The enrolments of each course, by course id.
 pub struct EnrollmentsLoader(pub AcademicDb);
 

@@ -12,15 +12,15 @@ use async_graphql::{Context, dataloader::Loader};
 
 use super::batch::BatchLoader;
 use crate::{
-    academic::loaders::{CourseLoader, EnrollmentsLoader, SubjectLoader},
+    academic::loaders::{CourseLoader, CourseWithSubjectLoader, EnrollmentsLoader, SubjectLoader},
     db::Databases,
-    links::loaders::{CollaboratorsLoader, CoursesLoader, StudentsLoader},
     projects::{
         deploys::loaders::{DeploymentOfJobLoader, JobLoader, LogsLoader},
         loaders::{
-            AverageRatingLoader, CollaboratorIdsLoader, DeploymentsLoader, MyRatingLoader,
-            ProjectLoader, ProjectsOfCourseLoader, ProjectsOfUserLoader, RatingsLoader,
-            StageFilesLoader, StagesLoader, StatisticsLoader, TagsLoader, VariablesLoader,
+            AverageRatingLoader, CollaboratorIdsLoader, CourseIdsLoader, DeploymentsLoader,
+            MyRatingLoader, ProjectLoader, ProjectsOfCourseLoader, ProjectsOfUserLoader,
+            RatingsLoader, StageFilesLoader, StagesLoader, StatisticsLoader, TagsLoader,
+            VariablesLoader,
         },
     },
     users::loaders::{RolesLoader, UserLoader},
@@ -47,11 +47,10 @@ from_databases! {
     SubjectLoader => |d| SubjectLoader(d.academic.clone()),
     CourseLoader => |d| CourseLoader(d.academic.clone()),
     EnrollmentsLoader => |d| EnrollmentsLoader(d.academic.clone()),
-    StudentsLoader => |d| StudentsLoader { academic: d.academic.clone(), users: d.users.clone() },
     ProjectLoader => |d| ProjectLoader(d.projects.clone()),
     CollaboratorIdsLoader => |d| CollaboratorIdsLoader(d.projects.clone()),
-    CollaboratorsLoader => |d| CollaboratorsLoader { projects: d.projects.clone(), users: d.users.clone() },
-    CoursesLoader => |d| CoursesLoader { projects: d.projects.clone(), academic: d.academic.clone() },
+    CourseIdsLoader => |d| CourseIdsLoader(d.projects.clone()),
+    CourseWithSubjectLoader => |d| CourseWithSubjectLoader(d.academic.clone()),
     TagsLoader => |d| TagsLoader(d.projects.clone()),
     StagesLoader => |d| StagesLoader(d.projects.clone()),
     StageFilesLoader => |d| StageFilesLoader(d.projects.clone()),

@@ -3,9 +3,12 @@
 use async_graphql::{Context, Object, Result};
 use migration::Domain;
 
-use super::{load, loaders::StudentsLoader, user, users};
+use super::{user, users};
 use crate::{
-    academic::types::{CoursePeople, CourseProjects, EnrollmentLinks, EnrollmentResultLinks},
+    academic::{
+        loaders as academic_loaders,
+        types::{CoursePeople, CourseProjects, EnrollmentLinks, EnrollmentResultLinks},
+    },
     graphql::budget::listed,
     projects::{loaders as project_loaders, types::Project},
     users::types::User,
@@ -21,8 +24,9 @@ impl CoursePeople {
     /// The enrolled students, read from the users database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn students(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = load::<_, StudentsLoader>(ctx, Domain::Academic, self.course_id).await?;
-        listed(ctx, users(ctx, rows))
+        let enrollments = academic_loaders::enrollments(ctx, self.course_id).await?;
+        let ids = enrollments.iter().map(|e| e.student_id).collect();
+        listed(ctx, users(ctx, Domain::Academic, ids).await?)
     }
 }
 

@@ -13,7 +13,6 @@ mod projects;
 mod users;
 
 use async_graphql::Context;
-use entities::users::user;
 
 pub(crate) use crate::graphql::loaders::load_or_default as load;
 use crate::users::{loaders as user_loaders, types::User};
@@ -26,10 +25,16 @@ async fn user(ctx: &Context<'_>, user_id: i32) -> async_graphql::Result<Option<U
         .map(User::new))
 }
 
-/// The users of a list of links (collaborators, students), each missing one reported.
-fn users(ctx: &Context<'_>, rows: loaders::Linked<user::Model>) -> Vec<User> {
-    crate::graphql::dangling::many(ctx, "user", rows)
+/// The users of `ids` (collaborators, students) in their order, batched with every
+/// other user of the request's round; each missing one is reported.
+async fn users(
+    ctx: &Context<'_>,
+    domain: migration::Domain,
+    ids: Vec<i32>,
+) -> async_graphql::Result<Vec<User>> {
+    let rows = loaders::users(ctx, domain, ids).await?;
+    Ok(crate::graphql::dangling::many(ctx, "user", rows)
         .into_iter()
         .map(User::new)
-        .collect()
+        .collect())
 }

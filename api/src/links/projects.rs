@@ -4,16 +4,13 @@
 use async_graphql::{Context, Object, Result};
 use migration::Domain;
 
-use super::{
-    load,
-    loaders::{CollaboratorsLoader, CoursesLoader},
-    user, users,
-};
+use super::{load, loaders::by_ids, user, users};
 use crate::{
-    academic::types::Course,
+    academic::{loaders::CourseWithSubjectLoader, types::Course},
     graphql::{budget::listed, dangling},
     projects::{
         deploys::types::DeploymentLinks,
+        loaders::{CollaboratorIdsLoader, CourseIdsLoader},
         types::{ProjectLinks, RatingLinks, StageLinks},
     },
     users::types::User,
@@ -29,14 +26,15 @@ impl ProjectLinks {
     /// Collaborators, read from the users database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = load::<_, CollaboratorsLoader>(ctx, Domain::Projects, self.project_id).await?;
-        listed(ctx, users(ctx, rows))
+        let ids = load::<_, CollaboratorIdsLoader>(ctx, Domain::Projects, self.project_id).await?;
+        listed(ctx, users(ctx, Domain::Projects, ids).await?)
     }
 
     /// The courses it is built for, read from the academic database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
-        let rows = load::<_, CoursesLoader>(ctx, Domain::Projects, self.project_id).await?;
+        let ids = load::<_, CourseIdsLoader>(ctx, Domain::Projects, self.project_id).await?;
+        let rows = by_ids::<CourseWithSubjectLoader, _>(ctx, Domain::Projects, ids).await?;
         let rows = dangling::many(ctx, "course", rows);
         listed(ctx, rows.into_iter().map(Course::from).collect())
     }

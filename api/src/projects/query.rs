@@ -57,10 +57,13 @@ impl ProjectsQuery {
     ) -> Result<Option<Project>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let id = crate::graphql::ids::parse_id(&id, "id").or_graphql(Domain::Projects)?;
-        let with_average = ctx.look_ahead().field("averageRating").exists();
-        let found = service::read_by_id(&AppState::of(ctx).databases.projects, id, with_average)
-            .await
-            .or_graphql(Domain::Projects)?;
+        let found = service::read_by_id(
+            &AppState::of(ctx).databases.projects,
+            id,
+            reads(ctx.look_ahead()),
+        )
+        .await
+        .or_graphql(Domain::Projects)?;
         Ok(found.map(|row| read(ctx, row)))
     }
 
@@ -93,20 +96,14 @@ impl ProjectsQuery {
             crate::graphql::pagination::page(Some(first), after).or_graphql(Domain::Projects)?;
         let filter =
             ProjectQuery::try_from(filter.unwrap_or_default()).or_graphql(Domain::Projects)?;
-        let with_average = ctx
-            .look_ahead()
-            .field("edges")
-            .field("node")
-            .field("averageRating")
-            .exists();
-        let (rows, total) = service::page(
-            &AppState::of(ctx).databases.projects,
-            &filter,
-            &page,
-            with_average,
-        )
-        .await
-        .or_graphql(Domain::Projects)?;
+        let reads = service::Reads {
+            total: ctx.look_ahead().field("totalCount").exists(),
+            ..reads(ctx.look_ahead().field("edges").field("node"))
+        };
+        let (rows, total) =
+            service::page(&AppState::of(ctx).databases.projects, &filter, &page, reads)
+                .await
+                .or_graphql(Domain::Projects)?;
         Ok(connection(
             rows,
             &page,
@@ -129,11 +126,26 @@ impl ProjectsQuery {
     }
 }
 
-/// A project read by a query: its mean rating, when read with it, goes to the request's
-/// rating loader so `averageRating` costs no statement of its own.
-fn read(ctx: &Context<'_>, row: service::ProjectRead) -> Project {
-    if let Some(average) = row.average_rating {
-        loaders::prime_average_rating(ctx, row.model.id, average);
+/// What to read with each project, from the fields the client selected on it.
+fn reads(project: async_graphql::Lookahead<'_>) -> service::Reads {
+    service::Reads {
+        average: project.field("averageRating").exists(),
+        collaborator_ids: project.field("collaborators").exists()
+            || project.field("environmentVariables").exists(),
+        course_ids: project.field("courses").exists(),
+        tags: project.field("tags").exists(),
+        total: false,
     }
+}
+
+/// A project read by a query: what was read with it (its mean rating, collaborator and
+/// course ids) goes to the request's loaders, so the fields that need it cost no
+/// statement of their own.
+fn read(ctx: &Context<'_>, row: service::ProjectRead) -> Project {
+    let id = row.model.id;
+    if let Some(average) = row.average_rating {
+        loaders::prime_average_rating(ctx, id, average);
+    }
+    loaders::prime_links(ctx, id, row.collaborator_ids, row.course_ids, row.tags);
     Project(row.model)
 }

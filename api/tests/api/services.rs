@@ -154,7 +154,7 @@ async fn the_object_rule_in_the_grant_decides_who_acts_on_a_project() {
         );
     }
     // Nothing the refusals tried stayed behind.
-    let stored = projects::service::read_by_id(&dbs.projects, id, false)
+    let stored = projects::service::read_by_id(&dbs.projects, id, Default::default())
         .await
         .expect("read")
         .expect("the project");

@@ -56,7 +56,7 @@ pub struct TagsLoader(pub ProjectsDb);
 /// A project's tag as the loader reads it: the tag and its type's stored name.
 #[derive(Clone, FromQueryResult)]
 pub struct TagRow {
-    project_id: i32,
+    pub(super) project_id: i32,
     pub tag_id: i32,
     pub tag_name: String,
     pub type_name: String,

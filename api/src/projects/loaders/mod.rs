@@ -124,6 +124,41 @@ pub fn prime_average_rating(ctx: &Context<'_>, project_id: i32, average: Option<
     }
 }
 
+/// Records the collaborator and course ids and the tags the project's own statement
+/// already read.
+pub fn prime_links(
+    ctx: &Context<'_>,
+    project_id: i32,
+    collaborator_ids: Option<Vec<i32>>,
+    course_ids: Option<Vec<i32>>,
+    tags: Option<Vec<super::service::ReadTag>>,
+) {
+    if let Some(ids) = collaborator_ids
+        && let Ok(loader) = crate::graphql::loaders::of::<i32, CollaboratorIdsLoader>(ctx)
+    {
+        loader.prime([(project_id, Some(ids))]);
+    }
+    if let Some(ids) = course_ids
+        && let Ok(loader) = crate::graphql::loaders::of::<i32, CourseIdsLoader>(ctx)
+    {
+        loader.prime([(project_id, Some(ids))]);
+    }
+    if let Some(tags) = tags
+        && let Ok(loader) = crate::graphql::loaders::of::<i32, TagsLoader>(ctx)
+    {
+        let rows = tags
+            .into_iter()
+            .map(|tag| TagRow {
+                project_id,
+                tag_id: tag.id,
+                tag_name: tag.name,
+                type_name: tag.type_name,
+            })
+            .collect();
+        loader.prime([(project_id, Some(rows))]);
+    }
+}
+
 pub async fn my_rating(
     ctx: &Context<'_>,
     project_id: i32,

@@ -30,6 +30,7 @@ use crate::{
 mod access;
 mod members;
 mod projects;
+mod read;
 mod stages;
 mod validate;
 mod variables;
@@ -37,6 +38,7 @@ mod variables;
 pub use self::access::*;
 pub use self::members::*;
 pub use self::projects::*;
+pub use self::read::*;
 pub use self::stages::*;
 pub use self::validate::*;
 pub use self::variables::*;

@@ -15,24 +15,14 @@ pub async fn create(
     let port = check_port(input.container_port)?;
     let static_path = check_static_path(input.static_path)?;
     let description = check_description(input.description)?;
-    let course_ids: Vec<i32> = input
-        .course_ids
-        .into_iter()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let course_ids = distinct(input.course_ids);
     if course_ids.is_empty() {
         return Err(ServiceError::invalid(
             "courseIds",
             "link at least one course",
         ));
     }
-    let tag_ids: Vec<i32> = input
-        .tag_ids
-        .into_iter()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let tag_ids = distinct(input.tag_ids);
     let image = input.image_file_id;
     check_courses(academic, viewer, &course_ids).await?;
     let txn = db.begin_write().await?;
@@ -58,26 +48,45 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(conflict_names)?;
-    for course_id in course_ids {
+    link(&txn, created.id, &course_ids, &tag_ids).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Each id once, in ascending order.
+fn distinct(ids: Vec<i32>) -> Vec<i32> {
+    ids.into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Links a new project to its courses and tags.
+async fn link(
+    txn: &impl ConnectionTrait,
+    project_id: i32,
+    course_ids: &[i32],
+    tag_ids: &[i32],
+) -> Result<(), ServiceError> {
+    for &course_id in course_ids {
         project_course::ActiveModel {
-            project_id: Set(created.id),
+            project_id: Set(project_id),
             course_id: Set(course_id),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    for tag_id in tag_ids {
+    for &tag_id in tag_ids {
         project_tag::ActiveModel {
-            project_id: Set(created.id),
+            project_id: Set(project_id),
             tag_id: Set(tag_id),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    txn.commit().await?;
-    Ok(created)
+    Ok(())
 }
 
 /// Unique violations of `projects` name the GraphQL field.
@@ -162,80 +171,6 @@ pub async fn delete(
     crate::projects::files::delete_unused(db, data_dir, &file_ids).await
 }
 
-/// A project row as the read queries return it: with the mean of its ratings when the
-/// client asked for `averageRating` (`None` when not read, `Some(None)` with no ratings).
-#[derive(Debug)]
-pub struct ProjectRead {
-    pub model: project::Model,
-    pub average_rating: Option<Option<f64>>,
-}
-
-#[derive(FromQueryResult)]
-pub(super) struct ProjectWithAverage {
-    #[sea_orm(nested)]
-    model: project::Model,
-    average_rating: Option<f64>,
-}
-
-/// Runs a projects query, reading each project's mean rating in the same statement (a
-/// correlated subquery on the ratings index) when `with_average`.
-pub(super) async fn read_projects(
-    db: &ProjectsDb,
-    query: sea_orm::Select<project::Entity>,
-    with_average: bool,
-) -> Result<Vec<ProjectRead>, ServiceError> {
-    if !with_average {
-        return Ok(query
-            .all(&**db)
-            .await?
-            .into_iter()
-            .map(|model| ProjectRead {
-                model,
-                average_rating: None,
-            })
-            .collect());
-    }
-    let average = rating::Entity::find()
-        .select_only()
-        .expr(
-            Expr::col((rating::Entity, rating::Column::Stars))
-                .cast_as("DOUBLE PRECISION")
-                .avg(),
-        )
-        .filter(
-            Expr::col((rating::Entity, rating::Column::ProjectId))
-                .equals((project::Entity, project::Column::Id)),
-        )
-        .into_query();
-    Ok(query
-        .column_as(
-            Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(average))),
-            "average_rating",
-        )
-        .into_model::<ProjectWithAverage>()
-        .all(&**db)
-        .await?
-        .into_iter()
-        .map(|row| ProjectRead {
-            model: row.model,
-            average_rating: Some(row.average_rating),
-        })
-        .collect())
-}
-
-/// One project by id for reading, with its mean rating when asked.
-pub async fn read_by_id(
-    db: &ProjectsDb,
-    id: i32,
-    with_average: bool,
-) -> Result<Option<ProjectRead>, ServiceError> {
-    let query = project::Entity::find().filter(project::Column::Id.eq(id));
-    Ok(read_projects(db, query, with_average)
-        .await?
-        .into_iter()
-        .next())
-}
-
 pub async fn by_slug(db: &ProjectsDb, slug: &str) -> Result<Option<project::Model>, ServiceError> {
     Ok(project::Entity::find()
         .filter(project::Column::Slug.eq(slug.trim()))
@@ -253,68 +188,4 @@ pub async fn slug_available(db: &ProjectsDb, slug: &str) -> Result<bool, Service
         .count(&**db)
         .await?
         == 0)
-}
-
-/// A page of projects by id, filtered; and how many match in all.
-pub async fn page(
-    db: &ProjectsDb,
-    filter: &ProjectQuery,
-    page: &Page,
-    with_average: bool,
-) -> Result<(Vec<ProjectRead>, u64), ServiceError> {
-    let mut condition = Condition::all();
-    if !filter.tag_ids.is_empty() {
-        let tagged = project_tag::Entity::find()
-            .select_only()
-            .column(project_tag::Column::ProjectId)
-            .filter(project_tag::Column::TagId.is_in(filter.tag_ids.iter().copied()))
-            .into_query();
-        condition = condition.add(project::Column::Id.in_subquery(tagged));
-    }
-    if let Some(owner) = filter.owner_id {
-        condition = condition.add(project::Column::OwnerId.eq(owner));
-    }
-    if let Some(member) = filter.member_id {
-        let collaborating = collaborator::Entity::find()
-            .select_only()
-            .column(collaborator::Column::ProjectId)
-            .filter(collaborator::Column::UserId.eq(member))
-            .into_query();
-        condition = condition.add(
-            Condition::any()
-                .add(project::Column::OwnerId.eq(member))
-                .add(project::Column::Id.in_subquery(collaborating)),
-        );
-    }
-    if let Some(course) = filter.course_id {
-        let linked = project_course::Entity::find()
-            .select_only()
-            .column(project_course::Column::ProjectId)
-            .filter(project_course::Column::CourseId.eq(course))
-            .into_query();
-        condition = condition.add(project::Column::Id.in_subquery(linked));
-    }
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        condition = condition.add(
-            Expr::expr(Func::lower(Expr::col(project::Column::Name))).like(like_pattern(search)),
-        );
-    }
-    let total = project::Entity::find()
-        .filter(condition.clone())
-        .count(&**db)
-        .await?;
-    let mut query = project::Entity::find().filter(condition);
-    if let Some(after) = page.after {
-        query = query.filter(project::Column::Id.gt(after));
-    }
-    let query = query
-        .order_by_asc(project::Column::Id)
-        .limit(page.first + 1);
-    let rows = read_projects(db, query, with_average).await?;
-    Ok((rows, total))
 }

@@ -65,14 +65,15 @@ async fn a_page_of_fifty_projects_costs_the_same_statements_as_a_page_of_one() {
             "{backend:?}: statements for projects(first: 1) {:?}, for projects(first: 50) {:?}",
             costs[0], costs[1]
         );
-        // users: sign-in check 1 (user and roles joined), owners 1, collaborators 1,
-        // teachers 1; academic: courses with their subjects 1; projects: count, page (with
-        // each project's mean rating), course links, collaborator links, tags, stages,
-        // stage files.
+        // users: sign-in check 1 (user and roles joined), owners and collaborators 1
+        // (one batch: the collaborator ids were read with the page), teachers 1;
+        // academic: courses with their subjects 1; projects: count, page (with each
+        // project's mean rating, collaborator ids and course ids), tags, stages, stage
+        // files.
         let bound = StatementCounts {
-            users: 4,
+            users: 3,
             academic: 1,
-            projects: 7,
+            projects: 5,
         };
         assert_within(
             &costs,
@@ -151,6 +152,47 @@ async fn deployments_come_newest_first_and_limited_per_project() {
             "{backend:?}"
         );
         assert_eq!(edges[1]["node"]["deployments"][0]["commit"], "fff6666");
+        s.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn total_count_counts_every_match_whatever_the_cursor_and_past_the_end() {
+    for backend in backends() {
+        let s = scene(backend).await;
+        for n in 0..5 {
+            create_project(&s, &format!("counted-{n}")).await;
+        }
+        let query = "query($after: String, $search: String) {
+            projects(first: 2, after: $after, filter: { search: $search }) {
+              totalCount pageInfo { hasNextPage endCursor } edges { node { name tags { name } } } } }";
+        let read = async |after: &Value, search: &str| {
+            s.app
+                .data_as(&s.owner, query, json!({ "after": after, "search": search }))
+                .await["projects"]
+                .clone()
+        };
+        let mut after = Value::Null;
+        let mut names = Vec::new();
+        loop {
+            let page = read(&after, "counted").await;
+            // Every page, including one read past others, says how many match in all.
+            assert_eq!(page["totalCount"], 5, "{backend:?}: {page}");
+            for edge in page["edges"].as_array().into_iter().flatten() {
+                names.push(edge["node"]["name"].as_str().unwrap_or_default().to_owned());
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+            if page["pageInfo"]["hasNextPage"] != json!(true) {
+                break;
+            }
+        }
+        assert_eq!(names.len(), 5, "{backend:?}: {names:?}");
+        // Past the last project: no row carries the count, which is read on its own.
+        let past = read(&after, "counted").await;
+        assert_eq!(past["totalCount"], 5, "{backend:?}");
+        assert_eq!(past["edges"], json!([]), "{backend:?}");
+        let none = read(&Value::Null, "nothing-like-it").await;
+        assert_eq!(none["totalCount"], 0, "{backend:?}");
         s.app.stop().await;
     }
 }
