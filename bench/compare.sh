@@ -3,7 +3,9 @@
 # interleaved (A B A B …) so drift in the machine's speed falls on both alike. Prints,
 # per workload, the median requests/s and p99 of each binary over the rounds, the spread
 # (lowest to highest) and the ratio B/A. The ratio is the figure to compare between
-# machines; the absolute numbers are this machine's.
+# machines; the absolute numbers are this machine's. With q0 among the workloads, each
+# round also measures C, a bare async-graphql + axum server (bench/src/bin/bare.rs, the
+# framework ceiling), and q0 is reported as a share of it too.
 #   bash bench/compare.sh OLD_API NEW_API [postgres|sqlite] [seconds] [rounds] [workloads]
 # Build the old binary from a worktree, for example:
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && CARGO_TARGET_DIR=$PWD/target-old cargo build --release -p api)
@@ -22,6 +24,7 @@ if [ -z "$bench" ]; then
   cargo build --release -q -p api -p bench
   bench=target/release/bench
 fi
+bare=${BARE_BIN:-$(dirname "$bench")/bare}
 dir=$(mktemp -d)
 out=$dir/runs.tsv
 bench_env "$backend" "$dir" "$port"
@@ -40,6 +43,16 @@ for round in $(seq 1 "$rounds"); do
     kill "$pid"; wait "$pid" || true
     echo "round $round $which done" >&2
   done
+  if [[ ",$workloads," == *",q0,"* ]]; then
+    "$bare" "127.0.0.1:$((port + 1))" >/dev/null 2>&1 &
+    pid=$!
+    bench_wait "$((port + 1))"
+    "$bench" --url "http://127.0.0.1:$((port + 1))" --dataset "$dir/bench-dataset.json" --label C \
+      --workload q0 --concurrency 32 --duration "$seconds" --statements 0 --repeat 1 |
+      awk -F'|' -v r="$round" '$3 ~ /q|m/ { gsub(/ /, ""); print $2 "\t" $3 "\t" r "\t" $5 "\t" $8 }' >> "$out"
+    kill "$pid"; wait "$pid" || true
+    echo "round $round C (bare async-graphql) done" >&2
+  fi
 done
 python3 - "$out" <<'PY'
 import sys, statistics, collections
@@ -47,7 +60,7 @@ runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     which, workload, _, rps, p99 = line.split('\t')
     runs[(which, workload)].append((float(rps), float(p99)))
-workloads = sorted({w for _, w in runs})
+workloads = sorted({w for which, w in runs if which != "C"})
 print("| workload | A req/s (median, spread) | B req/s (median, spread) | B/A | A p99 ms | B p99 ms |")
 print("|---|---:|---:|---:|---:|---:|")
 for w in workloads:
@@ -55,5 +68,12 @@ for w in workloads:
     ap = statistics.median(p for _, p in runs[("A", w)]); bp = statistics.median(p for _, p in runs[("B", w)])
     ma, mb = statistics.median(a), statistics.median(b)
     print(f"| {w} | {ma:.0f} ({min(a):.0f}–{max(a):.0f}) | {mb:.0f} ({min(b):.0f}–{max(b):.0f}) | {mb/ma:.2f} | {ap:.1f} | {bp:.1f} |")
+if ("C", "q0") in runs:
+    c = [r for r, _ in runs[("C", "q0")]]
+    a = [r for r, _ in runs[("A", "q0")]]; b = [r for r, _ in runs[("B", "q0")]]
+    mc = statistics.median(c)
+    print()
+    print(f"q0 framework ceiling (bare async-graphql + axum, C): {mc:.0f} req/s ({min(c):.0f}–{max(c):.0f}); "
+          f"A at {statistics.median(a)/mc:.0%} of it, B at {statistics.median(b)/mc:.0%}")
 PY
 rm -rf "$dir"
