@@ -106,15 +106,8 @@ fn parse_ids(ids: Option<String>) -> Result<Vec<i32>, ServiceError> {
         .collect()
 }
 
-/// Runs a projects query, reading with each project what `reads` asks for, and with
-/// the first row the result of `count` (how many match in all, past the cursor and the
-/// limit: a subquery run once).
-pub(super) async fn read_projects(
-    db: &ProjectsDb,
-    query: sea_orm::Select<project::Entity>,
-    reads: Reads,
-    count: Option<SelectStatement>,
-) -> Result<Read, ServiceError> {
+/// The mean of the project's ratings: a correlated subquery on the ratings index.
+fn average_of() -> Expr {
     let average = rating::Entity::find()
         .select_only()
         .expr(
@@ -127,68 +120,79 @@ pub(super) async fn read_projects(
                 .equals((project::Entity, project::Column::Id)),
         )
         .into_query();
+    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(average)))
+}
+
+/// The columns `ProjectRow` reads besides the project's own: each what `reads` asks
+/// for, or a typed NULL.
+fn with_reads(
+    query: sea_orm::Select<project::Entity>,
+    reads: Reads,
+    count: Option<SelectStatement>,
+    backend: DbBackend,
+) -> sea_orm::Select<project::Entity> {
     let none = |ty: &str| Expr::cust(format!("CAST(NULL AS {ty})"));
-    let query = query
+    let text = |wanted: bool, read: &dyn Fn() -> Expr| if wanted { read() } else { none("TEXT") };
+    let average = if reads.average {
+        average_of()
+    } else {
+        none("DOUBLE PRECISION")
+    };
+    let total = match count {
+        Some(count) => Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))),
+        None => none("BIGINT"),
+    };
+    query
+        .column_as(average, "average_rating")
         .column_as(
-            if reads.average {
-                Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(average)))
-            } else {
-                none("DOUBLE PRECISION")
-            },
-            "average_rating",
-        )
-        .column_as(
-            if reads.collaborator_ids {
+            text(reads.collaborator_ids, &|| {
                 ids_of("collaborators", "user_id")
-            } else {
-                none("TEXT")
-            },
+            }),
             "collaborator_ids",
         )
         .column_as(
-            if reads.course_ids {
-                ids_of("project_courses", "course_id")
-            } else {
-                none("TEXT")
-            },
+            text(reads.course_ids, &|| ids_of("project_courses", "course_id")),
             "course_ids",
         )
-        .column_as(
-            if reads.tags {
-                tags_of(db.get_database_backend())
-            } else {
-                none("TEXT")
-            },
-            "tags",
-        )
-        .column_as(
-            match count {
-                Some(count) => {
-                    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count)))
-                }
-                None => none("BIGINT"),
-            },
-            "total",
-        );
-    let rows = query.into_model::<ProjectRow>().all(&**db).await?;
+        .column_as(text(reads.tags, &|| tags_of(backend)), "tags")
+        .column_as(total, "total")
+}
+
+impl ProjectRow {
+    fn read(self, reads: Reads) -> Result<ProjectRead, ServiceError> {
+        Ok(ProjectRead {
+            model: self.model,
+            average_rating: reads.average.then_some(self.average_rating),
+            collaborator_ids: reads
+                .collaborator_ids
+                .then(|| parse_ids(self.collaborator_ids))
+                .transpose()?,
+            course_ids: reads
+                .course_ids
+                .then(|| parse_ids(self.course_ids))
+                .transpose()?,
+            tags: reads.tags.then(|| parse_tags(self.tags)).transpose()?,
+        })
+    }
+}
+
+/// Runs a projects query, reading with each project what `reads` asks for, and with
+/// the first row the result of `count` (how many match in all, past the cursor and the
+/// limit: a subquery run once).
+pub(super) async fn read_projects(
+    db: &ProjectsDb,
+    query: sea_orm::Select<project::Entity>,
+    reads: Reads,
+    count: Option<SelectStatement>,
+) -> Result<Read, ServiceError> {
+    let rows = with_reads(query, reads, count, db.get_database_backend())
+        .into_model::<ProjectRow>()
+        .all(&**db)
+        .await?;
     let total = rows.first().and_then(|row| row.total);
     let rows = rows
         .into_iter()
-        .map(|row| {
-            Ok(ProjectRead {
-                model: row.model,
-                average_rating: reads.average.then_some(row.average_rating),
-                collaborator_ids: reads
-                    .collaborator_ids
-                    .then(|| parse_ids(row.collaborator_ids))
-                    .transpose()?,
-                course_ids: reads
-                    .course_ids
-                    .then(|| parse_ids(row.course_ids))
-                    .transpose()?,
-                tags: reads.tags.then(|| parse_tags(row.tags)).transpose()?,
-            })
-        })
+        .map(|row| row.read(reads))
         .collect::<Result<_, ServiceError>>()?;
     Ok(Read { rows, total })
 }
@@ -214,13 +218,8 @@ pub async fn read_by_id(
         .next())
 }
 
-/// A page of projects by id, filtered; and how many match in all.
-pub async fn page(
-    db: &ProjectsDb,
-    filter: &ProjectQuery,
-    page: &Page,
-    reads: Reads,
-) -> Result<(Vec<ProjectRead>, u64), ServiceError> {
+/// The projects `filter` lets through.
+fn condition(filter: &ProjectQuery) -> Condition {
     let mut condition = Condition::all();
     if !filter.tag_ids.is_empty() {
         let tagged = project_tag::Entity::find()
@@ -263,6 +262,17 @@ pub async fn page(
             Expr::expr(Func::lower(Expr::col(project::Column::Name))).like(like_pattern(search)),
         );
     }
+    condition
+}
+
+/// A page of projects by id, filtered; and how many match in all.
+pub async fn page(
+    db: &ProjectsDb,
+    filter: &ProjectQuery,
+    page: &Page,
+    reads: Reads,
+) -> Result<(Vec<ProjectRead>, u64), ServiceError> {
+    let condition = condition(filter);
     let mut query = project::Entity::find().filter(condition.clone());
     if let Some(after) = page.after {
         query = query.filter(project::Column::Id.gt(after));
