@@ -71,42 +71,11 @@ pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, EngineError> 
         if shared.apps.of_project(found.id).is_some() {
             continue;
         }
-        let Some(last) = deployment::Entity::find()
-            .filter(deployment::Column::ProjectId.eq(found.id))
-            .filter(deployment::Column::Successful.eq(true))
-            .order_by_desc(deployment::Column::Id)
-            .one(&shared.db)
-            .await?
-        else {
+        let Some(last) = orphaned(shared, found.id, &host).await? else {
             continue;
         };
-        let Some(replica) = last.replica.as_deref() else {
-            continue;
-        };
-        if !dead_here(replica, &host) {
-            continue;
-        }
-        let uid = shared.sandbox.uid_of(found.id);
-        let group = last.process_group;
-        let cgroup = last.cgroup.clone();
-        tokio::task::spawn_blocking(move || {
-            if let (Some(uid), Some(group)) = (uid, group) {
-                let owned = routines::processes()
-                    .iter()
-                    .filter(|p| p.pgid == group)
-                    .all(|p| owner_of(p.pid) == Some(uid));
-                if owned {
-                    let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
-                }
-            }
-            if let (Some(name), Some(root)) = (cgroup, CgroupRoot::detect()) {
-                let left = root.existing(&name);
-                left.kill_all();
-                left.remove();
-            }
-        })
-        .await
-        .map_err(|e| EngineError::Io(format!("recovery: {e}")))?;
+        let replica = last.replica.clone().unwrap_or_default();
+        stop_orphan(shared, found.id, &last).await?;
         queue::set_running(&shared.db, found.id, false).await?;
         shared.events.send(Event::AppChanged {
             project_id: found.id,
@@ -121,6 +90,56 @@ pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, EngineError> 
         recovered += 1;
     }
     Ok(recovered)
+}
+
+/// The project's last successful deployment, if a replica of this host that is gone
+/// ran it.
+async fn orphaned(
+    shared: &Shared,
+    project_id: i32,
+    host: &str,
+) -> Result<Option<deployment::Model>, EngineError> {
+    let last = deployment::Entity::find()
+        .filter(deployment::Column::ProjectId.eq(project_id))
+        .filter(deployment::Column::Successful.eq(true))
+        .order_by_desc(deployment::Column::Id)
+        .one(&shared.db)
+        .await?;
+    Ok(last.filter(|last| {
+        last.replica
+            .as_deref()
+            .is_some_and(|replica| dead_here(replica, host))
+    }))
+}
+
+/// Kills what the deployment left: its process group when every process in it is the
+/// project's uid, and its cgroup.
+async fn stop_orphan(
+    shared: &Shared,
+    project_id: i32,
+    last: &deployment::Model,
+) -> Result<(), EngineError> {
+    let uid = shared.sandbox.uid_of(project_id);
+    let group = last.process_group;
+    let cgroup = last.cgroup.clone();
+    tokio::task::spawn_blocking(move || {
+        if let (Some(uid), Some(group)) = (uid, group) {
+            let owned = routines::processes()
+                .iter()
+                .filter(|p| p.pgid == group)
+                .all(|p| owner_of(p.pid) == Some(uid));
+            if owned {
+                let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+            }
+        }
+        if let (Some(name), Some(root)) = (cgroup, CgroupRoot::detect()) {
+            let left = root.existing(&name);
+            left.kill_all();
+            left.remove();
+        }
+    })
+    .await
+    .map_err(|e| EngineError::Io(format!("recovery: {e}")))
 }
 
 fn owner_of(pid: i32) -> Option<u32> {

@@ -69,6 +69,21 @@ fn page(status: StatusCode, title: &str, detail: &str) -> Response {
         .into_response()
 }
 
+/// Where the app of `slug` runs: on this replica, or on another of this host.
+async fn route_of(apps: &AppsState, slug: &str) -> Option<deploy::Route> {
+    match apps.engine.route(slug) {
+        Some(route) => Some(route),
+        None => apps
+            .engine
+            .remote_route(slug)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, slug, "cannot look up an app's route");
+                None
+            }),
+    }
+}
+
 async fn handle(State(apps): State<AppsState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let Some(after) = path.strip_prefix("/apps/") else {
@@ -91,19 +106,7 @@ async fn handle(State(apps): State<AppsState>, request: Request) -> Response {
                 .into_response();
         }
     };
-    let route = match apps.engine.route(&slug) {
-        Some(route) => Some(route),
-        // Another replica on this host may run it.
-        None => apps
-            .engine
-            .remote_route(&slug)
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, slug, "cannot look up an app's route");
-                None
-            }),
-    };
-    let Some(route) = route else {
+    let Some(route) = route_of(&apps, &slug).await else {
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
             "App not running",

@@ -170,24 +170,8 @@ async fn execute(
         caller,
         address,
     } = sender;
-    let requests: Vec<&Request> = match &batch {
-        BatchRequest::Single(request) => vec![request],
-        BatchRequest::Batch(requests) => requests.iter().collect(),
-    };
-    let limit = usize::from(http.state.config.max_batch_length);
-    if requests.is_empty() || requests.len() > limit {
-        let message = format!(
-            "a batch holds 1 to {limit} operations, this one {}",
-            requests.len()
-        );
-        return refusal(StatusCode::BAD_REQUEST, Code::BadRequest, message);
-    }
-    for request in requests {
-        if let Some(signs_in) = rate::mutation_kind(request)
-            && let Err(limited) = http.rate.mutation(caller, address, signs_in)
-        {
-            return rate::refused(limited);
-        }
+    if let Some(refused) = refused(http, &batch, caller, address) {
+        return refused;
     }
     // One turn and one budget of result objects for the whole batch: it costs what
     // one request may.
@@ -202,24 +186,55 @@ async fn execute(
     };
     match batch {
         BatchRequest::Single(request) => single_response(media, http.schema.execute(request).await),
-        BatchRequest::Batch(requests) => {
-            // One after another: a batch holds one request's turn and memory, not many.
-            let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(http.schema.execute(request).await);
-            }
-            let body = serde_json::to_string(&responses);
-            match body {
-                Ok(body) => json_response(StatusCode::OK, media, body, HeaderMap::new()),
-                Err(error) => {
-                    tracing::error!(%error, "could not serialise a batch response");
-                    refusal(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        Code::InternalServerError,
-                        "internal server error",
-                    )
-                }
-            }
+        BatchRequest::Batch(requests) => batch_response(http, media, requests).await,
+    }
+}
+
+/// A batch of the wrong size, or a mutation past the caller's rate: the refusal.
+fn refused(
+    http: &HttpState,
+    batch: &BatchRequest,
+    caller: rate::Caller,
+    address: std::net::IpAddr,
+) -> Option<Response> {
+    let requests: Vec<&Request> = match batch {
+        BatchRequest::Single(request) => vec![request],
+        BatchRequest::Batch(requests) => requests.iter().collect(),
+    };
+    let limit = usize::from(http.state.config.max_batch_length);
+    if requests.is_empty() || requests.len() > limit {
+        let message = format!(
+            "a batch holds 1 to {limit} operations, this one {}",
+            requests.len()
+        );
+        return Some(refusal(StatusCode::BAD_REQUEST, Code::BadRequest, message));
+    }
+    for request in requests {
+        if let Some(signs_in) = rate::mutation_kind(request)
+            && let Err(limited) = http.rate.mutation(caller, address, signs_in)
+        {
+            return Some(rate::refused(limited));
+        }
+    }
+    None
+}
+
+/// Runs a batch one request after another (a batch holds one request's turn and
+/// memory, not many) and answers the list of responses.
+async fn batch_response(http: &HttpState, media: Media, requests: Vec<Request>) -> Response {
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        responses.push(http.schema.execute(request).await);
+    }
+    match serde_json::to_string(&responses) {
+        Ok(body) => json_response(StatusCode::OK, media, body, HeaderMap::new()),
+        Err(error) => {
+            tracing::error!(%error, "could not serialise a batch response");
+            refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::InternalServerError,
+                "internal server error",
+            )
         }
     }
 }

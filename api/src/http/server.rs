@@ -54,16 +54,9 @@ impl ServerLimits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled, then drains within the
-/// grace period.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    limits: ServerLimits,
-    shutdown: CancellationToken,
-) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+/// HTTP/1 and HTTP/2 connections whose idle clients cannot hold them: headers must come
+/// within the header timeout, and an HTTP/2 peer must answer pings as fast.
+fn connection_builder(limits: &ServerLimits) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -74,6 +67,20 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(limits.header_read_timeout))
         .keep_alive_timeout(limits.header_read_timeout);
+    builder
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then drains within the
+/// grace period.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let builder = connection_builder(&limits);
     loop {
         let (stream, addr) = tokio::select! {
             () = shutdown.cancelled() => break,

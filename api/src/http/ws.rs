@@ -163,6 +163,7 @@ async fn session(
     let run = GraphQLWebSocket::new_with_pair(PollSender::new(out), input, schema, protocol)
         .on_connection_init(move |payload| connection_init(state, init_tracker, payload))
         .serve();
+    // Ends only if `connection_init` has not come in time.
     let late_init = async {
         tokio::time::sleep(limits.init_timeout).await;
         if tracker.initialised() {
@@ -173,21 +174,25 @@ async fn session(
         _ = async { tokio::join!(run, forward(outgoing, &mut sink, &tracker)) } => false,
         () = late_init => true,
     };
-    let close = if timed_out {
-        Some((INIT_TIMEOUT, "Connection initialisation timeout"))
-    } else if shutdown.is_cancelled() {
-        Some((GOING_AWAY, "the server is shutting down"))
-    } else {
-        None
-    };
-    if let Some((code, reason)) = close {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+    if let Some(frame) = closing(timed_out, shutdown.is_cancelled()) {
+        let _ = sink.send(Message::Close(Some(frame))).await;
     }
+}
+
+/// The close frame a session ends with: 4408 when `connection_init` came too late,
+/// 1001 when the gateway shuts down, none when the client closed.
+fn closing(timed_out: bool, shutting_down: bool) -> Option<CloseFrame> {
+    let (code, reason) = if timed_out {
+        (INIT_TIMEOUT, "Connection initialisation timeout")
+    } else if shutting_down {
+        (GOING_AWAY, "the server is shutting down")
+    } else {
+        return None;
+    };
+    Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })
 }
 
 /// `connection_init`: credentials that are present but invalid refuse the connection

@@ -117,8 +117,15 @@ pub async fn clone(
             crate::runtime::process::describe(status)
         )));
     }
+    let commit = head_commit(&dest_arg, home, allow_local).await?;
+    log.line(format!("fetched commit {commit}")).await;
+    Ok(commit)
+}
+
+/// The short hash of the clone's `HEAD`.
+async fn head_commit(dest: &str, home: &Path, allow_local: bool) -> Result<String, StepError> {
     let output = git(
-        &["-C", &dest_arg, "rev-parse", "--short", "HEAD"],
+        &["-C", dest, "rev-parse", "--short", "HEAD"],
         home,
         allow_local,
     )
@@ -131,7 +138,6 @@ pub async fn clone(
             "the repository has no commit to deploy".into(),
         ));
     }
-    log.line(format!("fetched commit {commit}")).await;
     Ok(commit)
 }
 

@@ -56,12 +56,33 @@ pub async fn publish(
             )));
         }
     }
+    let bytes = pack(sandbox, project_id, deployment_id, &folder).await?;
+    let dest = dest.to_owned();
+    let (files, skipped) = tokio::task::spawn_blocking(move || unpack(&bytes, &dest))
+        .await
+        .map_err(|e| StepError::Failed(format!("unpacking the static folder: {e}")))?
+        .map_err(|e| StepError::Failed(format!("unpacking the static folder: {e}")))?;
+    for path in skipped {
+        log.line(format!("static: skipped {path} (not a regular file)"))
+            .await;
+    }
+    Ok(files)
+}
+
+/// The folder as a tar stream, written by `tar` inside the project's sandbox (so it
+/// reads only what the project may read), at most `MAX_BYTES`.
+async fn pack(
+    sandbox: &Sandbox,
+    project_id: i32,
+    deployment_id: i32,
+    folder: &Path,
+) -> Result<Vec<u8>, StepError> {
     let env = [("PATH".to_owned(), PATH.to_owned())];
     let prepared = sandbox
         .command(&Spawn {
             project_id,
             name: format!("publish-{deployment_id}"),
-            cwd: &folder,
+            cwd: folder,
             env: &env,
             shell: "exec tar -cf - .",
             cpu_secs: Some(60),
@@ -100,16 +121,7 @@ pub async fn publish(
             errors.trim()
         )));
     }
-    let dest = dest.to_owned();
-    let (files, skipped) = tokio::task::spawn_blocking(move || unpack(&bytes, &dest))
-        .await
-        .map_err(|e| StepError::Failed(format!("unpacking the static folder: {e}")))?
-        .map_err(|e| StepError::Failed(format!("unpacking the static folder: {e}")))?;
-    for path in skipped {
-        log.line(format!("static: skipped {path} (not a regular file)"))
-            .await;
-    }
-    Ok(files)
+    Ok(bytes)
 }
 
 fn unpack(bytes: &[u8], dest: &Path) -> std::io::Result<(usize, Vec<String>)> {

@@ -188,22 +188,7 @@ impl Sandbox {
         let cpu = spawn
             .cpu_secs
             .map_or(self.limits.cpu_secs, |s| s.min(self.limits.cpu_secs));
-        let mut argv: Vec<String> = Vec::new();
-        if let Some(group) = &cgroup {
-            // Join the group before anything else runs, so no child is born outside it.
-            argv.extend(["sh".into(), "-c".into()]);
-            let files = group.procs_files();
-            let joins: Vec<String> = (1..=files.len())
-                .map(|i| format!("echo $$ > \"${i}\""))
-                .collect();
-            argv.push(format!(
-                "{} && shift {} && exec \"$@\"",
-                joins.join(" && "),
-                files.len()
-            ));
-            argv.push("sandbox".into());
-            argv.extend(files.iter().map(|f| f.display().to_string()));
-        }
+        let mut argv: Vec<String> = cgroup.as_ref().map(join_first).unwrap_or_default();
         if let Some(uid) = self.uid_of(spawn.project_id) {
             argv.extend([
                 "setpriv".into(),
@@ -238,6 +223,25 @@ impl Sandbox {
             .kill_on_drop(false);
         Ok(Prepared { command, cgroup })
     }
+}
+
+/// The words that make the command join `group` before anything else runs, so no child
+/// is born outside it: a shell writes its pid into each of the group's `cgroup.procs`
+/// files, then execs the rest.
+fn join_first(group: &Cgroup) -> Vec<String> {
+    let files = group.procs_files();
+    let joins: Vec<String> = (1..=files.len())
+        .map(|i| format!("echo $$ > \"${i}\""))
+        .collect();
+    let mut argv: Vec<String> = vec!["sh".into(), "-c".into()];
+    argv.push(format!(
+        "{} && shift {} && exec \"$@\"",
+        joins.join(" && "),
+        files.len()
+    ));
+    argv.push("sandbox".into());
+    argv.extend(files.iter().map(|f| f.display().to_string()));
+    argv
 }
 
 /// Kills a sandboxed command's whole session: its process group, then whatever is left

@@ -186,6 +186,32 @@ pub(super) async fn resolve_teachers(
     Ok(found.iter().map(|u| u.id).collect())
 }
 
+/// The id of each subject code; `BAD_USER_INPUT` naming `subjectCode` when one names
+/// no subject.
+async fn subjects_by_code(
+    academic: &AcademicDb,
+    codes: BTreeSet<String>,
+) -> Result<HashMap<String, i32>, ServiceError> {
+    let subjects: HashMap<String, i32> = subject::Entity::find()
+        .filter(subject::Column::Code.is_in(codes.iter().cloned()))
+        .all(&**academic)
+        .await?
+        .into_iter()
+        .map(|s| (s.code, s.id))
+        .collect();
+    let unknown: BTreeSet<String> = codes
+        .into_iter()
+        .filter(|c| !subjects.contains_key(c))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ServiceError::invalid(
+            "subjectCode",
+            format!("no subject has code {}", join(&unknown)),
+        ));
+    }
+    Ok(subjects)
+}
+
 /// Creates every course or none. Subjects are named by code; year and period default to
 /// the current term; a duplicate (subject, year, period, group) rejects the whole list.
 pub async fn create_courses(
@@ -211,24 +237,7 @@ pub async fn create_courses(
         ));
     }
     let teacher_ids = resolve_teachers(users_db, &refs.iter().collect::<Vec<_>>()).await?;
-    let codes: BTreeSet<String> = rows.iter().map(|r| r.0.clone()).collect();
-    let subjects: HashMap<String, i32> = subject::Entity::find()
-        .filter(subject::Column::Code.is_in(codes.iter().cloned()))
-        .all(&**academic)
-        .await?
-        .into_iter()
-        .map(|s| (s.code, s.id))
-        .collect();
-    let unknown: BTreeSet<String> = codes
-        .into_iter()
-        .filter(|c| !subjects.contains_key(c))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ServiceError::invalid(
-            "subjectCode",
-            format!("no subject has code {}", join(&unknown)),
-        ));
-    }
+    let subjects = subjects_by_code(academic, rows.iter().map(|r| r.0.clone()).collect()).await?;
     let mut seen = BTreeSet::new();
     let mut models = Vec::with_capacity(rows.len());
     for ((code, group, year, period), teacher_id) in rows.into_iter().zip(teacher_ids) {

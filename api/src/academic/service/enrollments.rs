@@ -49,6 +49,36 @@ pub struct EntryOutcome {
     pub user: Option<user::Model>,
 }
 
+/// Each entry as given (ids first, then emails) with the user it names, if any.
+async fn entries(
+    users_db: &UsersDb,
+    user_ids: &[String],
+    emails: &[String],
+) -> Result<Vec<(String, Option<user::Model>)>, ServiceError> {
+    let ids: Vec<i32> = user_ids.iter().filter_map(|id| id.parse().ok()).collect();
+    let by_id = users::existing_ids(users_db, &ids).await?;
+    let (found, _) = if emails.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        users::users_by_emails(users_db, emails).await?
+    };
+    let by_email: HashMap<String, user::Model> =
+        found.into_iter().map(|u| (u.email.clone(), u)).collect();
+    let mut entries: Vec<(String, Option<user::Model>)> = Vec::new();
+    for id in user_ids {
+        let user = id
+            .parse::<i32>()
+            .ok()
+            .and_then(|id| by_id.get(&id).cloned());
+        entries.push((id.to_string(), user));
+    }
+    for email in emails {
+        let user = by_email.get(&users::normalize_email(email)).cloned();
+        entries.push((email.clone(), user));
+    }
+    Ok(entries)
+}
+
 /// Enrols the users named by id or email; reports each entry. Unknown users are
 /// reported and skipped; the others go in.
 pub async fn enroll_students(
@@ -61,31 +91,7 @@ pub async fn enroll_students(
     if user_ids.is_empty() && emails.is_empty() {
         return Err(ServiceError::invalid("userIds", "give userIds or emails"));
     }
-    let ids: Vec<i32> = user_ids.iter().filter_map(|id| id.parse().ok()).collect();
-    let by_id = users::existing_ids(users_db, &ids).await?;
-    let (found, _) = if emails.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        users::users_by_emails(users_db, emails).await?
-    };
-    let by_email: HashMap<String, user::Model> =
-        found.into_iter().map(|u| (u.email.clone(), u)).collect();
-
-    let mut entries: Vec<(String, Option<user::Model>)> = Vec::new();
-    for id in user_ids {
-        entries.push((
-            id.to_string(),
-            id.parse::<i32>()
-                .ok()
-                .and_then(|id| by_id.get(&id).cloned()),
-        ));
-    }
-    for email in emails {
-        entries.push((
-            email.clone(),
-            by_email.get(&users::normalize_email(email)).cloned(),
-        ));
-    }
+    let entries = entries(users_db, user_ids, emails).await?;
     let txn = academic.begin_write().await?;
     let already: BTreeSet<i32> = enrollment::Entity::find()
         .filter(enrollment::Column::CourseId.eq(course_id))

@@ -38,38 +38,36 @@ pub async fn sign_in_with_google(
             active.update(&txn).await?
         }
         None => {
-            let user = user::ActiveModel {
-                email: Set(email.clone()),
-                google_id: Set(Some(identity.sub)),
-                username: Set(username_from(&email)),
-                first_name: Set(identity
-                    .given_name
-                    .unwrap_or_default()
-                    .chars()
-                    .take(NAME_MAX)
-                    .collect()),
-                last_name: Set(identity
-                    .family_name
-                    .unwrap_or_default()
-                    .chars()
-                    .take(NAME_MAX)
-                    .collect()),
-                picture_url: Set(identity.picture),
-                is_active: Set(true),
-                has_db_account: Set(false),
-                token_version: Set(0),
-                created_at: Set(now),
-                last_login_at: Set(Some(now)),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+            let user = new_student(identity, email, now).insert(&txn).await?;
             add_role(&txn, user.id, RoleName::Student).await?;
             user
         }
     };
     txn.commit().await?;
     Ok(user)
+}
+
+/// A user first seen through Google: named as Google names them, signed in now.
+fn new_student(
+    identity: GoogleIdentity,
+    email: String,
+    now: chrono::DateTime<Utc>,
+) -> user::ActiveModel {
+    let name = |part: Option<String>| part.unwrap_or_default().chars().take(NAME_MAX).collect();
+    user::ActiveModel {
+        username: Set(username_from(&email)),
+        email: Set(email),
+        google_id: Set(Some(identity.sub)),
+        first_name: Set(name(identity.given_name)),
+        last_name: Set(name(identity.family_name)),
+        picture_url: Set(identity.picture),
+        is_active: Set(true),
+        has_db_account: Set(false),
+        token_version: Set(0),
+        created_at: Set(now),
+        last_login_at: Set(Some(now)),
+        ..Default::default()
+    }
 }
 
 pub(super) fn signing_error(error: crate::users::tokens::TokenError) -> ServiceError {

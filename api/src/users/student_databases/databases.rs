@@ -56,6 +56,28 @@ pub(super) async fn engine_ids(
         .collect()
 }
 
+/// What creates database `name` owned by `login` on the server, in order.
+fn creation(engine: DatabaseEngineName, name: &str, login: &str) -> Vec<String> {
+    match engine {
+        DatabaseEngineName::Postgresql => vec![
+            format!(
+                "CREATE DATABASE {} OWNER {}",
+                quote(engine, name),
+                quote(engine, login)
+            ),
+            format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", quote(engine, name)),
+        ],
+        DatabaseEngineName::Mariadb => vec![
+            format!("CREATE DATABASE {}", quote(engine, name)),
+            format!(
+                "GRANT ALL PRIVILEGES ON {}.* TO {}@'%'",
+                quote(engine, name),
+                literal(login)
+            ),
+        ],
+    }
+}
+
 /// Creates a database owned by the viewer's login; the row and the database go
 /// together or not at all.
 pub async fn create_database(
@@ -87,26 +109,8 @@ pub async fn create_database(
     }
     .insert(&txn)
     .await?;
-    let login = login_for(&user.email);
     let admin = server.admin().await?;
-    let statements = match engine {
-        DatabaseEngineName::Postgresql => vec![
-            format!(
-                "CREATE DATABASE {} OWNER {}",
-                quote(engine, name),
-                quote(engine, &login)
-            ),
-            format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", quote(engine, name)),
-        ],
-        DatabaseEngineName::Mariadb => vec![
-            format!("CREATE DATABASE {}", quote(engine, name)),
-            format!(
-                "GRANT ALL PRIVILEGES ON {}.* TO {}@'%'",
-                quote(engine, name),
-                literal(&login)
-            ),
-        ],
-    };
+    let statements = creation(engine, name, &login_for(&user.email));
     for (index, sql) in statements.iter().enumerate() {
         if let Err(error) = admin.execute_unprepared(sql).await {
             if index > 0 {
