@@ -297,6 +297,98 @@ fn peak_memory_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// SQL statements per request of `workload` (per database, from the gateway's
+/// `/metrics`), over `n` requests sent one at a time.
+async fn statements_per_request(
+    client: &reqwest::Client,
+    base: &str,
+    workload: &Workload,
+    dataset: &Dataset,
+    n: usize,
+) -> Result<String, String> {
+    let url = format!("{base}/graphql");
+    let mut rng = StdRng::seed_from_u64(1);
+    let before = statements(client, base).await?;
+    for _ in 0..n {
+        let (variables, token) = request(workload.name, dataset, &mut rng);
+        send(client, &url, workload.query, variables, token.as_deref()).await?;
+    }
+    let after = statements(client, base).await?;
+    let each: Vec<f64> = (0..3)
+        .map(|i| (after[i] - before[i]) as f64 / n as f64)
+        .collect();
+    Ok(format!(
+        "{:.1} ({:.1}+{:.1}+{:.1})",
+        each.iter().sum::<f64>(),
+        each[0],
+        each[1],
+        each[2]
+    ))
+}
+
+/// One row of the table: a workload at one concurrency.
+struct Row<'a> {
+    workload: &'a Workload,
+    concurrency: usize,
+    per_request: &'a str,
+}
+
+/// Runs the row's workload `--repeat` times (each after its warm-up) and prints the run
+/// with the median requests/s, with the spread over all runs.
+async fn measure_row(
+    cli: &Cli,
+    client: &reqwest::Client,
+    url: &str,
+    dataset: &Arc<Dataset>,
+    row: Row<'_>,
+) {
+    let Row {
+        workload,
+        concurrency,
+        per_request,
+    } = row;
+    let timed = |seconds: f64| {
+        let duration = Duration::from_secs_f64(seconds);
+        run(
+            client,
+            url,
+            workload,
+            dataset.clone(),
+            concurrency,
+            duration,
+        )
+    };
+    let mut outcomes = Vec::with_capacity(cli.repeat as usize);
+    for _ in 0..cli.repeat {
+        if cli.warmup > 0.0 {
+            timed(cli.warmup).await;
+        }
+        outcomes.push(timed(cli.duration).await);
+    }
+    let (outcome, spread) = median_run(outcomes);
+    let ms = |q: f64| outcome.histogram.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+        cli.label,
+        workload.name,
+        concurrency,
+        outcome.requests as f64 / outcome.elapsed,
+        ms(0.50),
+        ms(0.90),
+        ms(0.99),
+        outcome.errors,
+        per_request,
+        spread
+    );
+    if let Some(error) = outcome.first_error {
+        eprintln!(
+            "first error of {} at {concurrency}: {}",
+            workload.name,
+            error.chars().take(400).collect::<String>()
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let cli = Cli::parse();
@@ -324,67 +416,18 @@ async fn main() -> Result<(), String> {
             .iter()
             .find(|w| w.name == name.as_str())
             .ok_or_else(|| format!("unknown workload {name}"))?;
-        let mut per_request = String::from("-");
-        if cli.statements > 0 {
-            let mut rng = StdRng::seed_from_u64(1);
-            let before = statements(&client, &base).await?;
-            for _ in 0..cli.statements {
-                let (variables, token) = request(workload.name, &dataset, &mut rng);
-                send(&client, &url, workload.query, variables, token.as_deref()).await?;
-            }
-            let after = statements(&client, &base).await?;
-            let each: Vec<f64> = (0..3)
-                .map(|i| (after[i] - before[i]) as f64 / cli.statements as f64)
-                .collect();
-            per_request = format!(
-                "{:.1} ({:.1}+{:.1}+{:.1})",
-                each.iter().sum::<f64>(),
-                each[0],
-                each[1],
-                each[2]
-            );
-        }
+        let per_request = if cli.statements > 0 {
+            statements_per_request(&client, &base, workload, &dataset, cli.statements).await?
+        } else {
+            "-".to_owned()
+        };
         for &concurrency in &cli.concurrency {
-            let timed = |seconds: f64| {
-                let duration = Duration::from_secs_f64(seconds);
-                run(
-                    &client,
-                    &url,
-                    workload,
-                    dataset.clone(),
-                    concurrency,
-                    duration,
-                )
-            };
-            let mut outcomes = Vec::with_capacity(cli.repeat as usize);
-            for _ in 0..cli.repeat {
-                if cli.warmup > 0.0 {
-                    timed(cli.warmup).await;
-                }
-                outcomes.push(timed(cli.duration).await);
-            }
-            let (outcome, spread) = median_run(outcomes);
-            let ms = |q: f64| outcome.histogram.value_at_quantile(q) as f64 / 1000.0;
-            println!(
-                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
-                cli.label,
-                workload.name,
+            let row = Row {
+                workload,
                 concurrency,
-                outcome.requests as f64 / outcome.elapsed,
-                ms(0.50),
-                ms(0.90),
-                ms(0.99),
-                outcome.errors,
-                per_request,
-                spread
-            );
-            if let Some(error) = outcome.first_error {
-                eprintln!(
-                    "first error of {} at {concurrency}: {}",
-                    workload.name,
-                    error.chars().take(400).collect::<String>()
-                );
-            }
+                per_request: &per_request,
+            };
+            measure_row(&cli, &client, &url, &dataset, row).await;
         }
     }
     if let Some(pid) = cli.server_pid {

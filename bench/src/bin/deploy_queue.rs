@@ -132,14 +132,15 @@ fn config(workers: usize) -> EngineConfig {
     config
 }
 
-async fn run(backend: &str, url: &str, cli: &Cli) {
+/// A migrated projects database with the gateway's own SQLite settings (WAL,
+/// synchronous NORMAL, a busy timeout).
+async fn connect(url: &str) -> DatabaseConnection {
     migration::ensure_database(Domain::Projects, url)
         .await
         .expect("database");
     migration::run(Domain::Projects, url, Verb::Up)
         .await
         .expect("migrated");
-    // The gateway's own SQLite settings (WAL, synchronous NORMAL, a busy timeout).
     let mut options = sea_orm::ConnectOptions::new(url);
     options.max_connections(8).sqlx_logging(false);
     options.map_sqlx_sqlite_opts(|sqlite| {
@@ -148,20 +149,32 @@ async fn run(backend: &str, url: &str, cli: &Cli) {
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
     });
-    let db = Database::connect(options).await.expect("connects");
-    let all = projects(&db, cli.samples + cli.jobs + 1 + RECOVERIES).await;
-    let base = baseline(&db, all[0].id).await;
+    Database::connect(options).await.expect("connects")
+}
 
-    // Latency on an idle queue: enqueue through the engine (which wakes the dispatcher),
-    // wait for the job to start and end, then the next.
-    let (tx, mut rx) = mpsc::unbounded_channel();
+/// An engine whose runner reports each job it starts on the returned channel.
+fn engine(db: &DatabaseConnection, workers: usize) -> (Engine, Started) {
+    let (tx, rx) = mpsc::unbounded_channel();
     let engine = Engine::start_with_runner(
-        config(cli.workers),
+        config(workers),
         db.clone(),
         Arc::new(Signal(Mutex::new(tx))),
     );
+    (engine, rx)
+}
+
+type Started = mpsc::UnboundedReceiver<(i32, Instant)>;
+
+/// Latency on an idle queue: enqueue through the engine (which wakes the dispatcher),
+/// wait for the job to start and end, then the next.
+async fn latency(
+    db: &DatabaseConnection,
+    projects: &[project::Model],
+    workers: usize,
+) -> Histogram<u64> {
+    let (engine, mut rx) = engine(db, workers);
     let mut latency = Histogram::<u64>::new(3).expect("histogram");
-    for p in &all[1..=cli.samples] {
+    for p in projects {
         let before = Instant::now();
         let (job, _) = engine.deploy(p, 1).await.expect("queued");
         let (started_id, at) = rx.recv().await.expect("a start");
@@ -170,7 +183,7 @@ async fn run(backend: &str, url: &str, cli: &Cli) {
             .record(u64::try_from(at.duration_since(before).as_micros()).unwrap_or(u64::MAX))
             .ok();
         while job::Entity::find_by_id(job.id)
-            .one(&db)
+            .one(db)
             .await
             .ok()
             .flatten()
@@ -180,25 +193,23 @@ async fn run(backend: &str, url: &str, cli: &Cli) {
         }
     }
     engine.shutdown().await;
+    latency
+}
 
-    // Throughput: queue every job first, then let a fresh engine drain them.
-    for p in &all[cli.samples + 1..cli.samples + 1 + cli.jobs] {
-        queue::enqueue(&db, JobKind::Deploy, &Payload::of(p), 1)
+/// Throughput: queue every job first, then let a fresh engine drain them; seconds taken.
+async fn drain(db: &DatabaseConnection, projects: &[project::Model], workers: usize) -> f64 {
+    for p in projects {
+        queue::enqueue(db, JobKind::Deploy, &Payload::of(p), 1)
             .await
             .expect("queued");
     }
-    let (tx, mut rx) = mpsc::unbounded_channel();
     let started = Instant::now();
-    let engine = Engine::start_with_runner(
-        config(cli.workers),
-        db.clone(),
-        Arc::new(Signal(Mutex::new(tx))),
-    );
+    let (engine, mut rx) = engine(db, workers);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     loop {
         let open = job::Entity::find()
             .filter(job::Column::Status.is_in([JobStatus::Pending, JobStatus::Running]))
-            .count(&db)
+            .count(db)
             .await
             .expect("count");
         if open == 0 {
@@ -210,21 +221,25 @@ async fn run(backend: &str, url: &str, cli: &Cli) {
     engine.shutdown().await;
     drop(engine);
     drain.abort();
-    // Recovery: a replica claims a job and dies (its lease, 1 s, is never renewed); a
-    // live engine takes it back at its next look (every poll interval, 2 s).
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let engine = Engine::start_with_runner(
-        config(cli.workers),
-        db.clone(),
-        Arc::new(Signal(Mutex::new(tx))),
-    );
+    elapsed
+}
+
+/// Recovery: a replica claims a job and dies (its lease, 1 s, is never renewed); a live
+/// engine takes it back at its next look (every poll interval, 2 s). Milliseconds from
+/// the lease's expiry to the job running again, per run.
+async fn recovery(
+    db: &DatabaseConnection,
+    projects: &[project::Model],
+    workers: usize,
+) -> Vec<f64> {
+    let (engine, mut rx) = engine(db, workers);
     let mut recovery = Vec::new();
-    for p in &all[cli.samples + 1 + cli.jobs..] {
-        let (job, _) = queue::enqueue(&db, JobKind::Deploy, &Payload::of(p), 1)
+    for p in projects {
+        let (job, _) = queue::enqueue(db, JobKind::Deploy, &Payload::of(p), 1)
             .await
             .expect("queued");
         // The engine may claim it first: then the dead replica claims nothing this round.
-        let Some(_) = queue::claim(&db, "dead-replica", Duration::from_secs(1))
+        let Some(_) = queue::claim(db, "dead-replica", Duration::from_secs(1))
             .await
             .expect("claims")
         else {
@@ -241,6 +256,17 @@ async fn run(backend: &str, url: &str, cli: &Cli) {
         }
     }
     engine.shutdown().await;
+    recovery
+}
+
+async fn run(backend: &str, url: &str, cli: &Cli) {
+    let db = connect(url).await;
+    let all = projects(&db, cli.samples + cli.jobs + 1 + RECOVERIES).await;
+    let base = baseline(&db, all[0].id).await;
+    let latency = latency(&db, &all[1..=cli.samples], cli.workers).await;
+    let throughput_end = cli.samples + 1 + cli.jobs;
+    let elapsed = drain(&db, &all[cli.samples + 1..throughput_end], cli.workers).await;
+    let recovery = recovery(&db, &all[throughput_end..], cli.workers).await;
     let mean = recovery.iter().sum::<f64>() / recovery.len().max(1) as f64;
     let worst = recovery.iter().copied().fold(0.0, f64::max);
     let per_second = cli.jobs as f64 / elapsed;

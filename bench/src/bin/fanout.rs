@@ -112,15 +112,12 @@ impl Producer {
     }
 }
 
-/// A subscriber: waits for its first update (the current state), then records each
-/// update's key and arrival until `stop`.
-async fn subscriber(
-    ws_url: String,
-    token: String,
-    project: i32,
-    ready: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-) -> Vec<(Key, Instant)> {
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws connection signed in as `token` and subscribed to the
+/// project's deployments.
+async fn subscribed(ws_url: String, token: &str, project: i32) -> Socket {
     let mut request = ws_url.into_client_request().expect("a request");
     request.headers_mut().insert(
         "sec-websocket-protocol",
@@ -141,6 +138,19 @@ async fn subscriber(
         .send(Message::text(subscribe.to_string()))
         .await
         .expect("sent");
+    socket
+}
+
+/// A subscriber: waits for its first update (the current state), then records each
+/// update's key and arrival until `stop`.
+async fn subscriber(
+    ws_url: String,
+    token: String,
+    project: i32,
+    ready: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> Vec<(Key, Instant)> {
+    let mut socket = subscribed(ws_url, &token, project).await;
     let mut seen = Vec::new();
     let mut first = true;
     while !stop.load(Ordering::Relaxed) {
@@ -176,6 +186,32 @@ async fn subscriber(
     }
     let _ = socket.close(None).await;
     seen
+}
+
+/// Each subscriber's updates matched with when the producer caused them: the latency
+/// of each delivery, how many were delivered, and how many matched no event of the run.
+async fn tally(
+    events: &[(Key, Instant)],
+    tasks: Vec<tokio::task::JoinHandle<Vec<(Key, Instant)>>>,
+) -> (Histogram<u64>, u64, u64) {
+    let sent: HashMap<Key, Instant> = events.iter().cloned().collect();
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+    let (mut delivered, mut other) = (0u64, 0u64);
+    for task in tasks {
+        for (key, at) in task.await.expect("a subscriber") {
+            match sent.get(&key) {
+                Some(t0) => {
+                    delivered += 1;
+                    let micros = at.saturating_duration_since(*t0).as_micros();
+                    let _ = latency.record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
+                }
+                // A resend of the current state (a subscriber that fell behind), or an
+                // event from before the run.
+                None => other += 1,
+            }
+        }
+    }
+    (latency, delivered, other)
 }
 
 fn ms(micros: u64) -> f64 {
@@ -222,23 +258,7 @@ async fn main() {
     // Stragglers.
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::SeqCst);
-    let sent: HashMap<Key, Instant> = events.iter().cloned().collect();
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-    let (mut delivered, mut other) = (0u64, 0u64);
-    for task in tasks {
-        for (key, at) in task.await.expect("a subscriber") {
-            match sent.get(&key) {
-                Some(t0) => {
-                    delivered += 1;
-                    let micros = at.saturating_duration_since(*t0).as_micros();
-                    let _ = latency.record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
-                }
-                // A resend of the current state (a subscriber that fell behind), or an
-                // event from before the run.
-                None => other += 1,
-            }
-        }
-    }
+    let (latency, delivered, other) = tally(&events, tasks).await;
     let expected = events.len() as u64 * cli.subscribers as u64;
     let cycles = events.len() as f64 / 2.0 / elapsed;
     println!(

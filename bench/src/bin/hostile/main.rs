@@ -85,34 +85,26 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
-#[tokio::main]
-async fn main() -> Result<(), String> {
-    let cli = Cli::parse();
-    let dataset: Dataset =
-        serde_json::from_str(&std::fs::read_to_string(&cli.dataset).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-    let token = dataset
-        .student_tokens
-        .first()
-        .cloned()
-        .ok_or("the dataset has no student token")?;
-    let base = cli.url.trim_end_matches('/').to_owned();
-    let url = format!("{base}/graphql");
-    let addr = base.trim_start_matches("http://").to_owned();
+/// What the attack runs beside the legitimate client, and what it counts.
+struct Attack {
+    background: Vec<tokio::task::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    tally: Tally,
+    slow_closed: Arc<AtomicU64>,
+    ws_closed: Arc<AtomicU64>,
+    peak_rss: Arc<AtomicU64>,
+}
+
+/// Starts the slow-header connections, the idle WebSockets, the attackers and the
+/// server's memory sampler.
+fn launch(cli: &Cli, token: &str, url: &str, addr: &str) -> Result<Attack, String> {
     let hostile_client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .build()
         .map_err(|e| e.to_string())?;
-
-    // The baseline: the legitimate client alone.
-    let (alone, alone_errors, alone_secs) = measure(url.clone(), cli.legitimate, cli.baseline)
-        .join()
-        .map_err(|_| "the legitimate client panicked")?;
-
-    // Under attack.
     let stop = Arc::new(AtomicBool::new(false));
     let tally: Tally = Arc::default();
-    let mut shapes = shapes(&token);
+    let mut shapes = shapes(token);
     if !cli.only.is_empty() {
         shapes.retain(|shape| {
             cli.only
@@ -124,24 +116,18 @@ async fn main() -> Result<(), String> {
     let (slow_closed, ws_closed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut background = Vec::new();
     for _ in 0..cli.slow_connections {
-        background.push(tokio::spawn(slow_header(
-            addr.clone(),
-            stop.clone(),
-            slow_closed.clone(),
-        )));
+        let task = slow_header(addr.to_owned(), stop.clone(), slow_closed.clone());
+        background.push(tokio::spawn(task));
     }
     let ws_url = format!("ws://{addr}/graphql/ws");
     for _ in 0..cli.idle_websockets {
-        background.push(tokio::spawn(idle_websocket(
-            ws_url.clone(),
-            stop.clone(),
-            ws_closed.clone(),
-        )));
+        let task = idle_websocket(ws_url.clone(), stop.clone(), ws_closed.clone());
+        background.push(tokio::spawn(task));
     }
     for worker in 0..cli.attackers {
         background.push(tokio::spawn(attacker(
             hostile_client.clone(),
-            url.clone(),
+            url.to_owned(),
             shapes.clone(),
             worker,
             stop.clone(),
@@ -160,17 +146,56 @@ async fn main() -> Result<(), String> {
             }
         }));
     }
+    Ok(Attack {
+        background,
+        stop,
+        tally,
+        slow_closed,
+        ws_closed,
+        peak_rss,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let cli = Cli::parse();
+    let dataset: Dataset =
+        serde_json::from_str(&std::fs::read_to_string(&cli.dataset).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let token = dataset
+        .student_tokens
+        .first()
+        .cloned()
+        .ok_or("the dataset has no student token")?;
+    let base = cli.url.trim_end_matches('/').to_owned();
+    let url = format!("{base}/graphql");
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    // The baseline: the legitimate client alone.
+    let alone = measure(url.clone(), cli.legitimate, cli.baseline)
+        .join()
+        .map_err(|_| "the legitimate client panicked")?;
+
+    // Under attack.
+    let attack = launch(&cli, &token, &url, &addr)?;
     let legit = measure(url.clone(), cli.legitimate, cli.duration);
-    let (attacked, attacked_errors, attacked_secs) =
-        tokio::task::spawn_blocking(move || legit.join())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|_| "the legitimate client panicked")?;
-    stop.store(true, Ordering::Relaxed);
-    for task in background {
+    let attacked = tokio::task::spawn_blocking(move || legit.join())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|_| "the legitimate client panicked")?;
+    attack.stop.store(true, Ordering::Relaxed);
+    for task in &attack.background {
         task.abort();
     }
+    report(&cli, alone, attacked, &attack);
+    Ok(())
+}
 
+type Measured = (Histogram<u64>, u64, f64);
+
+fn report(cli: &Cli, alone: Measured, attacked: Measured, attack: &Attack) {
+    let ((alone, alone_errors, alone_secs), (attacked, attacked_errors, attacked_secs)) =
+        (alone, attacked);
     println!("| backend | legitimate client | requests/s | p50 ms | p99 ms | max ms | errors |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for (name, h, errors, secs) in [
@@ -191,7 +216,8 @@ async fn main() -> Result<(), String> {
         ms(&attacked, 0.99) / ms(&alone, 0.99).max(0.001)
     );
     println!("\n| attacker's request | answer | count | mean ms |\n|---|---|---:|---:|");
-    let tally = tally
+    let tally = attack
+        .tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (key, (n, micros)) in tally.iter() {
@@ -201,16 +227,15 @@ async fn main() -> Result<(), String> {
     }
     println!(
         "\nslow-header connections closed by the server: {}; idle WebSockets closed: {}",
-        slow_closed.load(Ordering::Relaxed),
-        ws_closed.load(Ordering::Relaxed)
+        attack.slow_closed.load(Ordering::Relaxed),
+        attack.ws_closed.load(Ordering::Relaxed)
     );
     if let Some(pid) = cli.server_pid {
         let hwm = memory_kb(pid, "VmHWM:").unwrap_or(0);
         println!(
             "server memory: peak resident during the attack {:.1} MB (sampled every 100 ms), process peak {:.1} MB",
-            peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
+            attack.peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
             hwm as f64 / 1024.0
         );
     }
-    Ok(())
 }

@@ -23,7 +23,8 @@ pub(super) fn shape(name: &'static str, body: Value, token: Option<String>) -> S
     }
 }
 
-pub(super) fn shapes(token: &str) -> Vec<Shape> {
+/// 2^20 fields from 21 fragments that each spread the next twice.
+fn fragment_bomb() -> String {
     let mut bomb = String::from("{ ...F0 }");
     for i in 0..20 {
         bomb.push_str(&format!(
@@ -32,22 +33,35 @@ pub(super) fn shapes(token: &str) -> Vec<Shape> {
         ));
     }
     bomb.push_str(" fragment F20 on Query { __typename }");
-    let aliases: String = (0..2000).map(|i| format!("a{i}: __typename ")).collect();
+    bomb
+}
+
+/// Projects and their owners' projects, 61 levels deep.
+fn deep_nesting() -> String {
     let mut deep = String::from("{ projects(first: 1) { edges { node { id ");
     for _ in 0..60 {
         deep.push_str("owner { projects(first: 1) { edges { node { id ");
     }
     deep.push_str(&"} } } } ".repeat(61));
     deep.push('}');
+    deep
+}
+
+pub(super) fn shapes(token: &str) -> Vec<Shape> {
+    let aliases: String = (0..2000).map(|i| format!("a{i}: __typename ")).collect();
     let signed = Some(token.to_owned());
     vec![
-        shape("fragment bomb", json!({ "query": bomb }), None),
+        shape("fragment bomb", json!({ "query": fragment_bomb() }), None),
         shape(
             "alias flood",
             json!({ "query": format!("{{ {aliases} }}") }),
             None,
         ),
-        shape("deep nesting", json!({ "query": deep }), signed.clone()),
+        shape(
+            "deep nesting",
+            json!({ "query": deep_nesting() }),
+            signed.clone(),
+        ),
         shape(
             "1 MB argument",
             json!({ "query": "query($s: String) { users(filter: { search: $s }) { totalCount } }",
