@@ -22,7 +22,9 @@ use futures_util::{
     future::{BoxFuture, Shared},
 };
 
-type BatchResult<K, V, E> = Result<Arc<HashMap<K, V>>, E>;
+/// A batch's rows, each behind its own `Arc`: handed out shared, never deep-copied
+/// unless a caller asks for an owned row.
+type BatchResult<K, V, E> = Result<Arc<HashMap<K, Arc<V>>>, E>;
 type SharedBatch<K, V, E> = Shared<BoxFuture<'static, BatchResult<K, V, E>>>;
 type OpenBatch<K, L> = Mutex<Option<Batch<K, <L as Loader<K>>::Value, <L as Loader<K>>::Error>>>;
 type Primed<K, L> = Mutex<HashMap<K, Option<<L as Loader<K>>::Value>>>;
@@ -107,7 +109,10 @@ where
                 .into_iter()
                 .filter(|k| seen.insert(k.clone()))
                 .collect();
-            loader.load(&unique).await.map(Arc::new)
+            loader
+                .load(&unique)
+                .await
+                .map(|rows| Arc::new(rows.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()))
         }
         .boxed()
         .shared();
@@ -129,7 +134,37 @@ where
             return Ok(value);
         }
         let result = self.enqueue([key.clone()]).await?;
+        Ok(result.get(&key).map(|v| L::Value::clone(v)))
+    }
+
+    /// The row of `key`, shared with every other caller of the request (no copy).
+    pub async fn load_one_shared(&self, key: K) -> Result<Option<Arc<L::Value>>, L::Error> {
+        let primed = self
+            .primed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(value) = primed {
+            return Ok(value.map(Arc::new));
+        }
+        let result = self.enqueue([key.clone()]).await?;
         Ok(result.get(&key).cloned())
+    }
+
+    /// The rows of `keys`, shared with every other caller of the request (no copy).
+    pub async fn load_many_shared(
+        &self,
+        keys: Vec<K>,
+    ) -> Result<HashMap<K, Arc<L::Value>>, L::Error> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let result = self.enqueue(keys.iter().cloned()).await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|k| result.get(&k).map(|v| (k, v.clone())))
+            .collect())
     }
 
     pub async fn load_many(&self, keys: Vec<K>) -> Result<HashMap<K, L::Value>, L::Error> {
@@ -139,7 +174,7 @@ where
         let result = self.enqueue(keys.iter().cloned()).await?;
         Ok(keys
             .into_iter()
-            .filter_map(|k| result.get(&k).map(|v| (k, v.clone())))
+            .filter_map(|k| result.get(&k).map(|v| (k, L::Value::clone(v))))
             .collect())
     }
 }

@@ -15,21 +15,22 @@ use crate::{
     users::loaders::UserLoader,
 };
 
-/// The rows of `ids` in their order, from the request's loader `L`; the ids that found
-/// no row are kept as missing (a dangling reference across databases).
+/// The rows of `ids` in their order, shared from the request's loader `L` (no copy);
+/// the ids that found no row are kept as missing (a dangling reference across
+/// databases).
 pub async fn by_ids<L, V>(
     ctx: &Context<'_>,
     domain: migration::Domain,
     ids: Vec<i32>,
-) -> async_graphql::Result<Linked<V>>
+) -> async_graphql::Result<Linked<Arc<V>>>
 where
     L: Loader<i32, Value = V, Error = Arc<ServiceError>> + FromDatabases,
     BatchLoader<i32, L>: Send + Sync,
     V: Clone + Send + Sync + 'static,
 {
     let loader = crate::graphql::loaders::of::<i32, L>(ctx)?;
-    let rows: HashMap<i32, V> = loader
-        .load_many(ids.clone())
+    let rows: HashMap<i32, Arc<V>> = loader
+        .load_many_shared(ids.clone())
         .await
         .map_err(|e| crate::error::shared_error(domain, e))?;
     Ok(linked(ids, &rows))
@@ -40,7 +41,7 @@ pub async fn users(
     ctx: &Context<'_>,
     domain: migration::Domain,
     ids: Vec<i32>,
-) -> async_graphql::Result<Linked<user::Model>> {
+) -> async_graphql::Result<Linked<Arc<user::Model>>> {
     by_ids::<UserLoader, _>(ctx, domain, ids).await
 }
 

@@ -36,7 +36,10 @@ impl ProjectLinks {
         let ids = load::<_, CourseIdsLoader>(ctx, Domain::Projects, self.project_id).await?;
         let rows = by_ids::<CourseWithSubjectLoader, _>(ctx, Domain::Projects, ids).await?;
         let rows = dangling::many(ctx, "course", rows);
-        listed(ctx, rows.into_iter().map(Course::from).collect())
+        let courses = rows
+            .into_iter()
+            .map(|row| Course::from(std::sync::Arc::unwrap_or_clone(row)));
+        listed(ctx, courses.collect())
     }
 }
 

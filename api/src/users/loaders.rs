@@ -81,20 +81,16 @@ pub async fn roles_of(
         .collect())
 }
 
-/// One user by id, batched with every other user lookup of the request.
-pub async fn user_by_id(
-    ctx: &Context<'_>,
-    user_id: i32,
-) -> async_graphql::Result<Option<user::Model>> {
-    let loader = crate::graphql::loaders::of::<i32, UserLoader>(ctx)?;
-    loader.load_one(user_id).await.map_err(loader_error)
-}
-
 /// A user another row points to (an owner, an author, a teacher): null with a
 /// `NOT_FOUND` error entry when the id finds no user.
 pub async fn linked_user(
     ctx: &Context<'_>,
     user_id: i32,
-) -> async_graphql::Result<Option<user::Model>> {
-    crate::graphql::dangling::one("user", user_id, user_by_id(ctx, user_id).await?)
+) -> async_graphql::Result<Option<Arc<user::Model>>> {
+    let loader = crate::graphql::loaders::of::<i32, UserLoader>(ctx)?;
+    let found = loader
+        .load_one_shared(user_id)
+        .await
+        .map_err(loader_error)?;
+    crate::graphql::dangling::one("user", user_id, found)
 }

@@ -1,5 +1,7 @@
 //! GraphQL types of the users domain.
 
+use std::sync::Arc;
+
 use async_graphql::{ID, SimpleObject};
 use entities::users::{database_engine, role};
 
@@ -70,29 +72,36 @@ impl TryFrom<database_engine::Model> for DatabaseEngine {
     }
 }
 
-/// A person on the platform. Signed-in users see the public card (names, picture);
-/// the user themself, admin and support staff see every field.
 /// Where a user's fields that read another domain sit in the type; `crate::links`
 /// resolves them.
 pub struct UserLinks {
     pub user_id: i32,
 }
 
+/// A person on the platform. Signed-in users see the public card (names, picture);
+/// the user themself, admin and support staff see every field. The row is shared with
+/// the request's user loader (no copy per field that shows a user).
 pub struct User {
-    pub model: entities::users::user::Model,
+    pub model: Arc<entities::users::user::Model>,
     /// Shown to the user themself (sign-in answers, `me`): private fields need no check.
     own: bool,
 }
 
 impl User {
     /// Another user, as the viewer may see them.
-    pub fn new(model: entities::users::user::Model) -> Self {
-        User { model, own: false }
+    pub fn new(model: impl Into<Arc<entities::users::user::Model>>) -> Self {
+        User {
+            model: model.into(),
+            own: false,
+        }
     }
 
     /// The viewer themself.
-    pub fn own(model: entities::users::user::Model) -> Self {
-        User { model, own: true }
+    pub fn own(model: impl Into<Arc<entities::users::user::Model>>) -> Self {
+        User {
+            model: model.into(),
+            own: true,
+        }
     }
 
     async fn check_private(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
