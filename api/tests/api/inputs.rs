@@ -191,26 +191,7 @@ async fn no_operation_turns_over_long_or_over_large_input_into_an_internal_error
         app.user_with_role("second@uni.edu", RoleName::Student)
             .await;
         let (_, admin) = app.user_with_role("admin@uni.edu", RoleName::Admin).await;
-        let introspected = app.data_as(&admin, INTROSPECTION, json!({})).await;
-        let schema = Schema {
-            types: introspected["__schema"]["types"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t))
-                .collect(),
-        };
-        let roots = [
-            (
-                introspected["__schema"]["queryType"]["name"].clone(),
-                "query",
-            ),
-            (
-                introspected["__schema"]["mutationType"]["name"].clone(),
-                "mutation",
-            ),
-        ];
+        let (schema, roots) = introspect(&app, &admin).await;
         let mut checked = 0;
         for (round, variant) in [TOO_LONG, TOO_MANY, AT_LIMITS, HUGE_IDS]
             .into_iter()
@@ -221,39 +202,69 @@ async fn no_operation_turns_over_long_or_over_large_input_into_an_internal_error
                 .user_with_role(&format!("admin{round}@uni.edu"), RoleName::Admin)
                 .await;
             for (root, keyword) in &roots {
-                let root = root.as_str().expect("a root type");
                 for (name, document, variables, strings, lists) in
                     requests(&schema, root, keyword, variant)
                 {
                     let (status, body) = app.post_as(&admin, &document, variables).await;
                     assert!(status.as_u16() < 500, "{variant:?} {name}: {status} {body}");
-                    let codes: Vec<&str> = body["errors"]
-                        .as_array()
-                        .map(|errors| {
-                            errors
-                                .iter()
-                                .filter_map(|e| e["extensions"]["code"].as_str())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    assert!(
-                        !codes.contains(&"INTERNAL_SERVER_ERROR"),
-                        "{variant:?} {name}: {body}"
-                    );
                     let over = (variant.chars > MAX_CHARS && strings)
                         || (variant.items > MAX_ITEMS && lists);
-                    if over {
-                        assert_eq!(codes, ["BAD_USER_INPUT"], "{variant:?} {name}: {body}");
-                        let field = body["errors"][0]["extensions"]["field"]
-                            .as_str()
-                            .unwrap_or_default();
-                        assert!(field.starts_with(&format!("{name}.")), "{name}: {body}");
-                    }
+                    refused_as_the_clients_fault_if(over, &body, &name, variant);
                     checked += 1;
                 }
             }
         }
         assert!(checked > 4 * 60, "every root field, each way: {checked}");
         app.stop().await;
+    }
+}
+
+/// The schema's types by name, and its query and mutation roots with their keywords.
+async fn introspect(app: &TestApp, admin: &str) -> (Schema, [(String, &'static str); 2]) {
+    let introspected = app.data_as(admin, INTROSPECTION, json!({})).await;
+    let schema = Schema {
+        types: introspected["__schema"]["types"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t))
+            .collect(),
+    };
+    let root = |kind: &str| {
+        introspected["__schema"][kind]["name"]
+            .as_str()
+            .expect("a root type")
+            .to_owned()
+    };
+    let roots = [
+        (root("queryType"), "query"),
+        (root("mutationType"), "mutation"),
+    ];
+    (schema, roots)
+}
+
+/// No answer is an internal error; an input `over` a limit is `BAD_USER_INPUT` alone,
+/// naming a field under the operation `name`.
+fn refused_as_the_clients_fault_if(over: bool, body: &Value, name: &str, variant: Variant) {
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !codes.contains(&"INTERNAL_SERVER_ERROR"),
+        "{variant:?} {name}: {body}"
+    );
+    if over {
+        assert_eq!(codes, ["BAD_USER_INPUT"], "{variant:?} {name}: {body}");
+        let field = body["errors"][0]["extensions"]["field"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(field.starts_with(&format!("{name}.")), "{name}: {body}");
     }
 }

@@ -119,24 +119,20 @@ async fn nested_lists_multiply_their_cost_and_an_anonymous_explosion_is_refused_
     assert_ne!(first_code(&body), "QUERY_TOO_COMPLEX", "{body}");
 }
 
-#[tokio::test]
-async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
-    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-result-objects", "6"]).await;
-    let (_, admin) = app
-        .user_with_role("admin@uni.edu", api::users::model::RoleName::Admin)
-        .await;
+/// A course (of a new subject and teacher) with six students enrolled; its id.
+async fn a_course_with_six_students(app: &TestApp, admin: &str) -> serde_json::Value {
     let (teacher_id, _) = app
         .user_with_role("teacher@uni.edu", api::users::model::RoleName::Teacher)
         .await;
     app.data_as(
-        &admin,
+        admin,
         "mutation { createSubjects(subjects: [{ code: \"LIM1\", name: \"Limits\" }]) { id } }",
         json!({}),
     )
     .await;
     let course = app
         .data_as(
-            &admin,
+            admin,
             "mutation($c: [CourseInput!]!) { createCourses(courses: $c) { id } }",
             json!({ "c": [{ "subjectCode": "LIM1", "teacherId": teacher_id.to_string(), "group": "A" }] }),
         )
@@ -150,11 +146,21 @@ async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
         emails.push(email);
     }
     app.data_as(
-        &admin,
+        admin,
         "mutation($c: ID!, $e: [String!]!) { enrollStudents(courseId: $c, emails: $e) { status } }",
         json!({ "c": course, "e": emails }),
     )
     .await;
+    course
+}
+
+#[tokio::test]
+async fn an_answer_holding_more_objects_than_allowed_fails_while_it_runs() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-result-objects", "6"]).await;
+    let (_, admin) = app
+        .user_with_role("admin@uni.edu", api::users::model::RoleName::Admin)
+        .await;
+    let course = a_course_with_six_students(&app, &admin).await;
 
     // Six students fit a budget of six, on every request: each has its own.
     for _ in 0..3 {
@@ -208,23 +214,7 @@ async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limi
         let (status, body) = app.post_as(&ana, rename, json!({})).await;
         assert_eq!(status, 200, "{body}");
     }
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&ana)
-        .json(&json!({ "query": rename }))
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.status(), 429);
-    let retry: u64 = response.headers()["retry-after"]
-        .to_str()
-        .expect("text")
-        .parse()
-        .expect("seconds");
-    assert!((1..=60).contains(&retry), "{retry}");
-    let body: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(first_code(&body), "RATE_LIMITED", "{body}");
+    the_next_is_429_with_a_retry_after(&app, &ana, rename).await;
     // Her queries, and another user's mutations, go on.
     let (status, _) = app.post_as(&ana, "{ me { id } }", json!({})).await;
     assert_eq!(status, 200);
@@ -254,6 +244,28 @@ async fn mutations_and_sign_ins_past_their_rate_are_429_and_queries_are_not_limi
     let (status, _) = sign_in_from(&app, "198.51.100.9").await;
     assert_eq!(status, 429);
     app.stop().await;
+}
+
+/// Past the budget, a mutation is 429 `RATE_LIMITED` with a `Retry-After` of at most a
+/// minute.
+async fn the_next_is_429_with_a_retry_after(app: &TestApp, token: &str, query: &str) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(first_code(&body), "RATE_LIMITED", "{body}");
 }
 
 async fn sign_in_from(app: &TestApp, forwarded_for: &str) -> (u16, serde_json::Value) {

@@ -22,6 +22,7 @@ mod references;
 mod round_trips;
 mod seed;
 mod services;
+mod shape;
 mod student_databases;
 mod tags;
 mod users;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, backends, first_code},
-    projects::{create_project, scene},
+    projects::{Scene, create_project, scene},
 };
 
 fn check(app: &TestApp) -> (bool, String) {
@@ -45,6 +45,45 @@ fn errors_at<'a>(body: &'a Value, field: &str) -> Vec<&'a Value> {
         .unwrap_or_default()
 }
 
+async fn nothing_else_dangles(app: &TestApp, admin: &str, project: &str) {
+    let (_, body) = app
+        .post_as(
+            admin,
+            "query($id: ID!) { project(id: $id) { ratings { id } stages { author { id } } } }",
+            json!({ "id": project }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "nothing else dangles: {body}");
+}
+
+/// Deletes the scene's course (with its enrolments) and its collaborator (with their
+/// roles) with SQL, as something other than the gateway would.
+async fn delete_behind_the_gateways_back(s: &Scene) {
+    let (course, gone) = (&s.course_id, s.collaborator_id);
+    let databases = &s.app.state.databases;
+    let statements = [
+        (
+            &*databases.academic,
+            format!("DELETE FROM enrollments WHERE course_id = {course}"),
+        ),
+        (
+            &*databases.academic,
+            format!("DELETE FROM courses WHERE id = {course}"),
+        ),
+        (
+            &*databases.users,
+            format!("DELETE FROM user_roles WHERE user_id = {gone}"),
+        ),
+        (
+            &*databases.users,
+            format!("DELETE FROM users WHERE id = {gone}"),
+        ),
+    ];
+    for (db, sql) in statements {
+        db.execute_unprepared(&sql).await.expect("deleted");
+    }
+}
+
 #[tokio::test]
 async fn a_linked_course_stays_and_dangling_references_are_reported_not_hidden() {
     for backend in backends() {
@@ -73,30 +112,8 @@ async fn a_linked_course_stays_and_dangling_references_are_reported_not_hidden()
         assert!(text.contains("no dangling references"), "{text}");
 
         // Rows deleted behind the gateway's back.
-        let course = &s.course_id;
-        for sql in [
-            format!("DELETE FROM enrollments WHERE course_id = {course}"),
-            format!("DELETE FROM courses WHERE id = {course}"),
-        ] {
-            app.state
-                .databases
-                .academic
-                .execute_unprepared(&sql)
-                .await
-                .expect("deleted");
-        }
-        let gone = s.collaborator_id;
-        for sql in [
-            format!("DELETE FROM user_roles WHERE user_id = {gone}"),
-            format!("DELETE FROM users WHERE id = {gone}"),
-        ] {
-            app.state
-                .databases
-                .users
-                .execute_unprepared(&sql)
-                .await
-                .expect("deleted");
-        }
+        delete_behind_the_gateways_back(&s).await;
+        let (course, gone) = (&s.course_id, s.collaborator_id);
 
         let query = "query($id: ID!) { project(id: $id) { slug owner { id } collaborators { id } courses { id } } }";
         let (status, body) = app.post_as(&s.admin, query, json!({ "id": project })).await;
@@ -115,14 +132,7 @@ async fn a_linked_course_stays_and_dangling_references_are_reported_not_hidden()
             assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{body}");
             assert_eq!(errors[0]["extensions"]["id"], json!(id), "{body}");
         }
-        let (_, body) = app
-            .post_as(
-                &s.admin,
-                "query($id: ID!) { project(id: $id) { ratings { id } stages { author { id } } } }",
-                json!({ "id": project }),
-            )
-            .await;
-        assert!(body.get("errors").is_none(), "nothing else dangles: {body}");
+        nothing_else_dangles(app, &s.admin, &project).await;
 
         let (clean, text) = check(app);
         assert!(!clean, "api check exits non-zero: {text}");

@@ -216,16 +216,7 @@ async fn measured(
     trips.total()
 }
 
-#[tokio::test]
-async fn the_benchmark_workloads_cost_the_round_trips_issue_14_allows() {
-    let Some((wire, s)) = scene_on_the_wire().await else {
-        return;
-    };
-    let project = create_project(&s, "wire-count").await;
-    for n in 0..3 {
-        create_project(&s, &format!("wire-page-{n}")).await;
-    }
-    // Q3 reads deployments and who triggered them: three, by one user.
+async fn three_deployments_by_the_collaborator(s: &Scene, project: &str) {
     for commit in ["aaa1111", "bbb2222", "ccc3333"] {
         let payload = deploy::Payload {
             project_id: project.parse().expect("an id"),
@@ -245,6 +236,19 @@ async fn the_benchmark_workloads_cost_the_round_trips_issue_14_allows() {
         .await
         .expect("recorded");
     }
+}
+
+#[tokio::test]
+async fn the_benchmark_workloads_cost_the_round_trips_issue_14_allows() {
+    let Some((wire, s)) = scene_on_the_wire().await else {
+        return;
+    };
+    let project = create_project(&s, "wire-count").await;
+    for n in 0..3 {
+        create_project(&s, &format!("wire-page-{n}")).await;
+    }
+    // Q3 reads deployments and who triggered them: three, by one user.
+    three_deployments_by_the_collaborator(&s, &project).await;
     let id = json!({ "id": project });
     // The viewer (1); the project with its mean rating, collaborator ids, course ids
     // and tags (1); owner and collaborators (1); courses with subjects (1); teachers (1).

@@ -60,6 +60,22 @@ async fn drop_logins(postgres: &DatabaseConnection, mariadb: &DatabaseConnection
 
 const CREATE: &str = "mutation($name: String!, $engine: DatabaseEngineName!) { createStudentDatabase(name: $name, engine: $engine) { id name engine tableCount } }";
 
+/// Two students with a database account each (password `Secret123`).
+struct Students {
+    alice: String,
+    alice_login: String,
+    bob: String,
+    bob_login: String,
+}
+
+/// One engine's server: its admin URL and an admin connection to it.
+struct Server<'a> {
+    engine: &'a str,
+    url: &'a str,
+    admin: &'a DatabaseConnection,
+    postgres: bool,
+}
+
 #[tokio::test]
 async fn student_databases_are_provisioned_isolated_and_dropped_for_real() {
     let Some((postgres_url, mariadb_url)) = servers() else {
@@ -80,6 +96,30 @@ async fn student_databases_are_provisioned_isolated_and_dropped_for_real() {
         .expect("postgres");
     let mariadb_admin = Database::connect(&mariadb_url).await.expect("mariadb");
     let tag = unique_tag();
+    let students = students_with_accounts(&app, &tag).await;
+    for server in [
+        Server {
+            engine: "POSTGRESQL",
+            url: &postgres_url,
+            admin: &postgres_admin,
+            postgres: true,
+        },
+        Server {
+            engine: "MARIADB",
+            url: &mariadb_url,
+            admin: &mariadb_admin,
+            postgres: false,
+        },
+    ] {
+        a_database_lives_and_dies_for_its_owner_only(&app, &students, &server, &tag).await;
+    }
+    an_injection_shaped_name_runs_nothing(&app, &students.alice).await;
+    let logins = [students.alice_login.as_str(), &students.bob_login];
+    drop_logins(&postgres_admin, &mariadb_admin, &logins).await;
+}
+
+/// Alice and Bob, each with a database account; a second account is a conflict.
+async fn students_with_accounts(app: &TestApp, tag: &str) -> Students {
     let (alice_login, bob_login) = (format!("al{tag}"), format!("bo{tag}"));
     let (_, alice) = app
         .user_with_role(&format!("{alice_login}@uni.edu"), RoleName::Student)
@@ -87,8 +127,6 @@ async fn student_databases_are_provisioned_isolated_and_dropped_for_real() {
     let (_, bob) = app
         .user_with_role(&format!("{bob_login}@uni.edu"), RoleName::Student)
         .await;
-    let password = "Secret123";
-
     let account = "mutation { createDatabaseAccount(password: \"Secret123\") }";
     assert_eq!(
         app.data_as(&alice, account, json!({})).await["createDatabaseAccount"],
@@ -97,89 +135,116 @@ async fn student_databases_are_provisioned_isolated_and_dropped_for_real() {
     app.data_as(&bob, account, json!({})).await;
     let (_, again) = app.post_as(&alice, account, json!({})).await;
     assert_eq!(first_code(&again), "CONFLICT", "one account per user");
-
-    for (engine, server, postgres) in [
-        ("POSTGRESQL", &postgres_url, true),
-        ("MARIADB", &mariadb_url, false),
-    ] {
-        let name = format!("db_{tag}_{}", engine.to_lowercase());
-        let created = app
-            .data_as(&alice, CREATE, json!({ "name": name, "engine": engine }))
-            .await;
-        let id = created["createStudentDatabase"]["id"]
-            .as_str()
-            .expect("an id")
-            .to_owned();
-        assert_eq!(created["createStudentDatabase"]["tableCount"], 0);
-
-        // Alice's login connects to her database and creates a table.
-        let as_alice = Database::connect(with_credentials(server, &alice_login, password, &name))
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: alice connects to her database: {e}"));
-        as_alice
-            .execute_unprepared("CREATE TABLE notes (id INT PRIMARY KEY)")
-            .await
-            .expect("create a table");
-        let _ = as_alice.close().await;
-        let listed = app
-            .data_as(
-                &alice,
-                "{ myStudentDatabases { name engine tableCount } }",
-                json!({}),
-            )
-            .await;
-        let mine = listed["myStudentDatabases"].as_array().expect("a list");
-        let this = mine
-            .iter()
-            .find(|d| d["name"] == name.as_str())
-            .expect("listed");
-        assert_eq!(this["tableCount"], 1, "{engine}");
-
-        // Bob's login cannot connect to it.
-        let as_bob =
-            match Database::connect(with_credentials(server, &bob_login, password, &name)).await {
-                Ok(conn) => conn.execute_unprepared("SELECT 1").await.map(|_| ()),
-                Err(error) => Err(error),
-            };
-        assert!(
-            as_bob.is_err(),
-            "{engine}: bob must not reach alice's database"
-        );
-
-        // Bob cannot delete it either.
-        let delete = "mutation($id: ID!) { deleteStudentDatabase(id: $id) }";
-        let (_, refused) = app.post_as(&bob, delete, json!({ "id": id })).await;
-        assert_eq!(first_code(&refused), "FORBIDDEN", "{engine}");
-        let admin = if postgres {
-            &postgres_admin
-        } else {
-            &mariadb_admin
-        };
-        assert!(
-            database_exists(admin, postgres, &name).await,
-            "{engine}: still there"
-        );
-
-        // The owner's delete drops it.
-        app.data_as(&alice, delete, json!({ "id": id })).await;
-        assert!(
-            !database_exists(admin, postgres, &name).await,
-            "{engine}: dropped"
-        );
+    Students {
+        alice,
+        alice_login,
+        bob,
+        bob_login,
     }
+}
 
-    // An injection-shaped name runs nothing.
-    let rows_before = entities::users::student_database::Entity::find()
-        .count(&*app.state.databases.users)
+/// Alice creates a database on `server` and uses it; Bob can neither reach nor delete
+/// it; Alice's delete drops it from the server.
+async fn a_database_lives_and_dies_for_its_owner_only(
+    app: &TestApp,
+    students: &Students,
+    server: &Server<'_>,
+    tag: &str,
+) {
+    let Server {
+        engine,
+        url,
+        admin,
+        postgres,
+    } = *server;
+    let name = format!("db_{tag}_{}", engine.to_lowercase());
+    let created = app
+        .data_as(
+            &students.alice,
+            CREATE,
+            json!({ "name": name, "engine": engine }),
+        )
+        .await;
+    let id = created["createStudentDatabase"]["id"].clone();
+    assert_eq!(created["createStudentDatabase"]["tableCount"], 0);
+    alice_makes_a_table(app, students, url, &name, engine).await;
+
+    // Bob's login cannot connect to it.
+    let bob_url = with_credentials(url, &students.bob_login, "Secret123", &name);
+    let as_bob = match Database::connect(bob_url).await {
+        Ok(conn) => conn.execute_unprepared("SELECT 1").await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    assert!(
+        as_bob.is_err(),
+        "{engine}: bob must not reach alice's database"
+    );
+
+    // Bob cannot delete it either.
+    let delete = "mutation($id: ID!) { deleteStudentDatabase(id: $id) }";
+    let (_, refused) = app
+        .post_as(&students.bob, delete, json!({ "id": id }))
+        .await;
+    assert_eq!(first_code(&refused), "FORBIDDEN", "{engine}");
+    assert!(
+        database_exists(admin, postgres, &name).await,
+        "{engine}: still there"
+    );
+
+    // The owner's delete drops it.
+    app.data_as(&students.alice, delete, json!({ "id": id }))
+        .await;
+    assert!(
+        !database_exists(admin, postgres, &name).await,
+        "{engine}: dropped"
+    );
+}
+
+/// Alice's login connects to her database and creates a table, which the gateway counts.
+async fn alice_makes_a_table(
+    app: &TestApp,
+    students: &Students,
+    server: &str,
+    name: &str,
+    engine: &str,
+) {
+    let alice_url = with_credentials(server, &students.alice_login, "Secret123", name);
+    let as_alice = Database::connect(alice_url)
         .await
-        .expect("count");
+        .unwrap_or_else(|e| panic!("{engine}: alice connects to her database: {e}"));
+    as_alice
+        .execute_unprepared("CREATE TABLE notes (id INT PRIMARY KEY)")
+        .await
+        .expect("create a table");
+    let _ = as_alice.close().await;
+    let listed = app
+        .data_as(
+            &students.alice,
+            "{ myStudentDatabases { name engine tableCount } }",
+            json!({}),
+        )
+        .await;
+    let mine = listed["myStudentDatabases"].as_array().expect("a list");
+    let this = mine.iter().find(|d| d["name"] == name).expect("listed");
+    assert_eq!(this["tableCount"], 1, "{engine}");
+}
+
+/// An injection-shaped name is refused before anything about it runs.
+async fn an_injection_shaped_name_runs_nothing(app: &TestApp, alice: &str) {
+    let rows = || async {
+        entities::users::student_database::Entity::find()
+            .count(&*app.state.databases.users)
+            .await
+            .expect("count")
+    };
+    let rows_before = rows().await;
     let before_me = app.statements().users;
-    app.data_as(&alice, "{ me { id } }", json!({})).await;
+    app.data_as(alice, "{ me { id } }", json!({})).await;
     let viewer_lookup = app.statements().users - before_me;
     let statements_before = app.statements().users;
     let (_, body) = app
         .post_as(
-            &alice,
+            alice,
             CREATE,
             json!({ "name": "x\"; DROP DATABASE y; --", "engine": "POSTGRESQL" }),
         )
@@ -188,13 +253,7 @@ async fn student_databases_are_provisioned_isolated_and_dropped_for_real() {
     assert_eq!(body["errors"][0]["extensions"]["field"], "name");
     // Only the viewer's own lookup ran, nothing about the name.
     assert_eq!(app.statements().users - statements_before, viewer_lookup);
-    let rows_after = entities::users::student_database::Entity::find()
-        .count(&*app.state.databases.users)
-        .await
-        .expect("count");
-    assert_eq!(rows_after, rows_before);
-
-    drop_logins(&postgres_admin, &mariadb_admin, &[&alice_login, &bob_login]).await;
+    assert_eq!(rows().await, rows_before);
 }
 
 #[tokio::test]

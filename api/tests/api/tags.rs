@@ -1,11 +1,11 @@
 //! The tag catalogue: staff add, rename and delete tags; a tag in use is not deleted.
 
 use api::users::model::RoleName;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     helpers::{backends, first_code},
-    projects::{CREATE, project_input, scene},
+    projects::{CREATE, Scene, project_input, scene},
 };
 
 const CREATE_TAG: &str = "mutation($n: String!, $t: TagType!) { createTag(input: {name: $n, type: $t}) { id name type } }";
@@ -57,34 +57,40 @@ async fn staff_manage_the_tag_catalogue_and_a_tag_in_use_stays() {
             .await;
         assert_eq!(renamed["renameTag"]["name"], "Rust 2024");
 
-        let mut input = project_input(&s, "tagged-app");
-        input["tagIds"] = json!([id]);
-        app.data_as(&s.owner, CREATE, json!({ "input": input }))
-            .await;
-        let (_, body) = app.post_as(&support, DELETE_TAG, json!({ "id": id })).await;
-        assert_eq!(first_code(&body), "CONFLICT", "{body}");
-        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("1 project carry"), "{message}");
-        let listed = app
-            .data_as(&s.owner, "{ tags(type: PROGRAMMING) { name } }", json!({}))
-            .await;
-        assert!(listed.to_string().contains("Rust 2024"), "{listed}");
-
-        let python = app
-            .data("{ tags(type: PROGRAMMING) { id name } }", json!({}))
-            .await["tags"]
-            .as_array()
-            .and_then(|tags| tags.iter().find(|t| t["name"] == "Python").cloned())
-            .expect("Python is seeded");
-        let deleted = app
-            .data_as(&s.admin, DELETE_TAG, json!({ "id": python["id"] }))
-            .await;
-        assert_eq!(deleted["deleteTag"], true);
-        let (_, body) = app
-            .post_as(&s.admin, DELETE_TAG, json!({ "id": python["id"] }))
-            .await;
-        assert_eq!(first_code(&body), "NOT_FOUND", "{body}");
-        let listed = app.data("{ tags { name } }", json!({})).await;
-        assert!(!listed.to_string().contains("Python"), "{listed}");
+        a_tag_in_use_stays_and_a_free_one_goes(&s, &support, &id).await;
     }
+}
+
+/// A tag a project carries is not deleted (and stays listed); an unused one is, once.
+async fn a_tag_in_use_stays_and_a_free_one_goes(s: &Scene, support: &str, id: &Value) {
+    let app = &s.app;
+    let mut input = project_input(s, "tagged-app");
+    input["tagIds"] = json!([id]);
+    app.data_as(&s.owner, CREATE, json!({ "input": input }))
+        .await;
+    let (_, body) = app.post_as(support, DELETE_TAG, json!({ "id": id })).await;
+    assert_eq!(first_code(&body), "CONFLICT", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1 project carry"), "{message}");
+    let listed = app
+        .data_as(&s.owner, "{ tags(type: PROGRAMMING) { name } }", json!({}))
+        .await;
+    assert!(listed.to_string().contains("Rust 2024"), "{listed}");
+
+    let python = app
+        .data("{ tags(type: PROGRAMMING) { id name } }", json!({}))
+        .await["tags"]
+        .as_array()
+        .and_then(|tags| tags.iter().find(|t| t["name"] == "Python").cloned())
+        .expect("Python is seeded");
+    let deleted = app
+        .data_as(&s.admin, DELETE_TAG, json!({ "id": python["id"] }))
+        .await;
+    assert_eq!(deleted["deleteTag"], true);
+    let (_, body) = app
+        .post_as(&s.admin, DELETE_TAG, json!({ "id": python["id"] }))
+        .await;
+    assert_eq!(first_code(&body), "NOT_FOUND", "{body}");
+    let listed = app.data("{ tags { name } }", json!({})).await;
+    assert!(!listed.to_string().contains("Python"), "{listed}");
 }

@@ -206,6 +206,25 @@ async fn twenty_jobs_on_three_workers_run_oldest_first_and_a_panic_fails_only_it
     }
 }
 
+/// Progress and the end written under a lease that was given up are `LeaseLost`.
+async fn the_old_holders_writes_are_refused(conn: &DatabaseConnection, lease: &queue::Lease) {
+    let late = queue::progress(conn, lease, 40, "built", Duration::from_secs(30)).await;
+    assert!(matches!(late, Err(EngineError::LeaseLost)), "{late:?}");
+    let late_end = queue::finish(
+        conn,
+        lease,
+        &queue::Outcome {
+            status: JobStatus::Succeeded,
+            message: "late".into(),
+            endpoint: None,
+            app: None,
+            project_running: Some(true),
+        },
+    )
+    .await;
+    assert!(matches!(late_end, Err(EngineError::LeaseLost)));
+}
+
 #[tokio::test]
 async fn a_write_with_a_stale_fencing_token_is_refused() {
     for db in TestDb::all().await {
@@ -238,21 +257,7 @@ async fn a_write_with_a_stale_fencing_token_is_refused() {
             .expect("the job again");
         assert!(second.lease.token > first.lease.token, "the token grows");
         assert_eq!(second.job.attempts, 2);
-        let late = queue::progress(&conn, &first.lease, 40, "built", Duration::from_secs(30)).await;
-        assert!(matches!(late, Err(EngineError::LeaseLost)), "{late:?}");
-        let late_end = queue::finish(
-            &conn,
-            &first.lease,
-            &queue::Outcome {
-                status: JobStatus::Succeeded,
-                message: "late".into(),
-                endpoint: None,
-                app: None,
-                project_running: Some(true),
-            },
-        )
-        .await;
-        assert!(matches!(late_end, Err(EngineError::LeaseLost)));
+        the_old_holders_writes_are_refused(&conn, &first.lease).await;
         let row = job::Entity::find_by_id(first.job.id)
             .one(&conn)
             .await

@@ -17,6 +17,21 @@ async fn one_course(campus: &Campus) -> String {
         .to_owned()
 }
 
+/// (entry, status) of each line of an `enrollStudents` answer.
+fn statuses(answer: &Value) -> Vec<(&str, &str)> {
+    answer["enrollStudents"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["entry"].as_str().expect("entry"),
+                r["status"].as_str().expect("status"),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn enrolment_by_email_reports_unknown_users_and_enrolling_twice_leaves_one_row() {
     for backend in backends() {
@@ -39,19 +54,8 @@ async fn enrolment_by_email_reports_unknown_users_and_enrolling_twice_leaves_one
                 json!({ "course": course, "emails": ["ANA@uni.edu", "ghost@uni.edu", "ben@uni.edu"], "ids": ["424242"] }),
             )
             .await;
-        let statuses: Vec<(&str, &str)> = first["enrollStudents"]
-            .as_array()
-            .expect("a list")
-            .iter()
-            .map(|r| {
-                (
-                    r["entry"].as_str().expect("entry"),
-                    r["status"].as_str().expect("status"),
-                )
-            })
-            .collect();
         assert_eq!(
-            statuses,
+            statuses(&first),
             [
                 ("424242", "UNKNOWN_USER"),
                 ("ANA@uni.edu", "ENROLLED"),
@@ -144,36 +148,7 @@ async fn students_cannot_manage_the_catalogue_and_teachers_only_their_own_course
 async fn a_page_of_fifty_courses_costs_the_same_statements_as_a_page_of_one() {
     for backend in backends() {
         let campus = campus(backend).await;
-        create_subjects(&campus, 5).await;
-        let courses: Vec<Value> = (0..60)
-            .map(|n| json!({ "subjectCode": format!("IS{:03}", n % 5), "teacherId": campus.teacher_id.to_string(), "group": format!("{}", n / 5) }))
-            .collect();
-        let created = campus
-            .app
-            .data_as(&campus.staff, CREATE_COURSES, json!({ "c": courses }))
-            .await;
-        for n in 0..20 {
-            campus
-                .app
-                .user_with_role(&format!("s{n}@uni.edu"), RoleName::Student)
-                .await;
-        }
-        let emails: Vec<String> = (0..20).map(|n| format!("s{n}@uni.edu")).collect();
-        for course in created["createCourses"]
-            .as_array()
-            .expect("a list")
-            .iter()
-            .take(50)
-        {
-            campus
-                .app
-                .data_as(
-                    &campus.staff,
-                    ENROLL,
-                    json!({ "course": course["id"], "emails": emails[..3], "ids": [] }),
-                )
-                .await;
-        }
+        sixty_courses_fifty_with_three_students(&campus).await;
         let query = "query($n: Int!) { courses(first: $n) { edges { node { group subject { code } teacher { username } students { username } } } } }";
         let mut costs = Vec::new();
         for size in [1, 50] {
@@ -209,5 +184,39 @@ async fn a_page_of_fifty_courses_costs_the_same_statements_as_a_page_of_one() {
             &format!("{backend:?} courses(first: 1 and 50)"),
         );
         campus.app.stop().await;
+    }
+}
+
+/// 60 courses over 5 subjects, the first 50 with three of 20 students enrolled.
+async fn sixty_courses_fifty_with_three_students(campus: &Campus) {
+    create_subjects(campus, 5).await;
+    let courses: Vec<Value> = (0..60)
+        .map(|n| json!({ "subjectCode": format!("IS{:03}", n % 5), "teacherId": campus.teacher_id.to_string(), "group": format!("{}", n / 5) }))
+        .collect();
+    let created = campus
+        .app
+        .data_as(&campus.staff, CREATE_COURSES, json!({ "c": courses }))
+        .await;
+    for n in 0..20 {
+        campus
+            .app
+            .user_with_role(&format!("s{n}@uni.edu"), RoleName::Student)
+            .await;
+    }
+    let emails: Vec<String> = (0..20).map(|n| format!("s{n}@uni.edu")).collect();
+    for course in created["createCourses"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .take(50)
+    {
+        campus
+            .app
+            .data_as(
+                &campus.staff,
+                ENROLL,
+                json!({ "course": course["id"], "emails": emails[..3], "ids": [] }),
+            )
+            .await;
     }
 }

@@ -106,6 +106,43 @@ async fn two_hundred_courses_go_in_by_subject_code_with_term_defaults_and_a_dupl
     }
 }
 
+/// A blank code is `BAD_USER_INPUT`; a list holding a taken code is a `CONFLICT` that
+/// creates none of the list.
+async fn bad_subjects_are_refused_all_or_nothing(campus: &Campus) {
+    let (_, body) = campus
+        .app
+        .post_as(
+            &campus.staff,
+            CREATE_SUBJECTS,
+            json!({ "s": [{ "code": " ", "name": "x" }] }),
+        )
+        .await;
+    assert_eq!(first_code(&body), "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "code");
+    let (_, body) = campus
+        .app
+        .post_as(
+            &campus.staff,
+            CREATE_SUBJECTS,
+            json!({ "s": [{ "code": "NEW1", "name": "x" }, { "code": "IS000", "name": "y" }] }),
+        )
+        .await;
+    assert_eq!(first_code(&body), "CONFLICT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("IS000"),
+        "{body}"
+    );
+    let (_, body) = campus
+        .app
+        .post("{ subjectByCode(code: \"NEW1\") { id } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["subjectByCode"], Value::Null, "all or nothing");
+    assert_eq!(course_count(&campus.app).await, 0);
+}
+
 #[tokio::test]
 async fn bad_course_and_subject_input_is_bad_user_input_naming_the_field() {
     let campus = campus(Backend::Sqlite).await;
@@ -145,38 +182,7 @@ async fn bad_course_and_subject_input_is_bad_user_input_naming_the_field() {
         assert_eq!(first_code(&body), "BAD_USER_INPUT", "{field}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
-    let (_, body) = campus
-        .app
-        .post_as(
-            &campus.staff,
-            CREATE_SUBJECTS,
-            json!({ "s": [{ "code": " ", "name": "x" }] }),
-        )
-        .await;
-    assert_eq!(first_code(&body), "BAD_USER_INPUT");
-    assert_eq!(body["errors"][0]["extensions"]["field"], "code");
-    let (_, body) = campus
-        .app
-        .post_as(
-            &campus.staff,
-            CREATE_SUBJECTS,
-            json!({ "s": [{ "code": "NEW1", "name": "x" }, { "code": "IS000", "name": "y" }] }),
-        )
-        .await;
-    assert_eq!(first_code(&body), "CONFLICT");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .expect("message")
-            .contains("IS000"),
-        "{body}"
-    );
-    let (_, body) = campus
-        .app
-        .post("{ subjectByCode(code: \"NEW1\") { id } }", json!({}))
-        .await;
-    assert_eq!(body["data"]["subjectByCode"], Value::Null, "all or nothing");
-    assert_eq!(course_count(&campus.app).await, 0);
+    bad_subjects_are_refused_all_or_nothing(&campus).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Slow clients during a shutdown and a stalled upload; the drain itself.
 
 use super::*;
+use crate::helpers::eventually;
 
 #[tokio::test]
 async fn a_shutdown_does_not_wait_for_a_slow_client_past_its_grace() {
@@ -72,6 +73,18 @@ async fn an_upload_that_stalls_halfway_times_out_and_leaves_no_file_behind() {
     app.stop().await;
 }
 
+/// Posts `query` with no token; (status, body text).
+async fn post_text(client: reqwest::Client, url: String, query: &'static str) -> (u16, String) {
+    let response = client
+        .post(url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("answered");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
 #[tokio::test]
 async fn while_it_drains_the_gateway_refuses_new_work_and_its_probes_say_not_ready() {
     // A table lock keeps one request in flight; only PostgreSQL has one to hold.
@@ -97,34 +110,23 @@ async fn while_it_drains_the_gateway_refuses_new_work_and_its_probes_say_not_rea
     assert_eq!(probe("/readyz").await.ok(), Some(200));
 
     let lock = crate::helpers::TableLock::take(&app, migration::Domain::Academic, "subjects").await;
-    let in_flight = {
-        let (client, url) = (app.client.clone(), app.url("/graphql"));
-        tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .json(&json!({ "query": "{ subjects(first: 1) { totalCount } }" }))
-                .send()
-                .await
-                .expect("answered");
-            (
-                response.status().as_u16(),
-                response.text().await.unwrap_or_default(),
-            )
-        })
-    };
+    let in_flight = tokio::spawn(post_text(
+        app.client.clone(),
+        app.url("/graphql"),
+        "{ subjects(first: 1) { totalCount } }",
+    ));
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.state.shutdown.cancel();
 
     // Draining: no new connection on the main address, probes say not ready (and alive).
-    let mut refused = false;
-    for _ in 0..50 {
-        if TcpStream::connect(app.addr).await.is_err() {
-            refused = true;
-            break;
+    let within = Duration::from_millis(2500);
+    eventually(within, "the main listener closes at once", || async {
+        match TcpStream::connect(app.addr).await {
+            Err(_) => Ok(()),
+            Ok(_) => Err("still accepting"),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(refused, "the main listener closes at once");
+    })
+    .await;
     assert_eq!(probe("/readyz").await.ok(), Some(503));
     assert_eq!(probe("/livez").await.ok(), Some(200));
     assert!(

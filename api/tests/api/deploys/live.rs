@@ -19,6 +19,27 @@ async fn follow(d: &Deployer, token: &str, deployment: &Value) -> Vec<Value> {
     updates
 }
 
+/// Each step's progress in order, and the build's two lines with the build step.
+fn every_step_with_its_lines(updates: &[Value]) {
+    let progress: Vec<i64> = updates
+        .iter()
+        .filter(|u| u["status"] == "RUNNING" || u["status"] == "SUCCEEDED")
+        .filter_map(|u| u["progress"].as_i64())
+        .filter(|p| *p > 0)
+        .collect();
+    assert_eq!(progress, vec![20, 40, 60, 80, 100], "{updates:?}");
+    let built = updates
+        .iter()
+        .find(|u| u["progress"] == 40)
+        .expect("the build step");
+    let built_lines = lines(&built["lines"]);
+    assert!(
+        built_lines.contains(&"line one".to_owned())
+            && built_lines.contains(&"line two".to_owned()),
+        "the build's lines arrive with its step: {built_lines:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_subscriber_follows_every_step_with_its_log_lines_and_a_late_one_gets_the_state() {
     let d = Deployer::spawn(Backend::Sqlite, &["--deploy-max-workers", "1"]).await;
@@ -48,23 +69,7 @@ async fn a_subscriber_follows_every_step_with_its_log_lines_and_a_late_one_gets_
         updates[0]["status"], "PENDING",
         "the current state comes first: {updates:?}"
     );
-    let progress: Vec<i64> = updates
-        .iter()
-        .filter(|u| u["status"] == "RUNNING" || u["status"] == "SUCCEEDED")
-        .filter_map(|u| u["progress"].as_i64())
-        .filter(|p| *p > 0)
-        .collect();
-    assert_eq!(progress, vec![20, 40, 60, 80, 100], "{updates:?}");
-    let built = updates
-        .iter()
-        .find(|u| u["progress"] == 40)
-        .expect("the build step");
-    let built_lines = lines(&built["lines"]);
-    assert!(
-        built_lines.contains(&"line one".to_owned())
-            && built_lines.contains(&"line two".to_owned()),
-        "the build's lines arrive with its step: {built_lines:?}"
-    );
+    every_step_with_its_lines(&updates);
     assert_eq!(updates.last().expect("updates")["status"], "SUCCEEDED");
 
     // A late subscriber: the current (final) state, then completion.

@@ -12,7 +12,7 @@ use std::{
 use serde_json::json;
 
 use super::{APP, Deployer, Repo, lines, processes_in_groups, processes_of};
-use crate::helpers::{Backend, backends, first_code};
+use crate::helpers::{Backend, backends, eventually, first_code};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -33,122 +33,134 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
     for backend in backends() {
         let d = Deployer::spawn(backend, &[]).await;
         let repo = Repo::new(&borrowed(&app_files("v1")));
-        let first_commit = {
-            let out = std::process::Command::new("git")
-                .args(["rev-parse", "--short", "HEAD"])
-                .current_dir(repo.path())
-                .output()
-                .expect("git");
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        };
         let project = d.project("hello-app", &repo).await;
-
-        let job = d.deploy(&project).await;
-        assert_eq!(job["status"], "PENDING", "{job}");
-        let done = d.wait(&job["id"], LIMIT).await;
-        assert_eq!(done["status"], "SUCCEEDED", "{backend:?}: {done}");
-        assert_eq!(done["progress"], 100);
-        assert_eq!(done["deployment"]["commit"], first_commit.as_str());
-        assert_eq!(done["deployment"]["successful"], true);
-        let build = lines(&done["deployment"]["logs"]);
-        assert!(
-            build.iter().any(|l| l == "building the app"),
-            "the BUILD log holds the build's output: {build:?}"
-        );
-        let (status, page) = d.get("/apps/hello-app/").await;
-        assert_eq!(
-            (status, page.contains("hello from v1")),
-            (200, true),
-            "{page}"
-        );
-        let (status, css) = d.get("/apps/hello-app/style.css").await;
-        assert_eq!((status, css.as_str()), (200, "body { color: v1; }"));
-        let (status, made) = d.get("/apps/hello-app/generated/made.txt").await;
-        assert_eq!(
-            (status, made.trim()),
-            (200, "made"),
-            "the app serves what its build made"
-        );
-        let (status, _) = d.get("/apps/hello-app").await;
-        assert_eq!(status, 200, "the slug without a slash redirects to it");
-        assert!(d.running(&project).await);
-
-        // A redeploy while a client polls: no request fails during the switch.
-        repo.commit(&borrowed(&app_files("v2")), "second");
-        let stop = Arc::new(AtomicBool::new(false));
-        let poller = {
-            let stop = stop.clone();
-            let client = d.app.client.clone();
-            let url = d.app.url("/apps/hello-app/");
-            tokio::spawn(async move {
-                let mut failures = Vec::new();
-                let mut served = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    match client.get(&url).send().await {
-                        Ok(r) if r.status() == 200 => served += 1,
-                        Ok(r) => failures.push(r.status().to_string()),
-                        Err(e) => failures.push(e.to_string()),
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                (served, failures)
-            })
-        };
-        let job = d.deploy(&project).await;
-        let done = d.wait(&job["id"], LIMIT).await;
-        assert_eq!(done["status"], "SUCCEEDED", "{done}");
-        // Past the old instance's drain.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        stop.store(true, Ordering::SeqCst);
-        let (served, failures) = poller.await.expect("the poller ends");
-        assert!(
-            failures.is_empty(),
-            "requests failed during the switch: {failures:?}"
-        );
-        assert!(served > 10, "the poller ran throughout ({served} requests)");
-        let (_, page) = d.get("/apps/hello-app/").await;
-        assert!(page.contains("hello from v2"), "{page}");
-
-        d.stop_project(&project).await;
-        let (status, page) = d.get("/apps/hello-app/").await;
-        assert_eq!(status, 503, "{page}");
-        if super::is_root() {
-            assert!(
-                super::no_process_left(d.uid_of(&project)).await,
-                "stopping leaves no process"
-            );
-        }
-
-        // Started again from the last build, without fetching.
-        let job = d
-            .app
-            .data_as(
-                &d.owner,
-                "mutation($p: ID!) { startProject(projectId: $p) { id kind } }",
-                json!({ "p": project }),
-            )
-            .await["startProject"]
-            .clone();
-        assert_eq!(job["kind"], "START");
-        let done = d.wait(&job["id"], LIMIT).await;
-        assert_eq!(done["status"], "SUCCEEDED", "{done}");
-        let (_, page) = d.get("/apps/hello-app/").await;
-        assert!(page.contains("hello from v2"), "{page}");
-
-        // Deleting the project stops the app and removes its folders.
-        d.app
-            .data_as(
-                &d.admin,
-                "mutation($p: ID!) { deleteProject(id: $p) }",
-                json!({ "p": project }),
-            )
-            .await;
-        let (status, _) = d.get("/apps/hello-app/").await;
-        assert_eq!(status, 503);
-        let folder = d.app.deploy_dir.path().join("deployments").join(&project);
-        assert!(!folder.exists(), "{} is removed", folder.display());
+        the_first_deploy_serves_v1(&d, &repo, &project, backend).await;
+        a_redeploy_fails_no_request(&d, &repo, &project).await;
+        stop_start_and_delete(&d, &project).await;
         d.app.stop().await;
     }
+}
+
+/// The commit `HEAD` names in `repo`, short.
+fn head_commit(repo: &Repo) -> String {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(repo.path())
+        .output()
+        .expect("git");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn the_first_deploy_serves_v1(d: &Deployer, repo: &Repo, project: &str, backend: Backend) {
+    let job = d.deploy(project).await;
+    assert_eq!(job["status"], "PENDING", "{job}");
+    let done = d.wait(&job["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{backend:?}: {done}");
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["deployment"]["commit"], head_commit(repo).as_str());
+    assert_eq!(done["deployment"]["successful"], true);
+    let build = lines(&done["deployment"]["logs"]);
+    assert!(
+        build.iter().any(|l| l == "building the app"),
+        "the BUILD log holds the build's output: {build:?}"
+    );
+    let (status, page) = d.get("/apps/hello-app/").await;
+    assert_eq!(
+        (status, page.contains("hello from v1")),
+        (200, true),
+        "{page}"
+    );
+    let (status, css) = d.get("/apps/hello-app/style.css").await;
+    assert_eq!((status, css.as_str()), (200, "body { color: v1; }"));
+    let (status, made) = d.get("/apps/hello-app/generated/made.txt").await;
+    assert_eq!(
+        (status, made.trim()),
+        (200, "made"),
+        "the app serves what its build made"
+    );
+    let (status, _) = d.get("/apps/hello-app").await;
+    assert_eq!(status, 200, "the slug without a slash redirects to it");
+    assert!(d.running(project).await);
+}
+
+/// A redeploy while a client polls: no request fails during the switch.
+async fn a_redeploy_fails_no_request(d: &Deployer, repo: &Repo, project: &str) {
+    repo.commit(&borrowed(&app_files("v2")), "second");
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = tokio::spawn(poll(
+        d.app.client.clone(),
+        d.app.url("/apps/hello-app/"),
+        stop.clone(),
+    ));
+    let job = d.deploy(project).await;
+    let done = d.wait(&job["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    // Past the old instance's drain.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let (served, failures) = poller.await.expect("the poller ends");
+    assert!(
+        failures.is_empty(),
+        "requests failed during the switch: {failures:?}"
+    );
+    assert!(served > 10, "the poller ran throughout ({served} requests)");
+    let (_, page) = d.get("/apps/hello-app/").await;
+    assert!(page.contains("hello from v2"), "{page}");
+}
+
+/// GETs `url` every 10 ms until `stop`: (served, failures).
+async fn poll(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> (u32, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut served = 0;
+    while !stop.load(Ordering::SeqCst) {
+        match client.get(&url).send().await {
+            Ok(r) if r.status() == 200 => served += 1,
+            Ok(r) => failures.push(r.status().to_string()),
+            Err(e) => failures.push(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (served, failures)
+}
+
+/// Stopped, the app is gone; started again from the last build (without fetching) it
+/// serves v2; deleting the project stops it and removes its folders.
+async fn stop_start_and_delete(d: &Deployer, project: &str) {
+    d.stop_project(project).await;
+    let (status, page) = d.get("/apps/hello-app/").await;
+    assert_eq!(status, 503, "{page}");
+    if super::is_root() {
+        assert!(
+            super::no_process_left(d.uid_of(project)).await,
+            "stopping leaves no process"
+        );
+    }
+    let job = d
+        .app
+        .data_as(
+            &d.owner,
+            "mutation($p: ID!) { startProject(projectId: $p) { id kind } }",
+            json!({ "p": project }),
+        )
+        .await["startProject"]
+        .clone();
+    assert_eq!(job["kind"], "START");
+    let done = d.wait(&job["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let (_, page) = d.get("/apps/hello-app/").await;
+    assert!(page.contains("hello from v2"), "{page}");
+
+    d.app
+        .data_as(
+            &d.admin,
+            "mutation($p: ID!) { deleteProject(id: $p) }",
+            json!({ "p": project }),
+        )
+        .await;
+    let (status, _) = d.get("/apps/hello-app/").await;
+    assert_eq!(status, 503);
+    let folder = d.app.deploy_dir.path().join("deployments").join(project);
+    assert!(!folder.exists(), "{} is removed", folder.display());
 }
 
 #[tokio::test]
@@ -186,21 +198,14 @@ async fn cancelling_a_slow_build_ends_cancelled_and_leaves_no_process_of_it() {
     let job = d.deploy(&project).await;
     let deployment = job["deployment"]["id"].clone();
     // Wait until the build runs (its line is in the log).
-    let deadline = std::time::Instant::now() + LIMIT;
-    loop {
+    eventually(LIMIT, "the build never started", || async {
         let now = d.job(&job["id"]).await;
-        if lines(&now["deployment"]["logs"])
+        let started = lines(&now["deployment"]["logs"])
             .iter()
-            .any(|l| l == "slow build")
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the build never started: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .any(|l| l == "slow build");
+        started.then_some(()).ok_or(now)
+    })
+    .await;
     let groups: Vec<i32> = if super::is_root() {
         let groups: Vec<i32> = processes_of(d.uid_of(&project))
             .iter()
@@ -215,14 +220,12 @@ async fn cancelling_a_slow_build_ends_cancelled_and_leaves_no_process_of_it() {
     assert_eq!(cancelled["status"], "CANCELLED");
     let ended = d.wait(&job["id"], LIMIT).await;
     assert_eq!(ended["status"], "CANCELLED", "{ended}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !processes_in_groups(&groups).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "processes of the cancelled build survive"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let within = Duration::from_secs(10);
+    eventually(within, "processes of the cancelled build survive", || {
+        let left = processes_in_groups(&groups);
+        std::future::ready(if left.is_empty() { Ok(()) } else { Err(left) })
+    })
+    .await;
     let (_, again) = d
         .app
         .post_as(

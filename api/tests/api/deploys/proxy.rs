@@ -70,6 +70,13 @@ async fn the_proxy_forwards_headers_streams_bodies_and_passes_websockets_through
         .await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
 
+    headers_are_forwarded_and_hop_by_hop_ones_dropped(&d).await;
+    the_body_reaches_the_app_whole(&d).await;
+    a_websocket_passes_through(&d).await;
+    d.app.stop().await;
+}
+
+async fn headers_are_forwarded_and_hop_by_hop_ones_dropped(d: &Deployer) {
     let response = d
         .app
         .client
@@ -94,7 +101,9 @@ async fn the_proxy_forwards_headers_streams_bodies_and_passes_websockets_through
     assert_eq!(headers["x-forwarded-host"], d.app.addr.to_string());
     assert_eq!(headers["x-custom"], "reaches the app");
     assert!(headers.get("x-hop").is_none(), "{headers}");
+}
 
+async fn the_body_reaches_the_app_whole(d: &Deployer) {
     let body = vec![b'x'; 3 * 1024 * 1024];
     let posted: Value = d
         .app
@@ -112,7 +121,9 @@ async fn the_proxy_forwards_headers_streams_bodies_and_passes_websockets_through
         3 * 1024 * 1024,
         "the body reaches the app whole"
     );
+}
 
+async fn a_websocket_passes_through(d: &Deployer) {
     let url = format!("ws://{}/apps/echo-app/socket", d.app.addr);
     let (mut socket, response) = tokio_tungstenite::connect_async(url)
         .await
@@ -128,5 +139,4 @@ async fn the_proxy_forwards_headers_streams_bodies_and_passes_websockets_through
         .expect("a frame")
         .expect("a message");
     assert_eq!(reply, Message::Text("echo: hello".into()));
-    d.app.stop().await;
 }

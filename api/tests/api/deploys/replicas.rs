@@ -3,17 +3,17 @@
 //! second's run at once, and the first's `/apps/<slug>/` reaches the app the second
 //! started.
 
-use std::time::Duration;
+use std::{path::PathBuf, process::Child, time::Duration};
 
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use super::{
-    Deployer, Repo, is_root, next_payload,
+    Deployer, Repo, Socket, is_root, next_payload,
     replica::{Binary, Replica},
     subscribe,
 };
-use crate::helpers::{Backend, backends};
+use crate::helpers::{Backend, backends, eventually};
 
 #[tokio::test]
 async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_served_from_the_first()
@@ -30,37 +30,16 @@ async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_se
     )
     .await;
     let blocker = Repo::new(&[("deploy.toml", "build = \"sleep 60\"\nstatic = \"s\"\n")]);
-    let followed = Repo::new(&[
-        (
-            "deploy.toml",
-            "build = \"echo built on the other replica\"\nstart = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
-        ),
-        ("index.html", "served by the other replica"),
-    ]);
+    let followed = Repo::new(&FOLLOWED);
     let blocker_project = a.project("blocker-app", &blocker).await;
     let project = a.project("replica-app", &followed).await;
     let blocking = a.deploy(&blocker_project).await;
 
     // A's admin view shows B's worker, with B's replica id.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let worker = loop {
-        let view = a
-            .app
-            .data_as(
-                &a.admin,
-                "{ workers { uuid replica job { id } } }",
-                json!({}),
-            )
-            .await;
-        if let Some(worker) = view["workers"].as_array().and_then(|w| w.first()).cloned() {
-            break worker;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "B never claimed the job"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let worker = eventually(Duration::from_secs(30), "B never claimed the job", || {
+        first_worker(&a)
+    })
+    .await;
     assert_eq!(worker["replica"], b.state.deploy.replica());
     assert_eq!(worker["job"]["id"], blocking["id"]);
     assert!(
@@ -81,8 +60,47 @@ async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_se
     assert_eq!(first["status"], "PENDING");
     // Cancelled on A, stopped on B at once (NOTIFY), which then takes the next job.
     a.cancel(&blocking["deployment"]["id"]).await;
+    assert_followed_to_the_end(&mut socket, "built on the other replica").await;
+    let (status, page) = a.get("/apps/replica-app/").await;
+    assert_eq!(
+        (status, page.contains("served by the other replica")),
+        (200, true),
+        "{page}"
+    );
+    b.stop().await;
+    a.app.stop().await;
+}
+
+const FOLLOWED: [(&str, &str); 2] = [
+    (
+        "deploy.toml",
+        "build = \"echo built on the other replica\"\nstart = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
+    ),
+    ("index.html", "served by the other replica"),
+];
+
+/// The first worker in the admin's view of `a`, once there is one.
+async fn first_worker(a: &Deployer) -> Result<Value, &'static str> {
+    let view = a
+        .app
+        .data_as(
+            &a.admin,
+            "{ workers { uuid replica job { id } } }",
+            json!({}),
+        )
+        .await;
+    view["workers"]
+        .as_array()
+        .and_then(|w| w.first())
+        .cloned()
+        .ok_or("no worker yet")
+}
+
+/// Every step's progress comes through until the socket closes, and the build's
+/// `line` among the log lines.
+async fn assert_followed_to_the_end(socket: &mut Socket, line: &str) {
     let mut updates: Vec<Value> = Vec::new();
-    while let Some(update) = next_payload(&mut socket).await {
+    while let Some(update) = next_payload(socket).await {
         updates.push(update["deploymentUpdates"].clone());
     }
     let progress: Vec<i64> = updates
@@ -95,17 +113,9 @@ async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_se
         updates
             .iter()
             .flat_map(|u| super::lines(&u["lines"]))
-            .any(|l| l == "built on the other replica"),
+            .any(|l| l == line),
         "{updates:?}"
     );
-    let (status, page) = a.get("/apps/replica-app/").await;
-    assert_eq!(
-        (status, page.contains("served by the other replica")),
-        (200, true),
-        "{page}"
-    );
-    b.stop().await;
-    a.app.stop().await;
 }
 
 #[tokio::test]
@@ -117,11 +127,53 @@ async fn a_replica_starting_after_a_crash_stops_the_apps_a_dead_one_left_and_say
     let a = Deployer::spawn(Backend::Sqlite, &["--deploy-max-workers", "0"]).await;
     let repo = Repo::new(&[("deploy.toml", "static = \"s\"\n")]);
     let project = a.project("orphan-app", &repo).await;
+    let mut orphan = left_running_by_a_dead_replica(&a, &project, &repo).await;
+    let (mut build, groups) = a_build_left_in_a_dead_replicas_groups();
+
+    let b = Replica::of(&a, &[]).await;
+    let within = Duration::from_secs(10);
+    if !groups.is_empty() {
+        eventually(within, "the dead gateway's build still runs", || {
+            std::future::ready(build.try_wait().expect("waits").ok_or("running"))
+        })
+        .await;
+        assert!(
+            groups.iter().all(|g| !g.exists()),
+            "the dead gateway's groups are removed"
+        );
+    }
+    let _ = build.kill();
+    let _ = build.wait();
+    let status = eventually(within, "the dead replica's app still runs", || {
+        std::future::ready(orphan.try_wait().expect("waits").ok_or("running"))
+    })
+    .await;
+    assert!(!status.success(), "killed, not ended: {status:?}");
+    let running = a
+        .app
+        .data_as(
+            &a.owner,
+            "query($p: ID!) { project(id: $p) { running } }",
+            json!({ "p": project }),
+        )
+        .await;
+    assert_eq!(
+        running["project"]["running"], false,
+        "the database matches the processes"
+    );
+    b.stop().await;
+    a.app.stop().await;
+}
+
+/// What a replica killed with -9 leaves: its app, in its own session, as the project's
+/// user, recorded on the last successful deployment under a replica id that is dead.
+async fn left_running_by_a_dead_replica(a: &Deployer, project: &str, repo: &Repo) -> Child {
+    use entities::projects::deployment::{Column, Entity};
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+
     let project_id: i32 = project.parse().expect("an id");
-    // What a replica killed with -9 leaves: its app, in its own session, as the
-    // project's user, recorded on the last successful deployment.
-    let uid = a.uid_of(&project).to_string();
-    let mut orphan = std::process::Command::new("setsid")
+    let uid = a.uid_of(project).to_string();
+    let orphan = std::process::Command::new("setsid")
         .args([
             "setpriv",
             &format!("--reuid={uid}"),
@@ -141,124 +193,74 @@ async fn a_replica_starting_after_a_crash_stops_the_apps_a_dead_one_left_and_say
         static_path: None,
         source_deployment: None,
     };
-    let recorded = deploy::queue::record(
-        db,
-        &payload,
-        1,
-        entities::projects::enums::JobStatus::Succeeded,
-        None,
-    )
-    .await
-    .expect("recorded");
-    let host = a
-        .app
-        .state
-        .deploy
-        .replica()
-        .rsplitn(3, '-')
-        .nth(2)
-        .expect("a host")
-        .to_owned();
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-    entities::projects::deployment::Entity::update_many()
+    let succeeded = entities::projects::enums::JobStatus::Succeeded;
+    let recorded = deploy::queue::record(db, &payload, 1, succeeded, None)
+        .await
+        .expect("recorded");
+    let replica = a.app.state.deploy.replica();
+    let host = replica.rsplitn(3, '-').nth(2).expect("a host");
+    Entity::update_many()
         .col_expr(
-            entities::projects::deployment::Column::ProcessGroup,
+            Column::ProcessGroup,
             Expr::value(i32::try_from(orphan.id()).expect("a pid")),
         )
         .col_expr(
-            entities::projects::deployment::Column::Replica,
+            Column::Replica,
             Expr::value(format!("{host}-999999999-dead01")),
         )
-        .filter(entities::projects::deployment::Column::Id.eq(recorded.id))
+        .filter(Column::Id.eq(recorded.id))
         .exec(&**db)
         .await
         .expect("updated");
     deploy::queue::set_running(&**db, project_id, true)
         .await
         .expect("marked");
+    orphan
+}
 
-    // And a build it was running, found by its cgroup's name (`p<dead pid>.…`).
-    let groups: Vec<std::path::PathBuf> = ["memory", "pids"]
+/// A build the dead replica was running, found by its cgroup's name
+/// (`p<dead pid>.…`); the groups are empty where cgroups v1 are not writable.
+fn a_build_left_in_a_dead_replicas_groups() -> (Child, Vec<PathBuf>) {
+    let build = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("the orphan build starts");
+    if !std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists() {
+        return (build, Vec::new());
+    }
+    let groups: Vec<PathBuf> = ["memory", "pids"]
         .iter()
         .map(|controller| {
-            let own = std::fs::read_to_string("/proc/self/cgroup").expect("cgroups");
-            let path = own
-                .lines()
-                .find_map(|l| {
-                    let mut parts = l.splitn(3, ':').skip(1);
-                    let names = parts.next()?;
-                    names
-                        .split(',')
-                        .any(|n| n == *controller)
-                        .then(|| parts.next())?
-                })
-                .unwrap_or("/")
-                .trim_start_matches('/')
-                .to_owned();
-            std::path::Path::new("/sys/fs/cgroup")
-                .join(controller)
-                .join(path)
+            own_group(controller)
                 .join("students-project")
                 .join("p999999999.deadbeef-build-7")
         })
         .collect();
-    let mut build = std::process::Command::new("sleep")
-        .arg("600")
-        .spawn()
-        .expect("the orphan build starts");
-    let cgroups = std::path::Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists();
-    if cgroups {
-        for group in &groups {
-            std::fs::create_dir_all(group).expect("a cgroup");
-            std::fs::write(group.join("cgroup.procs"), build.id().to_string()).expect("joined");
-        }
+    for group in &groups {
+        std::fs::create_dir_all(group).expect("a cgroup");
+        std::fs::write(group.join("cgroup.procs"), build.id().to_string()).expect("joined");
     }
+    (build, groups)
+}
 
-    let b = Replica::of(&a, &[]).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    if cgroups {
-        loop {
-            if build.try_wait().expect("waits").is_some() {
-                assert!(
-                    groups.iter().all(|g| !g.exists()),
-                    "the dead gateway's groups are removed"
-                );
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the dead gateway's build still runs"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    let _ = build.kill();
-    let _ = build.wait();
-    loop {
-        if let Some(status) = orphan.try_wait().expect("waits") {
-            assert!(!status.success(), "killed, not ended: {status:?}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dead replica's app still runs"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let running = a
-        .app
-        .data_as(
-            &a.owner,
-            "query($p: ID!) { project(id: $p) { running } }",
-            json!({ "p": project }),
-        )
-        .await;
-    assert_eq!(
-        running["project"]["running"], false,
-        "the database matches the processes"
-    );
-    b.stop().await;
-    a.app.stop().await;
+/// This process's cgroup (v1) under `controller`.
+fn own_group(controller: &str) -> PathBuf {
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("cgroups");
+    let path = own
+        .lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':').skip(1);
+            let names = parts.next()?;
+            names
+                .split(',')
+                .any(|n| n == controller)
+                .then(|| parts.next())?
+        })
+        .unwrap_or("/")
+        .trim_start_matches('/');
+    std::path::Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(path)
 }
 
 #[tokio::test]
@@ -267,21 +269,55 @@ async fn a_replica_killed_with_9_loses_no_job_runs_none_twice_and_leaves_no_proc
         eprintln!("skipped: needs PostgreSQL (TEST_DATABASE_URL) and root (CI has both)");
         return;
     }
-    let a = Deployer::spawn(
-        Backend::Postgres,
-        &["--deploy-max-workers", "2", "--deploy-lease-secs", "3"],
-    )
-    .await;
+    let flags = ["--deploy-max-workers", "2", "--deploy-lease-secs", "3"];
+    let a = Deployer::spawn(Backend::Postgres, &flags).await;
     // Replica X: the real binary, on the same databases and folders.
-    let mut x = Binary::of(
-        &a,
-        &["--deploy-max-workers", "2", "--deploy-lease-secs", "3"],
-    )
+    let mut x = Binary::of(&a, &flags).await;
+    let (_repos, jobs) = a_fleet_of_deploys(&a, 30).await;
+    // Kill X as soon as it runs something.
+    eventually(Duration::from_secs(60), "X never ran a job", || {
+        runs_on_another_replica(&a)
+    })
     .await;
+    x.child.kill().expect("kill -9");
+    x.child.wait().expect("reaped");
+    let killed_at = chrono::Utc::now();
 
+    let mut retried = 0;
+    for (project, job, _) in &jobs {
+        let done = a.wait(&job["id"], Duration::from_secs(240)).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{project}: {done}");
+        if ran_once_at_a_time(&a, project, &done, killed_at).await {
+            retried += 1;
+        }
+    }
+    assert!(retried >= 1, "X's jobs were taken over");
+    // No process of X's builds or apps is left: every project's uid runs processes
+    // only if this replica routes its app.
+    eventually(Duration::from_secs(20), "X's processes survive", || {
+        let strays: Vec<&String> = jobs
+            .iter()
+            .filter(|(project, _, slug)| {
+                a.app.state.deploy.route(slug).is_none()
+                    && !super::processes_of(a.uid_of(project)).is_empty()
+            })
+            .map(|(project, _, _)| project)
+            .collect();
+        std::future::ready(if strays.is_empty() {
+            Ok(())
+        } else {
+            Err(strays)
+        })
+    })
+    .await;
+    a.app.stop().await;
+}
+
+/// `n` projects deploying a one-second build, each queued: (project, job, slug).
+async fn a_fleet_of_deploys(a: &Deployer, n: usize) -> (Vec<Repo>, Vec<(String, Value, String)>) {
     let mut repos = Vec::new();
     let mut jobs = Vec::new();
-    for n in 0..30 {
+    for n in 0..n {
         let repo = Repo::new(&[(
             "deploy.toml",
             "build = \"sleep 1\"\nstart = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
@@ -291,82 +327,52 @@ async fn a_replica_killed_with_9_loses_no_job_runs_none_twice_and_leaves_no_proc
         jobs.push((project.clone(), a.deploy(&project).await, slug));
         repos.push(repo);
     }
-    // Kill X as soon as it runs something.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let view = a
-            .app
-            .data_as(&a.admin, "{ workers { replica } }", json!({}))
-            .await;
-        let mine = a.app.state.deploy.replica();
-        let on_x = view["workers"]
-            .as_array()
-            .is_some_and(|w| w.iter().any(|w| w["replica"] != mine));
-        if on_x {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "X never ran a job");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    x.child.kill().expect("kill -9");
-    x.child.wait().expect("reaped");
-    let killed_at = chrono::Utc::now();
+    (repos, jobs)
+}
 
-    let mut retried = 0;
-    for (project, job, _) in &jobs {
-        let done = a.wait(&job["id"], Duration::from_secs(240)).await;
-        assert_eq!(done["status"], "SUCCEEDED", "{project}: {done}");
-        let attempts: Vec<String> = super::lines(&done["deployment"]["logs"])
-            .into_iter()
-            .filter(|l| l.starts_with("attempt "))
-            .collect();
-        // Tokens grow with every attempt; a second one only after X was killed.
-        assert_eq!(
-            attempts.len() as i64,
-            done["attempts"].as_i64().unwrap_or(0),
-            "{attempts:?}"
-        );
-        if attempts.len() > 1 {
-            retried += 1;
-            let job_row = entities::projects::job::Entity::find_by_id(
-                job["id"]
-                    .as_str()
-                    .and_then(|i| i.parse::<i32>().ok())
-                    .expect("an id"),
-            )
-            .one(&*a.app.state.databases.projects)
-            .await
-            .expect("read")
-            .expect("the job");
-            // The last claim (the retry) came after the kill: never two runs at once.
-            assert!(
-                job_row.started_at.is_some_and(|at| at > killed_at),
-                "{project}: retried at {:?}, X killed at {killed_at}",
-                job_row.started_at
-            );
-        }
+async fn runs_on_another_replica(a: &Deployer) -> Result<(), &'static str> {
+    let view = a
+        .app
+        .data_as(&a.admin, "{ workers { replica } }", json!({}))
+        .await;
+    let mine = a.app.state.deploy.replica();
+    let on_x = view["workers"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w["replica"] != mine));
+    on_x.then_some(()).ok_or("only this replica runs jobs")
+}
+
+/// Checks that a finished job's attempts match its log and that a retry was claimed
+/// only after X was killed (never two runs at once); whether it was retried.
+async fn ran_once_at_a_time(
+    a: &Deployer,
+    project: &str,
+    done: &Value,
+    killed_at: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let attempts: Vec<String> = super::lines(&done["deployment"]["logs"])
+        .into_iter()
+        .filter(|l| l.starts_with("attempt "))
+        .collect();
+    // Tokens grow with every attempt; a second one only after X was killed.
+    assert_eq!(
+        attempts.len() as i64,
+        done["attempts"].as_i64().unwrap_or(0),
+        "{attempts:?}"
+    );
+    if attempts.len() < 2 {
+        return false;
     }
-    assert!(retried >= 1, "X's jobs were taken over");
-    // No process of X's builds or apps is left: every project's uid runs processes
-    // only if this replica routes its app.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let strays: Vec<&String> = jobs
-            .iter()
-            .filter(|(project, _, slug)| {
-                a.app.state.deploy.route(slug).is_none()
-                    && !super::processes_of(a.uid_of(project)).is_empty()
-            })
-            .map(|(project, _, _)| project)
-            .collect();
-        if strays.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "X's processes survive for projects {strays:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    a.app.stop().await;
+    let id = done["id"].as_str().and_then(|i| i.parse::<i32>().ok());
+    let job_row = entities::projects::job::Entity::find_by_id(id.expect("an id"))
+        .one(&*a.app.state.databases.projects)
+        .await
+        .expect("read")
+        .expect("the job");
+    assert!(
+        job_row.started_at.is_some_and(|at| at > killed_at),
+        "{project}: retried at {:?}, X killed at {killed_at}",
+        job_row.started_at
+    );
+    true
 }

@@ -6,8 +6,8 @@ use entities::projects::statistic;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-use super::{Deployer, Repo, next_payload, subscribe};
-use crate::helpers::Backend;
+use super::{Deployer, Repo, Socket, next_payload, subscribe};
+use crate::helpers::{Backend, eventually};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -150,29 +150,57 @@ async fn until_not_running(socket: &mut super::Socket) -> serde_json::Value {
     }
 }
 
-#[tokio::test]
-async fn a_crashing_app_is_restarted_after_a_doubling_wait_until_a_person_stops_it() {
-    let d = Deployer::spawn(
-        Backend::Sqlite,
-        &[
-            "--deploy-liveness-interval-secs",
-            "1",
-            "--deploy-restart-on-crash",
-            "true",
-            "--deploy-restart-backoff-secs",
-            "1",
-        ],
-    )
+/// The app dies, saying it restarts in `wait` s as `crash` in a row, and a START of
+/// the same build brings it back.
+async fn restarted_after(
+    d: &Deployer,
+    project: &str,
+    socket: &mut Socket,
+    crash: usize,
+    wait: u64,
+) {
+    let died = until_not_running(socket).await;
+    let expected = format!("exited with code 3; restarting in {wait} s (crash {crash} in a row)");
+    assert!(
+        died["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&expected)),
+        "crash {crash}: {died}"
+    );
+    let all = eventually(LIMIT, "no restart", || async {
+        let all = deployments(d, project).await;
+        let ended = all.len() == crash + 1 && all[0].1 != "PENDING" && all[0].1 != "RUNNING";
+        if ended { Ok(all) } else { Err(all) }
+    })
     .await;
-    let crashing = r#"import http.server, os, threading, time
+    assert_eq!(
+        all[0],
+        ("START".to_owned(), "SUCCEEDED".to_owned()),
+        "{all:?}"
+    );
+}
+
+/// Serves for 1.5 s, then exits with code 3.
+const CRASHING: &str = r#"import http.server, os, threading, time
 server = http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 time.sleep(1.5)
 os._exit(3)
 "#;
+
+#[tokio::test]
+async fn a_crashing_app_is_restarted_after_a_doubling_wait_until_a_person_stops_it() {
+    let restarts = ["--deploy-restart-on-crash", "true"];
+    let every_second = [
+        "--deploy-liveness-interval-secs",
+        "1",
+        "--deploy-restart-backoff-secs",
+        "1",
+    ];
+    let d = Deployer::spawn(Backend::Sqlite, &[&restarts[..], &every_second].concat()).await;
     let repo = Repo::new(&[
         ("deploy.toml", "start = \"exec python3 app.py\"\n"),
-        ("app.py", crashing),
+        ("app.py", CRASHING),
     ]);
     let project = d.project("phoenix-app", &repo).await;
     let mut socket = subscribe(
@@ -187,29 +215,7 @@ os._exit(3)
 
     // Crash 1: restarted after 1 s, by a START of the same build; crash 2: after 2 s.
     for (crash, wait) in [(1, 1), (2, 2)] {
-        let died = until_not_running(&mut socket).await;
-        let expected =
-            format!("exited with code 3; restarting in {wait} s (crash {crash} in a row)");
-        assert!(
-            died["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(&expected)),
-            "crash {crash}: {died}"
-        );
-        let deadline = std::time::Instant::now() + LIMIT;
-        loop {
-            let all = deployments(&d, &project).await;
-            if all.len() == crash + 1 && all[0].1 != "PENDING" && all[0].1 != "RUNNING" {
-                assert_eq!(
-                    all[0],
-                    ("START".to_owned(), "SUCCEEDED".to_owned()),
-                    "{all:?}"
-                );
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "no restart: {all:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        restarted_after(&d, &project, &mut socket, crash, wait).await;
     }
 
     // Crash 3 is followed by a stop during the wait: the restart is dropped.

@@ -11,10 +11,10 @@ use std::{
     time::Duration,
 };
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Deployer, Repo, is_root};
-use crate::helpers::Backend;
+use crate::helpers::{Backend, eventually};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -34,27 +34,7 @@ async fn a_deployed_app_reads_no_gateway_secret_or_database_and_sees_none_of_its
         return;
     }
     let d = Deployer::spawn(Backend::Sqlite, &[]).await;
-    let data_dir = d.app.databases.data_dir();
-    let secrets: Vec<String> = [
-        "jwt_secret",
-        "secrets_key",
-        "students_project_users.sqlite",
-        "students_project_projects.sqlite",
-    ]
-    .iter()
-    .map(|name| data_dir.join(name).display().to_string())
-    .collect();
-    for path in &secrets {
-        assert!(std::path::Path::new(path).exists(), "{path} exists");
-    }
-    // The gateway closed its DATA_DIR to other users; open what the test's temporary
-    // folder adds on top, so the files' own protection is what is tested.
-    let mode = std::fs::metadata(&data_dir)
-        .expect("data dir")
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o700, "the gateway keeps DATA_DIR to itself");
-
+    let secrets = the_gateways_secrets(&d);
     let start = format!("start = \"sh probe.sh {}\"\n", secrets.join(" "));
     let repo = Repo::new(&[("deploy.toml", start.as_str()), ("probe.sh", PROBE)]);
     let project = d.project("probe-app", &repo).await;
@@ -81,6 +61,36 @@ async fn a_deployed_app_reads_no_gateway_secret_or_database_and_sees_none_of_its
         log.contains(&format!("UID {}", d.uid_of(&project))),
         "{log:?}"
     );
+    only_the_apps_own_environment(&log);
+    d.app.stop().await;
+}
+
+/// The gateway's key files and databases, which exist, in a DATA_DIR it keeps to itself.
+fn the_gateways_secrets(d: &Deployer) -> Vec<String> {
+    let data_dir = d.app.databases.data_dir();
+    let secrets: Vec<String> = [
+        "jwt_secret",
+        "secrets_key",
+        "students_project_users.sqlite",
+        "students_project_projects.sqlite",
+    ]
+    .iter()
+    .map(|name| data_dir.join(name).display().to_string())
+    .collect();
+    for path in &secrets {
+        assert!(std::path::Path::new(path).exists(), "{path} exists");
+    }
+    let mode = std::fs::metadata(&data_dir)
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the gateway keeps DATA_DIR to itself");
+    secrets
+}
+
+/// The probe's `ENV` lines name only what the platform gives an app, and the
+/// project's own variable arrives.
+fn only_the_apps_own_environment(log: &[String]) {
     let names: Vec<&str> = log
         .iter()
         .filter_map(|l| l.strip_prefix("ENV "))
@@ -107,28 +117,9 @@ async fn a_deployed_app_reads_no_gateway_secret_or_database_and_sees_none_of_its
         log.contains(&"ENV GREETING=hola".to_owned()),
         "the project's variables arrive"
     );
-    d.app.stop().await;
 }
 
-#[tokio::test]
-async fn a_fork_loop_and_a_memory_hog_are_stopped_by_their_limits_while_the_gateway_answers() {
-    if !is_root() {
-        eprintln!("skipped: the user sandbox needs root (CI runs it as root)");
-        return;
-    }
-    let d = Deployer::spawn(
-        Backend::Sqlite,
-        &[
-            "--deploy-max-processes",
-            "24",
-            "--deploy-memory-mb",
-            "64",
-            "--deploy-start-timeout-secs",
-            "5",
-        ],
-    )
-    .await;
-    let fork = r#"import os, time
+const FORK: &str = r#"import os, time
 refused = False
 for _ in range(10000):
     try:
@@ -141,58 +132,51 @@ for _ in range(10000):
         break
 print('forked freely' if not refused else 'stopped', flush=True)
 "#;
-    let hog = r#"chunks = []
+
+const HOG: &str = r#"chunks = []
 while True:
     chunks.append(b'x' * (16 * 1024 * 1024))
     print('holding', len(chunks) * 16, 'MiB', flush=True)
 "#;
-    let forker = Repo::new(&[
-        ("deploy.toml", "start = \"python3 fork.py\"\n"),
-        ("fork.py", fork),
-    ]);
-    let hogger = Repo::new(&[
-        ("deploy.toml", "start = \"python3 hog.py\"\n"),
-        ("hog.py", hog),
-    ]);
+
+#[tokio::test]
+async fn a_fork_loop_and_a_memory_hog_are_stopped_by_their_limits_while_the_gateway_answers() {
+    if !is_root() {
+        eprintln!("skipped: the user sandbox needs root (CI runs it as root)");
+        return;
+    }
+    let limits = ["--deploy-max-processes", "24", "--deploy-memory-mb", "64"];
+    let flags = [&limits[..], &["--deploy-start-timeout-secs", "5"]].concat();
+    let d = Deployer::spawn(Backend::Sqlite, &flags).await;
+    let start = |script: &str| format!("start = \"python3 {script}\"\n");
+    let forker = Repo::new(&[("deploy.toml", &*start("fork.py")), ("fork.py", FORK)]);
+    let hogger = Repo::new(&[("deploy.toml", &*start("hog.py")), ("hog.py", HOG)]);
     let fork_project = d.project("fork-app", &forker).await;
     let hog_project = d.project("hog-app", &hogger).await;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let stop = stop.clone();
-        let client = d.app.client.clone();
-        let url = d.app.url("/livez");
-        tokio::spawn(async move {
-            let mut failures = 0;
-            let mut most_answers = 0;
-            while !stop.load(Ordering::SeqCst) {
-                match tokio::time::timeout(Duration::from_secs(2), client.get(&url).send()).await {
-                    Ok(Ok(r)) if r.status() == 200 => most_answers += 1,
-                    _ => failures += 1,
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            (most_answers, failures)
-        })
-    };
+    let watcher = tokio::spawn(watch_livez(
+        d.app.client.clone(),
+        d.app.url("/livez"),
+        stop.clone(),
+    ));
     let fork_job = d.deploy(&fork_project).await;
     let hog_job = d.deploy(&hog_project).await;
     let mut most_processes = 0;
-    let deadline = std::time::Instant::now() + LIMIT;
-    let (fork_done, hog_done) = loop {
+    let ended = |j: &Value| !matches!(j["status"].as_str(), Some("PENDING" | "RUNNING"));
+    let (deployer, ids) = (&d, (&fork_job["id"], &hog_job["id"]));
+    let (fork_done, hog_done) = eventually(LIMIT, "jobs never ended", || {
         most_processes = most_processes.max(super::processes_of(d.uid_of(&fork_project)).len());
-        let (f, h) = (d.job(&fork_job["id"]).await, d.job(&hog_job["id"]).await);
-        let ended =
-            |j: &serde_json::Value| !matches!(j["status"].as_str(), Some("PENDING" | "RUNNING"));
-        if ended(&f) && ended(&h) {
-            break (f, h);
+        async move {
+            let (f, h) = (deployer.job(ids.0).await, deployer.job(ids.1).await);
+            if ended(&f) && ended(&h) {
+                Ok((f, h))
+            } else {
+                Err((f, h))
+            }
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "jobs never ended: {f} {h}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     stop.store(true, Ordering::SeqCst);
     let (answers, failures) = watcher.await.expect("the watcher ends");
     assert_eq!(
@@ -203,9 +187,31 @@ while True:
     // Neither app ever answered on its port: both deploys fail, stopped by limits.
     assert_eq!(fork_done["status"], "FAILED", "{fork_done}");
     assert_eq!(hog_done["status"], "FAILED", "{hog_done}");
+    forks_were_refused(&d, &fork_job, most_processes).await;
+    the_hog_was_stopped(&d, &hog_job).await;
+    assert!(super::no_process_left(d.uid_of(&fork_project)).await);
+    assert!(super::no_process_left(d.uid_of(&hog_project)).await);
+    d.app.stop().await;
+}
+
+/// Asks `/livez` every 20 ms until `stop`; (answers, failures).
+async fn watch_livez(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> (u32, u32) {
+    let mut failures = 0;
+    let mut answers = 0;
+    while !stop.load(Ordering::SeqCst) {
+        match tokio::time::timeout(Duration::from_secs(2), client.get(&url).send()).await {
+            Ok(Ok(r)) if r.status() == 200 => answers += 1,
+            _ => failures += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (answers, failures)
+}
+
+async fn forks_were_refused(d: &Deployer, job: &Value, most_processes: usize) {
     let fork_log = d
         .runtime_log_with(
-            &fork_job["deployment"]["id"],
+            &job["deployment"]["id"],
             |l| l.starts_with("fork refused"),
             LIMIT,
         )
@@ -218,12 +224,15 @@ while True:
         most_processes <= 24,
         "{most_processes} processes ran at once"
     );
-    // Out of address space (rlimit), or killed by the cgroup's OOM killer (the shell
-    // reports 128 + 9).
+}
+
+/// Out of address space (rlimit), or killed by the cgroup's OOM killer (the shell
+/// reports 128 + 9), before it held much past its 64 MiB.
+async fn the_hog_was_stopped(d: &Deployer, job: &Value) {
     let stopped =
         |l: &str| l.contains("MemoryError") || l.contains("signal 9") || l.contains("code 137");
     let hog_log = d
-        .runtime_log_with(&hog_job["deployment"]["id"], stopped, LIMIT)
+        .runtime_log_with(&job["deployment"]["id"], stopped, LIMIT)
         .await;
     let held: Vec<&String> = hog_log
         .iter()
@@ -238,7 +247,4 @@ while True:
         hog_log.iter().any(|l| stopped(l)),
         "the hog was stopped by the memory limit: {hog_log:?}"
     );
-    assert!(super::no_process_left(d.uid_of(&fork_project)).await);
-    assert!(super::no_process_left(d.uid_of(&hog_project)).await);
-    d.app.stop().await;
 }

@@ -3,18 +3,21 @@
 //! it), closes its subscriptions with a close frame, leaves no process of the build and
 //! exits 0.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde_json::json;
-use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{
+    Message,
+    protocol::{CloseFrame, frame::coding::CloseCode},
+};
 
 use super::{
-    Deployer, Repo, is_root,
+    Deployer, Repo, Socket, is_root,
     replica::{Binary, Replica},
     subscribe_at,
 };
-use crate::helpers::{Backend, backends};
+use crate::helpers::{Backend, backends, eventually};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -26,16 +29,10 @@ async fn sigterm_during_a_deploy_hands_it_to_another_replica_closes_subscription
     }
     // A serves and runs no deploys; X runs them, with a grace of 1 s.
     let a = Deployer::spawn(Backend::Postgres, &["--deploy-max-workers", "0"]).await;
+    let flags = ["--deploy-max-workers", "1", "--deploy-lease-secs", "3"];
     let mut x = Binary::of(
         &a,
-        &[
-            "--deploy-max-workers",
-            "1",
-            "--deploy-lease-secs",
-            "3",
-            "--deploy-shutdown-grace-secs",
-            "1",
-        ],
+        &[&flags[..], &["--deploy-shutdown-grace-secs", "1"]].concat(),
     )
     .await;
     let repo = Repo::new(&[(
@@ -52,48 +49,75 @@ async fn sigterm_during_a_deploy_hands_it_to_another_replica_closes_subscription
     )
     .await;
     // X fetched and is building.
-    let deadline = Instant::now() + LIMIT;
-    loop {
+    eventually(LIMIT, "X never ran the job", || async {
         let now = a.job(&job["id"]).await;
-        if now["status"] == "RUNNING" && now["progress"].as_i64() >= Some(20) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "X never ran the job: {now}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let building = now["status"] == "RUNNING" && now["progress"].as_i64() >= Some(20);
+        building.then_some(()).ok_or(now)
+    })
+    .await;
 
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &x.child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(sent.success());
-
     // The subscriber is told the server is going away, with a close frame.
-    let close = tokio::time::timeout(LIMIT, async {
+    let close = close_frame(&mut socket).await;
+    assert_eq!(close.code, CloseCode::Away, "{close:?}");
+
+    // X exits 0 after its grace, and gave the job back.
+    let status = eventually(LIMIT, "X is still running", || {
+        std::future::ready(x.child.try_wait().expect("wait").ok_or("running"))
+    })
+    .await;
+    assert!(status.success(), "X exited with {status}");
+    the_job_is_back_in_the_queue(&a, &job["id"], &project).await;
+
+    // B takes it over and finishes it.
+    let b = Replica::of(&a, &["--deploy-max-workers", "1"]).await;
+    let done = a.wait(&job["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let x_id = format!("-{}-", x.child.id());
+    one_attempt_on_each(&done, &x_id, b.state.deploy.replica());
+    b.stop().await;
+    a.app.stop().await;
+}
+
+/// The job's log shows attempt 1 on X and attempt 2 on B, nothing more.
+fn one_attempt_on_each(done: &Value, x_id: &str, b_id: &str) {
+    let attempts: Vec<String> = super::lines(&done["deployment"]["logs"])
+        .into_iter()
+        .filter(|l| l.starts_with("attempt "))
+        .collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(
+        attempts[0].starts_with("attempt 1 on ") && attempts[0].contains(x_id),
+        "{attempts:?}"
+    );
+    assert!(
+        attempts[1].starts_with("attempt 2 on ") && attempts[1].contains(b_id),
+        "{attempts:?}"
+    );
+}
+
+/// The close frame the server sends on `socket`, skipping other messages.
+async fn close_frame(socket: &mut Socket) -> CloseFrame {
+    tokio::time::timeout(LIMIT, async {
         while let Some(message) = socket.next().await {
-            match message.expect("a frame") {
-                Message::Close(frame) => return frame,
-                _ => continue,
+            if let Message::Close(frame) = message.expect("a frame") {
+                return frame;
             }
         }
         panic!("the socket ended without a close frame");
     })
     .await
     .expect("closed in time")
-    .expect("a close frame with a code");
-    assert_eq!(close.code, CloseCode::Away, "{close:?}");
+    .expect("a close frame with a code")
+}
 
-    // X exits 0 after its grace, and gave the job back.
-    let deadline = Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = x.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "X is still running");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "X exited with {status}");
-    let back = a.job(&job["id"]).await;
+/// The job is pending again, saying why, and no process of its build is left.
+async fn the_job_is_back_in_the_queue(a: &Deployer, job: &Value, project: &str) {
+    let back = a.job(job).await;
     assert_eq!(back["status"], "PENDING", "{back}");
     assert!(
         back["message"]
@@ -102,29 +126,7 @@ async fn sigterm_during_a_deploy_hands_it_to_another_replica_closes_subscription
         "{back}"
     );
     assert!(
-        super::no_process_left(a.uid_of(&project)).await,
+        super::no_process_left(a.uid_of(project)).await,
         "X's build is gone"
     );
-
-    // B takes it over and finishes it.
-    let b = Replica::of(&a, &["--deploy-max-workers", "1"]).await;
-    let done = a.wait(&job["id"], LIMIT).await;
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let attempts: Vec<String> = super::lines(&done["deployment"]["logs"])
-        .into_iter()
-        .filter(|l| l.starts_with("attempt "))
-        .collect();
-    let x_id = format!("-{}-", x.child.id());
-    let b_id = b.state.deploy.replica();
-    assert_eq!(attempts.len(), 2, "{attempts:?}");
-    assert!(
-        attempts[0].starts_with("attempt 1 on ") && attempts[0].contains(&x_id),
-        "{attempts:?}"
-    );
-    assert!(
-        attempts[1].starts_with("attempt 2 on ") && attempts[1].contains(b_id),
-        "{attempts:?}"
-    );
-    b.stop().await;
-    a.app.stop().await;
 }

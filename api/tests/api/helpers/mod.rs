@@ -15,8 +15,10 @@ use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 mod databases;
+mod wait;
 
 pub use self::databases::{Backend, TestDatabases, backends};
+pub use self::wait::eventually;
 
 /// A running gateway.
 pub struct TestApp {
@@ -199,6 +201,12 @@ impl TestApp {
     }
 
     /// SQL statements each database has run so far.
+    /// The Prometheus text `/metrics` serves.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await;
+        response.expect("sent").text().await.expect("text")
+    }
+
     pub fn statements(&self) -> StatementCounts {
         self.state.databases.statements()
     }
@@ -327,6 +335,22 @@ impl TableLock {
             .await
             .expect("locked");
         TableLock { conn, held }
+    }
+
+    /// How many sessions of this database wait on a lock now.
+    pub async fn waiters(&self) -> i32 {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT CAST(COUNT(*) AS INTEGER) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        row.try_get::<i32>("", "n").expect("a count")
     }
 
     pub async fn release(self) {

@@ -100,6 +100,25 @@ async fn websocket_operations_see_the_viewer_from_the_connection_init_payload() 
     );
 }
 
+/// Posts `query` as `token` on a task of its own; the task answers the status.
+fn send_in_background(
+    app: &TestApp,
+    token: &str,
+    query: &'static str,
+) -> tokio::task::JoinHandle<u16> {
+    let (client, url, token) = (app.client.clone(), app.url("/graphql"), token.to_owned());
+    tokio::spawn(async move {
+        let response = client
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("answered");
+        response.status().as_u16()
+    })
+}
+
 #[tokio::test]
 async fn one_caller_runs_at_most_its_share_at_once_and_others_still_get_a_turn() {
     // A table lock holds requests inside execution, where they can be counted; only
@@ -120,62 +139,22 @@ async fn one_caller_runs_at_most_its_share_at_once_and_others_still_get_a_turn()
     let (_, mallory) = app
         .user_with_role("mallory@uni.edu", api::users::model::RoleName::Student)
         .await;
-    let academic = app.databases.url(migration::Domain::Academic).to_owned();
     let lock = crate::helpers::TableLock::take(&app, migration::Domain::Academic, "subjects").await;
     let blocked = "{ subjects(first: 1) { totalCount } }";
     // One running and four waiting is her share (1 + 4 × 1).
-    let mut sent = Vec::new();
-    for _ in 0..5 {
-        let (client, url, token) = (app.client.clone(), app.url("/graphql"), mallory.clone());
-        sent.push(tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({ "query": blocked }))
-                .send()
-                .await
-                .expect("answered");
-            response.status().as_u16()
-        }));
-    }
-    let waiting_on_the_lock = || async {
-        use sea_orm::ConnectionTrait;
-        let name = academic
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let row = lock
-            .conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                format!(
-                    "SELECT CAST(COUNT(*) AS INTEGER) AS n FROM pg_stat_activity \
-                     WHERE datname = '{name}' AND wait_event_type = 'Lock'"
-                ),
-            ))
-            .await
-            .expect("pg_stat_activity")
-            .expect("a row");
-        row.try_get::<i32>("", "n").expect("a count")
-    };
+    let sent: Vec<_> = (0..5)
+        .map(|_| send_in_background(&app, &mallory, blocked))
+        .collect();
     let mut seen = 0;
     for _ in 0..40 {
-        seen = waiting_on_the_lock().await;
+        seen = lock.waiters().await;
         if seen > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        (seen, waiting_on_the_lock().await),
-        (1, 1),
-        "one of her five runs"
-    );
+    assert_eq!((seen, lock.waiters().await), (1, 1), "one of her five runs");
     // A sixth is refused at once; another caller is answered meanwhile.
     let (status, body) = app.post_as(&mallory, blocked, json!({})).await;
     assert_eq!(

@@ -116,22 +116,9 @@ async fn deleting_a_project_deletes_its_files() {
         .data_as(&s.owner, CREATE, json!({ "input": input }))
         .await;
     let project = created["createProject"]["id"].clone();
-    let stage = s
-        .app
-        .data_as(
-            &s.owner,
-            "mutation($p: ID!) { createStage(input: {projectId: $p, name: \"S\"}) { id } }",
-            json!({ "p": project }),
-        )
-        .await;
+    let stage = s.create_stage(&project, "S").await;
     let file = upload_id(&s.app, &s.owner, "a.txt", "text/plain", b"a".to_vec()).await;
-    s.app
-        .data_as(
-            &s.owner,
-            "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }",
-            json!({ "s": stage["createStage"]["id"], "f": file }),
-        )
-        .await;
+    s.attach(&stage, &file).await;
     let (_, refused) = s
         .app
         .post_as(

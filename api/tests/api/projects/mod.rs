@@ -26,6 +26,43 @@ pub(crate) struct Scene {
     pub(crate) course_id: String,
 }
 
+impl Scene {
+    /// The owner adds the collaborator to `project`.
+    pub(crate) async fn add_collaborator(&self, project: &impl serde::Serialize) {
+        self.app
+            .data_as(
+                &self.owner,
+                "mutation($p: ID!, $u: ID!) { addCollaborator(projectId: $p, userId: $u) { id } }",
+                json!({ "p": project, "u": self.collaborator_id.to_string() }),
+            )
+            .await;
+    }
+
+    /// The owner adds a stage called `name` to `project`; its id.
+    pub(crate) async fn create_stage(&self, project: &impl serde::Serialize, name: &str) -> Value {
+        let created = self
+            .app
+            .data_as(
+                &self.owner,
+                "mutation($p: ID!, $n: String!) { createStage(input: {projectId: $p, name: $n}) { id } }",
+                json!({ "p": project, "n": name }),
+            )
+            .await;
+        created["createStage"]["id"].clone()
+    }
+
+    /// The owner attaches `file` to `stage`.
+    pub(crate) async fn attach(&self, stage: &impl serde::Serialize, file: &impl serde::Serialize) {
+        self.app
+            .data_as(
+                &self.owner,
+                "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }",
+                json!({ "s": stage, "f": file }),
+            )
+            .await;
+    }
+}
+
 pub(crate) async fn scene(backend: Backend) -> Scene {
     scene_with(backend, &[] as &[&str]).await
 }

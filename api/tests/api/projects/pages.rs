@@ -6,47 +6,7 @@ use super::*;
 async fn a_page_of_fifty_projects_costs_the_same_statements_as_a_page_of_one() {
     for backend in backends() {
         let s = scene(backend).await;
-        let tags = s.app.data("{ tags { id } }", json!({})).await;
-        let tag_ids: Vec<Value> = tags["tags"]
-            .as_array()
-            .expect("tags")
-            .iter()
-            .map(|t| t["id"].clone())
-            .collect();
-        for n in 0..55 {
-            let mut input = project_input(&s, &format!("bulk-{n:03}"));
-            input["tagIds"] = json!([tag_ids[n % tag_ids.len()], tag_ids[(n + 1) % tag_ids.len()]]);
-            let created = s
-                .app
-                .data_as(&s.owner, CREATE, json!({ "input": input }))
-                .await;
-            let id = created["createProject"]["id"].clone();
-            s.app
-                .data_as(&s.owner, "mutation($p: ID!, $u: ID!) { addCollaborator(projectId: $p, userId: $u) { id } }", json!({ "p": id, "u": s.collaborator_id.to_string() }))
-                .await;
-            let stage = s
-                .app
-                .data_as(&s.owner, "mutation($p: ID!) { createStage(input: {projectId: $p, name: \"One\"}) { id } }", json!({ "p": id }))
-                .await;
-            let file = upload_id(
-                &s.app,
-                &s.owner,
-                "notes.txt",
-                "text/plain",
-                b"notes".to_vec(),
-            )
-            .await;
-            s.app
-                .data_as(&s.owner, "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }", json!({ "s": stage["createStage"]["id"], "f": file }))
-                .await;
-            s.app
-                .data_as(
-                    &s.other,
-                    "mutation($p: ID!) { rateProject(projectId: $p, stars: 3) { id } }",
-                    json!({ "p": id }),
-                )
-                .await;
-        }
+        fifty_five_full_projects(&s).await;
         let query = "query($n: Int!) { projects(first: $n) { totalCount edges { node { name owner { username } collaborators { username }
             courses { subject { code } teacher { username } } tags { name type } stages { name files { name } } averageRating } } } }";
         let mut costs = Vec::new();
@@ -81,6 +41,44 @@ async fn a_page_of_fifty_projects_costs_the_same_statements_as_a_page_of_one() {
             &format!("{backend:?} projects(first: 1 and 50)"),
         );
         s.app.stop().await;
+    }
+}
+
+/// 55 projects, each with two tags, the collaborator, a stage with a file and a rating.
+async fn fifty_five_full_projects(s: &Scene) {
+    let tags = s.app.data("{ tags { id } }", json!({})).await;
+    let tag_ids: Vec<Value> = tags["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    for n in 0..55 {
+        let mut input = project_input(s, &format!("bulk-{n:03}"));
+        input["tagIds"] = json!([tag_ids[n % tag_ids.len()], tag_ids[(n + 1) % tag_ids.len()]]);
+        let created = s
+            .app
+            .data_as(&s.owner, CREATE, json!({ "input": input }))
+            .await;
+        let id = created["createProject"]["id"].clone();
+        s.add_collaborator(&id).await;
+        let stage = s.create_stage(&id, "One").await;
+        let file = upload_id(
+            &s.app,
+            &s.owner,
+            "notes.txt",
+            "text/plain",
+            b"notes".to_vec(),
+        )
+        .await;
+        s.attach(&stage, &file).await;
+        s.app
+            .data_as(
+                &s.other,
+                "mutation($p: ID!) { rateProject(projectId: $p, stars: 3) { id } }",
+                json!({ "p": id }),
+            )
+            .await;
     }
 }
 

@@ -2,101 +2,116 @@
 
 use super::*;
 
-/// One call of each project mutation against `project`, as the persona.
-fn mutation_call(
-    name: &str,
-    project: &str,
-    stage: &str,
-    course: &str,
-    user: &str,
-    file: &str,
-) -> (String, Value) {
-    let p = json!(project);
-    let (doc, vars) = match name {
-        "updateProject" => (
-            "mutation($p: ID!) { updateProject(id: $p, input: {description: \"x\"}) { id } }",
-            json!({ "p": p }),
-        ),
-        "deleteProject" => (
-            "mutation($p: ID!) { deleteProject(id: $p) }",
-            json!({ "p": p }),
-        ),
-        "addCollaborator" => (
-            "mutation($p: ID!, $u: ID!) { addCollaborator(projectId: $p, userId: $u) { id } }",
-            json!({ "p": p, "u": user }),
-        ),
-        "removeCollaborator" => (
-            "mutation($p: ID!, $u: ID!) { removeCollaborator(projectId: $p, userId: $u) { id } }",
-            json!({ "p": p, "u": user }),
-        ),
-        "rateProject" => (
-            "mutation($p: ID!) { rateProject(projectId: $p, stars: 5) { id } }",
-            json!({ "p": p }),
-        ),
-        "linkCourse" => (
-            "mutation($p: ID!, $c: ID!) { linkCourse(projectId: $p, courseId: $c) { id } }",
-            json!({ "p": p, "c": course }),
-        ),
-        "unlinkCourse" => (
-            "mutation($p: ID!, $c: ID!) { unlinkCourse(projectId: $p, courseId: $c) { id } }",
-            json!({ "p": p, "c": course }),
-        ),
-        "tagProject" => (
-            "mutation($p: ID!) { tagProject(projectId: $p, tagId: \"1\") { id } }",
-            json!({ "p": p }),
-        ),
-        "untagProject" => (
-            "mutation($p: ID!) { untagProject(projectId: $p, tagId: \"1\") { id } }",
-            json!({ "p": p }),
-        ),
-        "createStage" => (
-            "mutation($p: ID!) { createStage(input: {projectId: $p, name: \"S\"}) { id } }",
-            json!({ "p": p }),
-        ),
-        "updateStage" => (
-            "mutation($s: ID!) { updateStage(id: $s, input: {status: COMPLETED}) { id } }",
-            json!({ "s": stage }),
-        ),
-        "deleteStage" => (
-            "mutation($s: ID!) { deleteStage(id: $s) }",
-            json!({ "s": stage }),
-        ),
-        "attachStageFile" => (
-            "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }",
-            json!({ "s": stage, "f": file }),
-        ),
-        "detachStageFile" => (
-            "mutation($s: ID!, $f: ID!) { detachStageFile(stageId: $s, fileId: $f) { id } }",
-            json!({ "s": stage, "f": file }),
-        ),
-        "setEnvironmentVariable" => (
-            "mutation($p: ID!) { setEnvironmentVariable(projectId: $p, name: \"X\", value: \"1\") { name } }",
-            json!({ "p": p }),
-        ),
-        "deleteEnvironmentVariable" => (
-            "mutation($p: ID!) { deleteEnvironmentVariable(projectId: $p, name: \"X\") }",
-            json!({ "p": p }),
-        ),
-        "deployProject" => (
-            "mutation($p: ID!) { deployProject(projectId: $p) { id } }",
-            json!({ "p": p }),
-        ),
-        "stopProject" => (
-            "mutation($p: ID!) { stopProject(projectId: $p) { id } }",
-            json!({ "p": p }),
-        ),
-        "startProject" => (
-            "mutation($p: ID!) { startProject(projectId: $p) { id } }",
-            json!({ "p": p }),
-        ),
-        // `user` carries the deployment's id here (see the matrix).
-        "cancelDeployment" => (
-            "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
-            json!({ "d": user }),
-        ),
-        other => panic!("no call for `{other}`: add one"),
-    };
-    (doc.to_owned(), vars)
+/// What a call acts on: a fresh project with a collaborator and a stage.
+struct Target {
+    project: String,
+    stage: String,
+    /// A user the call names: the collaborator for `removeCollaborator`, a third
+    /// student otherwise.
+    user: String,
+    file: String,
+    /// The owner's deployment, for `cancelDeployment`.
+    deployment: Option<String>,
+}
+
+/// One call of each project mutation. Every call gets the same variables (`$p` project,
+/// `$s` stage, `$c` course, `$u` user, `$f` file, `$d` deployment); each document
+/// declares the ones it uses.
+const CALLS: &[(&str, &str)] = &[
+    (
+        "updateProject",
+        "mutation($p: ID!) { updateProject(id: $p, input: {description: \"x\"}) { id } }",
+    ),
+    (
+        "deleteProject",
+        "mutation($p: ID!) { deleteProject(id: $p) }",
+    ),
+    (
+        "addCollaborator",
+        "mutation($p: ID!, $u: ID!) { addCollaborator(projectId: $p, userId: $u) { id } }",
+    ),
+    (
+        "removeCollaborator",
+        "mutation($p: ID!, $u: ID!) { removeCollaborator(projectId: $p, userId: $u) { id } }",
+    ),
+    (
+        "rateProject",
+        "mutation($p: ID!) { rateProject(projectId: $p, stars: 5) { id } }",
+    ),
+    (
+        "linkCourse",
+        "mutation($p: ID!, $c: ID!) { linkCourse(projectId: $p, courseId: $c) { id } }",
+    ),
+    (
+        "unlinkCourse",
+        "mutation($p: ID!, $c: ID!) { unlinkCourse(projectId: $p, courseId: $c) { id } }",
+    ),
+    (
+        "tagProject",
+        "mutation($p: ID!) { tagProject(projectId: $p, tagId: \"1\") { id } }",
+    ),
+    (
+        "untagProject",
+        "mutation($p: ID!) { untagProject(projectId: $p, tagId: \"1\") { id } }",
+    ),
+    (
+        "createStage",
+        "mutation($p: ID!) { createStage(input: {projectId: $p, name: \"S\"}) { id } }",
+    ),
+    (
+        "updateStage",
+        "mutation($s: ID!) { updateStage(id: $s, input: {status: COMPLETED}) { id } }",
+    ),
+    ("deleteStage", "mutation($s: ID!) { deleteStage(id: $s) }"),
+    (
+        "attachStageFile",
+        "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }",
+    ),
+    (
+        "detachStageFile",
+        "mutation($s: ID!, $f: ID!) { detachStageFile(stageId: $s, fileId: $f) { id } }",
+    ),
+    (
+        "setEnvironmentVariable",
+        "mutation($p: ID!) { setEnvironmentVariable(projectId: $p, name: \"X\", value: \"1\") { name } }",
+    ),
+    (
+        "deleteEnvironmentVariable",
+        "mutation($p: ID!) { deleteEnvironmentVariable(projectId: $p, name: \"X\") }",
+    ),
+    (
+        "deployProject",
+        "mutation($p: ID!) { deployProject(projectId: $p) { id } }",
+    ),
+    (
+        "stopProject",
+        "mutation($p: ID!) { stopProject(projectId: $p) { id } }",
+    ),
+    (
+        "startProject",
+        "mutation($p: ID!) { startProject(projectId: $p) { id } }",
+    ),
+    (
+        "cancelDeployment",
+        "mutation($d: ID!) { cancelDeployment(id: $d) { id } }",
+    ),
+];
+
+/// The call of mutation `name` against `target`, as a document and its variables.
+fn mutation_call(name: &str, target: &Target, course: &str) -> (&'static str, Value) {
+    let (_, doc) = CALLS
+        .iter()
+        .find(|(call, _)| *call == name)
+        .unwrap_or_else(|| panic!("no call for `{name}`: add one"));
+    let vars = json!({
+        "p": target.project,
+        "s": target.stage,
+        "c": course,
+        "u": target.user,
+        "f": target.file,
+        "d": target.deployment,
+    });
+    (doc, vars)
 }
 
 /// Who may call each project mutation, written from domain.md §3 and not from the
@@ -129,6 +144,14 @@ const SPEC: &[(&str, &[&str])] = &[
     ("startProject", WRITERS),
 ];
 
+const PERSONAS: [&str; 5] = [
+    "owner",
+    "collaborator",
+    "other student",
+    "teacher of the course",
+    "admin",
+];
+
 #[tokio::test]
 async fn every_project_mutation_allows_exactly_whom_the_spec_says() {
     let s = scene(Backend::Sqlite).await;
@@ -136,37 +159,11 @@ async fn every_project_mutation_allows_exactly_whom_the_spec_says() {
         .app
         .user_with_role("third@uni.edu", RoleName::Student)
         .await;
+    let me = s.app.data_as(&third, "{ me { id } }", json!({})).await;
+    let third_id = me["me"]["id"].as_str().expect("id").to_owned();
     let mut mismatches = Vec::new();
-    let personas = [
-        "owner",
-        "collaborator",
-        "other student",
-        "teacher of the course",
-        "admin",
-    ];
     for (operation, allowed) in SPEC {
-        for persona in personas {
-            // A fresh project per call: every call starts from the same state.
-            let slug = format!("p{}", &uuid_like(operation, persona));
-            let project = create_project(&s, &slug).await;
-            let third_id = {
-                let me = s.app.data_as(&third, "{ me { id } }", json!({})).await;
-                me["me"]["id"].as_str().expect("id").to_owned()
-            };
-            s.app
-                .data_as(&s.owner, "mutation($p: ID!, $u: ID!) { addCollaborator(projectId: $p, userId: $u) { id } }", json!({ "p": project, "u": s.collaborator_id.to_string() }))
-                .await;
-            let stage = s
-                .app
-                .data_as(
-                    &s.owner,
-                    "mutation($p: ID!) { createStage(input: {projectId: $p, name: \"S\"}) { id } }",
-                    json!({ "p": project }),
-                )
-                .await["createStage"]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned();
+        for persona in PERSONAS {
             let token = match persona {
                 "owner" => &s.owner,
                 "collaborator" => &s.collaborator,
@@ -174,67 +171,81 @@ async fn every_project_mutation_allows_exactly_whom_the_spec_says() {
                 "teacher of the course" => &s.teacher,
                 _ => &s.admin,
             };
-            let file = upload_id(&s.app, token, "f.txt", "text/plain", b"f".to_vec()).await;
-            if *operation == "detachStageFile" {
-                let owner_file =
-                    upload_id(&s.app, &s.owner, "g.txt", "text/plain", b"g".to_vec()).await;
-                s.app
-                    .data_as(&s.owner, "mutation($s: ID!, $f: ID!) { attachStageFile(stageId: $s, fileId: $f) { id } }", json!({ "s": stage, "f": owner_file }))
-                    .await;
-                let (doc, vars) = mutation_call(
-                    operation,
-                    &project,
-                    &stage,
-                    &s.course_id,
-                    &third_id,
-                    &owner_file,
-                );
-                record(
-                    &s,
-                    token,
-                    persona,
-                    operation,
-                    allowed,
-                    &doc,
-                    vars,
-                    &mut mismatches,
-                )
-                .await;
-                continue;
+            // A fresh project per call: every call starts from the same state.
+            let target = fresh_target(&s, operation, persona, token, &third_id).await;
+            let (doc, vars) = mutation_call(operation, &target, &s.course_id);
+            let (_, body) = s.app.post_as(token, doc, vars).await;
+            let denied = body["errors"].as_array().is_some_and(|errors| {
+                errors.iter().any(|e| {
+                    let code = &e["extensions"]["code"];
+                    code == "FORBIDDEN" || code == "UNAUTHENTICATED"
+                })
+            });
+            let expected_allowed = allowed.contains(&persona);
+            if denied == expected_allowed {
+                mismatches.push(format!(
+                    "{persona} {operation}: denied={denied}, expected allowed={expected_allowed}: {body}"
+                ));
             }
-            let user = if *operation == "removeCollaborator" {
-                s.collaborator_id.to_string()
-            } else if *operation == "cancelDeployment" {
-                // The owner's deploy, for the persona to cancel.
-                s.app
-                    .data_as(
-                        &s.owner,
-                        "mutation($p: ID!) { deployProject(projectId: $p) { deployment { id } } }",
-                        json!({ "p": project }),
-                    )
-                    .await["deployProject"]["deployment"]["id"]
-                    .as_str()
-                    .expect("id")
-                    .to_owned()
-            } else {
-                third_id
-            };
-            let (doc, vars) =
-                mutation_call(operation, &project, &stage, &s.course_id, &user, &file);
-            record(
-                &s,
-                token,
-                persona,
-                operation,
-                allowed,
-                &doc,
-                vars,
-                &mut mismatches,
-            )
-            .await;
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// A new project with the collaborator and a stage, and what `operation` needs on top:
+/// a file of the persona's (of the owner's, attached, to detach), the deployment to
+/// cancel.
+async fn fresh_target(
+    s: &Scene,
+    operation: &str,
+    persona: &str,
+    token: &str,
+    third_id: &str,
+) -> Target {
+    let project = create_project(s, &format!("p{}", uuid_like(operation, persona))).await;
+    s.add_collaborator(&project).await;
+    let stage = s.create_stage(&project, "S").await;
+    let stage = stage.as_str().expect("an id").to_owned();
+    let file = if operation == "detachStageFile" {
+        let owner_file = upload_id(&s.app, &s.owner, "g.txt", "text/plain", b"g".to_vec()).await;
+        s.attach(&stage, &owner_file).await;
+        owner_file
+    } else {
+        upload_id(&s.app, token, "f.txt", "text/plain", b"f".to_vec()).await
+    };
+    let deployment = if operation == "cancelDeployment" {
+        Some(owners_deployment(s, &project).await)
+    } else {
+        None
+    };
+    let user = if operation == "removeCollaborator" {
+        s.collaborator_id.to_string()
+    } else {
+        third_id.to_owned()
+    };
+    Target {
+        project,
+        stage,
+        user,
+        file,
+        deployment,
+    }
+}
+
+/// The owner deploys `project`: the deployment's id, for a persona to cancel.
+async fn owners_deployment(s: &Scene, project: &str) -> String {
+    let deployed = s
+        .app
+        .data_as(
+            &s.owner,
+            "mutation($p: ID!) { deployProject(projectId: $p) { deployment { id } } }",
+            json!({ "p": project }),
+        )
+        .await;
+    deployed["deployProject"]["deployment"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
 }
 
 fn uuid_like(operation: &str, persona: &str) -> String {
@@ -243,31 +254,6 @@ fn uuid_like(operation: &str, persona: &str) -> String {
         (h ^ u64::from(b)).wrapping_mul(1099511628211)
     });
     format!("{:x}", digest)[..12].to_owned()
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    s: &Scene,
-    token: &str,
-    persona: &str,
-    operation: &str,
-    allowed: &[&str],
-    doc: &str,
-    vars: Value,
-    mismatches: &mut Vec<String>,
-) {
-    let (_, body) = s.app.post_as(token, doc, vars).await;
-    let denied = body["errors"].as_array().is_some_and(|errors| {
-        errors.iter().any(|e| {
-            e["extensions"]["code"] == "FORBIDDEN" || e["extensions"]["code"] == "UNAUTHENTICATED"
-        })
-    });
-    let expected_allowed = allowed.contains(&persona);
-    if denied == expected_allowed {
-        mismatches.push(format!(
-            "{persona} {operation}: denied={denied}, expected allowed={expected_allowed}: {body}"
-        ));
-    }
 }
 
 #[tokio::test]

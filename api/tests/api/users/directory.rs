@@ -29,6 +29,26 @@ async fn others_see_the_public_card_and_staff_see_everything() {
     assert_eq!(first_code(&anonymous), "UNAUTHENTICATED");
 }
 
+/// The students' emails, read two at a time by cursor.
+async fn every_student_page_by_page(app: &TestApp, admin: &str, backend: Backend) -> Vec<String> {
+    let page = "query($after: String) { users(first: 2, after: $after, filter: {role: STUDENT}) { totalCount pageInfo { hasNextPage endCursor } edges { node { email } } } }";
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app.data_as(admin, page, json!({ "after": after })).await;
+        let users = &data["users"];
+        assert_eq!(users["totalCount"], 5, "{backend:?}");
+        for edge in users["edges"].as_array().expect("edges") {
+            seen.push(edge["node"]["email"].as_str().expect("email").to_owned());
+        }
+        if users["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = users["pageInfo"]["endCursor"].clone();
+    }
+    seen
+}
+
 #[tokio::test]
 async fn users_page_by_cursor_and_filter_by_role_and_text() {
     for backend in backends() {
@@ -40,21 +60,7 @@ async fn users_page_by_cursor_and_filter_by_role_and_text() {
         }
         app.user_with_role("teacher@uni.edu", RoleName::Teacher)
             .await;
-        let page = "query($after: String) { users(first: 2, after: $after, filter: {role: STUDENT}) { totalCount pageInfo { hasNextPage endCursor } edges { node { email } } } }";
-        let mut seen = Vec::new();
-        let mut after = Value::Null;
-        loop {
-            let data = app.data_as(&admin, page, json!({ "after": after })).await;
-            let users = &data["users"];
-            assert_eq!(users["totalCount"], 5, "{backend:?}");
-            for edge in users["edges"].as_array().expect("edges") {
-                seen.push(edge["node"]["email"].as_str().expect("email").to_owned());
-            }
-            if users["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = users["pageInfo"]["endCursor"].clone();
-        }
+        let seen = every_student_page_by_page(&app, &admin, backend).await;
         assert_eq!(seen.len(), 5);
         assert!(seen.iter().all(|e| e.starts_with("student")));
 

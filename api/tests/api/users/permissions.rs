@@ -3,71 +3,79 @@
 use super::*;
 
 /// One call of each operation of the users domain, with arguments that pass validation.
+/// Every call gets the same variables (`$id` the target user, `$t` a Google id token,
+/// `$r` a refresh token); each document declares the ones it uses.
+const CALLS: &[(&str, &str)] = &[
+    ("roles", "{ roles { name } }"),
+    ("databaseEngines", "{ databaseEngines { name } }"),
+    ("me", "{ me { id } }"),
+    ("user", "query($id: ID!) { user(id: $id) { id } }"),
+    ("users", "{ users(first: 5) { totalCount } }"),
+    (
+        "users(filter.role: TEACHER)",
+        "{ users(first: 5, filter: { role: TEACHER }) { totalCount } }",
+    ),
+    (
+        "users(filter.role)",
+        "{ users(first: 5, filter: { role: ADMIN }) { totalCount } }",
+    ),
+    (
+        "usersByEmails",
+        "{ usersByEmails(emails: [\"x@uni.edu\"]) { notFound } }",
+    ),
+    ("myStudentDatabases", "{ myStudentDatabases { id } }"),
+    ("signInWithGoogle", SIGN_IN),
+    (
+        "refreshToken",
+        "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }",
+    ),
+    ("signOut", "mutation { signOut }"),
+    (
+        "updateMyProfile",
+        "mutation { updateMyProfile(input: {firstName: \"New\"}) { id } }",
+    ),
+    (
+        "promoteToTeacher",
+        "mutation { promoteToTeacher(emails: [\"nobody@uni.edu\"]) { unknownEmails } }",
+    ),
+    (
+        "grantRole",
+        "mutation($id: ID!) { grantRole(userId: $id, role: SUPPORT) { id } }",
+    ),
+    (
+        "revokeRole",
+        "mutation($id: ID!) { revokeRole(userId: $id, role: SUPPORT) { id } }",
+    ),
+    (
+        "setUserActive",
+        "mutation($id: ID!) { setUserActive(userId: $id, active: true) { id } }",
+    ),
+    (
+        "createDatabaseAccount",
+        "mutation { createDatabaseAccount(password: \"Secret123\") }",
+    ),
+    (
+        "createStudentDatabase",
+        "mutation { createStudentDatabase(name: \"some_db\", engine: POSTGRESQL) { id } }",
+    ),
+    (
+        "deleteStudentDatabase",
+        "mutation { deleteStudentDatabase(id: \"999999\") }",
+    ),
+];
+
+/// The call of `operation` in `ctx`, as a document and its variables.
 fn call_of(operation: &str, ctx: &CallContext) -> (String, Value) {
-    let target = ctx.target_id.to_string();
-    let (document, variables) = match operation {
-        "roles" => ("{ roles { name } }", json!({})),
-        "databaseEngines" => ("{ databaseEngines { name } }", json!({})),
-        "me" => ("{ me { id } }", json!({})),
-        "user" => (
-            "query($id: ID!) { user(id: $id) { id } }",
-            json!({ "id": target }),
-        ),
-        "users" => ("{ users(first: 5) { totalCount } }", json!({})),
-        "users(filter.role: TEACHER)" => (
-            "{ users(first: 5, filter: { role: TEACHER }) { totalCount } }",
-            json!({}),
-        ),
-        "users(filter.role)" => (
-            "{ users(first: 5, filter: { role: ADMIN }) { totalCount } }",
-            json!({}),
-        ),
-        "usersByEmails" => (
-            "{ usersByEmails(emails: [\"x@uni.edu\"]) { notFound } }",
-            json!({}),
-        ),
-        "myStudentDatabases" => ("{ myStudentDatabases { id } }", json!({})),
-        "signInWithGoogle" => (SIGN_IN, json!({ "t": ctx.id_token })),
-        "refreshToken" => (
-            "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }",
-            json!({ "r": ctx.refresh_token }),
-        ),
-        "signOut" => ("mutation { signOut }", json!({})),
-        "updateMyProfile" => (
-            "mutation { updateMyProfile(input: {firstName: \"New\"}) { id } }",
-            json!({}),
-        ),
-        "promoteToTeacher" => (
-            "mutation { promoteToTeacher(emails: [\"nobody@uni.edu\"]) { unknownEmails } }",
-            json!({}),
-        ),
-        "grantRole" => (
-            "mutation($id: ID!) { grantRole(userId: $id, role: SUPPORT) { id } }",
-            json!({ "id": target }),
-        ),
-        "revokeRole" => (
-            "mutation($id: ID!) { revokeRole(userId: $id, role: SUPPORT) { id } }",
-            json!({ "id": target }),
-        ),
-        "setUserActive" => (
-            "mutation($id: ID!) { setUserActive(userId: $id, active: true) { id } }",
-            json!({ "id": target }),
-        ),
-        "createDatabaseAccount" => (
-            "mutation { createDatabaseAccount(password: \"Secret123\") }",
-            json!({}),
-        ),
-        "createStudentDatabase" => (
-            "mutation { createStudentDatabase(name: \"some_db\", engine: POSTGRESQL) { id } }",
-            json!({}),
-        ),
-        "deleteStudentDatabase" => (
-            "mutation { deleteStudentDatabase(id: \"999999\") }",
-            json!({}),
-        ),
-        other => panic!("the authorization test has no call for `{other}`: add one"),
-    };
-    (document.to_owned(), variables)
+    let (_, document) = CALLS
+        .iter()
+        .find(|(name, _)| *name == operation)
+        .unwrap_or_else(|| panic!("the authorization test has no call for `{operation}`: add one"));
+    let variables = json!({
+        "id": ctx.target_id.to_string(),
+        "t": ctx.id_token,
+        "r": ctx.refresh_token,
+    });
+    ((*document).to_owned(), variables)
 }
 
 struct CallContext {

@@ -128,31 +128,39 @@ async fn a_refresh_token_buys_a_new_pair_and_an_access_token_does_not() {
     assert_eq!(first_code(&body), "UNAUTHENTICATED");
 }
 
+const REFRESH: &str =
+    "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }";
+
+/// Each use returns a new refresh token and the new one works, in a chain: the
+/// tokens after two refreshes, whose access token works.
+async fn a_chain_of_two_refreshes(app: &TestApp, first: &Value) -> Value {
+    let second = app
+        .data(REFRESH, json!({ "r": first["refreshToken"] }))
+        .await["refreshToken"]
+        .clone();
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    let third = app
+        .data(REFRESH, json!({ "r": second["refreshToken"] }))
+        .await["refreshToken"]
+        .clone();
+    let access = third["accessToken"].as_str().expect("a token");
+    app.data_as(access, "{ me { id } }", json!({})).await;
+    third
+}
+
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_replayed_one_ends_every_session() {
     for backend in backends() {
         let (app, google) = app_with_google(backend).await;
         let first = sign_in(&app, &google, "rot@uni.edu").await;
         let other_device = sign_in(&app, &google, "rot@uni.edu").await;
-        let refresh =
-            "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }";
-        // Each use returns a new refresh token; the new one works, in a chain.
-        let second = app
-            .data(refresh, json!({ "r": first["refreshToken"] }))
-            .await["refreshToken"]
-            .clone();
-        assert_ne!(second["refreshToken"], first["refreshToken"]);
-        let third = app
-            .data(refresh, json!({ "r": second["refreshToken"] }))
-            .await["refreshToken"]
-            .clone();
+        let third = a_chain_of_two_refreshes(&app, &first).await;
         let third_access = third["accessToken"].as_str().expect("a token").to_owned();
-        app.data_as(&third_access, "{ me { id } }", json!({})).await;
 
         // The first token again (stolen and replayed): refused, and every session of
         // the user ends, the other device's included.
         let (_, replayed) = app
-            .post(refresh, json!({ "r": first["refreshToken"] }))
+            .post(REFRESH, json!({ "r": first["refreshToken"] }))
             .await;
         assert_eq!(
             first_code(&replayed),
@@ -163,21 +171,16 @@ async fn refresh_tokens_rotate_and_a_replayed_one_ends_every_session() {
             .as_str()
             .unwrap_or_default();
         assert!(message.contains("already used"), "{message}");
+        let other_access = other_device["accessToken"].as_str().expect("a token");
         for (what, token) in [
-            ("the latest access token", third_access.clone()),
-            (
-                "the other device's access token",
-                other_device["accessToken"]
-                    .as_str()
-                    .expect("a token")
-                    .to_owned(),
-            ),
+            ("the latest access token", third_access.as_str()),
+            ("the other device's access token", other_access),
         ] {
-            let (status, body) = app.post_as(&token, "{ me { id } }", json!({})).await;
+            let (status, body) = app.post_as(token, "{ me { id } }", json!({})).await;
             assert_eq!(status, 401, "{backend:?}: {what}: {body}");
         }
         let (_, latest) = app
-            .post(refresh, json!({ "r": third["refreshToken"] }))
+            .post(REFRESH, json!({ "r": third["refreshToken"] }))
             .await;
         assert_eq!(
             first_code(&latest),
@@ -298,6 +301,13 @@ async fn a_present_but_invalid_token_is_refused_with_401_never_served_as_anonymo
         assert_eq!(body["data"]["me"]["username"], "kim", "{scheme}: {body}");
     }
     // Over WebSocket, bad credentials in connection_init close the socket with 4403.
+    assert_eq!(close_code_for_a_forged_token(&app).await, Some(4403));
+    app.stop().await;
+}
+
+/// The close code of a graphql-transport-ws socket whose `connection_init` carries a
+/// forged token.
+async fn close_code_for_a_forged_token(app: &TestApp) -> Option<u16> {
     let mut request = format!("ws://{}/graphql/ws", app.addr)
         .into_client_request()
         .expect("a request");
@@ -314,14 +324,12 @@ async fn a_present_but_invalid_token_is_refused_with_401_never_served_as_anonymo
         .send(Message::text(init.to_string()))
         .await
         .expect("sent");
-    let closed = loop {
+    loop {
         match socket.next().await {
-            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
             Some(Ok(Message::Text(text))) => panic!("expected a close, got {text}"),
             Some(Ok(_)) => continue,
-            Some(Err(_)) | None => break None,
+            Some(Err(_)) | None => return None,
         }
-    };
-    assert_eq!(closed, Some(4403));
-    app.stop().await;
+    }
 }
