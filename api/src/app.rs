@@ -12,7 +12,12 @@ use crate::{
     graphql, http,
     projects::{crypto::Cipher, deploys::service::Variables},
     state::AppState,
-    users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
+    users::{
+        google::GoogleVerifier,
+        student_databases::StudentServers,
+        tokens::Tokens,
+        viewer::{self, ViewerCache},
+    },
 };
 
 /// Why the gateway could not start; each says which setting to look at.
@@ -79,7 +84,9 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         }),
     )
     .map_err(StartError::Deploy)?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
     Ok(AppState {
+        viewers: viewer_cache(&config, &databases, &shutdown).await,
         config: Arc::new(config),
         databases,
         tokens,
@@ -87,8 +94,28 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         student_servers: Arc::new(student_servers),
         cipher,
         deploy: engine,
-        shutdown: tokio_util::sync::CancellationToken::new(),
+        shutdown,
     })
+}
+
+/// The viewer cache. On PostgreSQL it keeps viewers only while it hears about changes:
+/// it starts listening before the gateway serves, and a task follows until `shutdown`.
+async fn viewer_cache(
+    config: &Config,
+    databases: &Databases,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Arc<ViewerCache> {
+    let users = databases.users.uncounted();
+    let postgres = users.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let ttl = Duration::from_secs(config.viewer_cache_secs);
+    let cache = Arc::new(ViewerCache::new(ttl, !postgres));
+    if postgres && !ttl.is_zero() {
+        let first = viewer::subscribe(&users).await;
+        cache.keep(first.is_some());
+        let follow = viewer::listen(cache.clone(), users, first, shutdown.clone());
+        tokio::spawn(follow);
+    }
+    cache
 }
 
 /// DATA_DIR holds the SQLite files and the generated secrets: only the gateway's user

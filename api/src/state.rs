@@ -6,7 +6,10 @@ use crate::{
     config::Config,
     db::Databases,
     projects::crypto::Cipher,
-    users::{google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens},
+    users::{
+        google::GoogleVerifier, student_databases::StudentServers, tokens::Tokens,
+        viewer::ViewerCache,
+    },
 };
 
 #[derive(Clone)]
@@ -15,6 +18,8 @@ pub struct AppState {
     pub databases: Databases,
     /// Signs and verifies our access and refresh tokens.
     pub tokens: Tokens,
+    /// Who each token belongs to, kept between requests until that user changes.
+    pub viewers: Arc<ViewerCache>,
     /// Verifies Google ID tokens (key set cached).
     pub google: Arc<GoogleVerifier>,
     /// Where student databases are provisioned.

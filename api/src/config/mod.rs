@@ -176,6 +176,12 @@ pub struct Config {
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", value_name = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
     pub access_token_ttl_secs: u64,
 
+    /// How long a replica may keep a signed-in user's row and roles between their
+    /// requests, in seconds; 0 reads them on every request. Changes forget a user at
+    /// once (on PostgreSQL, on every replica, by NOTIFY); this bounds the rest.
+    #[arg(long, env = "VIEWER_CACHE_SECS", value_name = "VIEWER_CACHE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub viewer_cache_secs: u64,
+
     /// Lifetime of a refresh token, in seconds.
     #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", value_name = "REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..))]
     pub refresh_token_ttl_secs: u64,

@@ -52,6 +52,7 @@ impl UsersMutation {
         )
         .await
         .or_graphql(Domain::Users)?;
+        state.viewers.forget(user.id);
         let pair = service::issue_pair(&state.databases.users, &state.tokens, &user)
             .await
             .or_graphql(Domain::Users)?;
@@ -66,18 +67,25 @@ impl UsersMutation {
     ) -> Result<AuthPayload> {
         authz::authorize(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
-        let (user, pair) = service::refresh(&state.databases.users, &state.tokens, &refresh_token)
-            .await
-            .or_graphql(Domain::Users)?;
+        let refreshed =
+            service::refresh(&state.databases.users, &state.tokens, &refresh_token).await;
+        if refreshed.is_err()
+            && let Ok(claims) = state.tokens.verify_refresh(&refresh_token)
+        {
+            // A replayed token ended every session of its user.
+            state.viewers.forget(claims.user_id);
+        }
+        let (user, pair) = refreshed.or_graphql(Domain::Users)?;
         Ok(payload(user, pair))
     }
 
     /// Signs out everywhere: every token of the viewer stops working.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
-        service::sign_out(&AppState::of(ctx).databases.users, viewer.id())
-            .await
-            .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        let signed_out = service::sign_out(&state.databases.users, viewer.id()).await;
+        state.viewers.forget(viewer.id());
+        signed_out.or_graphql(Domain::Users)?;
         Ok(true)
     }
 
@@ -88,13 +96,11 @@ impl UsersMutation {
         #[graphql(desc = "The fields to change; omitted ones stay.")] input: UpdateProfileInput,
     ) -> Result<User> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
-        let user = service::update_profile(
-            &AppState::of(ctx).databases.users,
-            viewer.id(),
-            input.into(),
-        )
-        .await
-        .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        let user = service::update_profile(&state.databases.users, viewer.id(), input.into())
+            .await
+            .or_graphql(Domain::Users)?;
+        state.viewers.forget(user.id);
         Ok(User::own(user))
     }
 
@@ -105,10 +111,14 @@ impl UsersMutation {
         #[graphql(desc = "Emails of the users to promote.")] emails: Vec<String>,
     ) -> Result<PromotionResult> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
         let (promoted, unknown_emails) =
-            service::promote_to_teacher(&AppState::of(ctx).databases.users, &emails)
+            service::promote_to_teacher(&state.databases.users, &emails)
                 .await
                 .or_graphql(Domain::Users)?;
+        for user in &promoted {
+            state.viewers.forget(user.id);
+        }
         Ok(PromotionResult {
             promoted: promoted.into_iter().map(User::new).collect(),
             unknown_emails,
@@ -124,9 +134,11 @@ impl UsersMutation {
     ) -> Result<User> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
-        let user = service::grant_role(&AppState::of(ctx).databases.users, user_id, role.into())
+        let state = AppState::of(ctx);
+        let user = service::grant_role(&state.databases.users, user_id, role.into())
             .await
             .or_graphql(Domain::Users)?;
+        state.viewers.forget(user_id);
         Ok(User::new(user))
     }
 
@@ -139,9 +151,11 @@ impl UsersMutation {
     ) -> Result<User> {
         authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
-        let user = service::revoke_role(&AppState::of(ctx).databases.users, user_id, role.into())
+        let state = AppState::of(ctx);
+        let user = service::revoke_role(&state.databases.users, user_id, role.into())
             .await
             .or_graphql(Domain::Users)?;
+        state.viewers.forget(user_id);
         Ok(User::new(user))
     }
 
@@ -155,10 +169,11 @@ impl UsersMutation {
     ) -> Result<User> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let user_id = parse_id(&user_id, "userId").or_graphql(Domain::Users)?;
-        let user =
-            service::set_user_active(&AppState::of(ctx).databases.users, &viewer, user_id, active)
-                .await
-                .or_graphql(Domain::Users)?;
+        let state = AppState::of(ctx);
+        let user = service::set_user_active(&state.databases.users, &viewer, user_id, active)
+            .await
+            .or_graphql(Domain::Users)?;
+        state.viewers.forget(user_id);
         Ok(User::new(user))
     }
 
@@ -173,14 +188,16 @@ impl UsersMutation {
     ) -> Result<String> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Users)?;
         let state = AppState::of(ctx);
-        Box::pin(student_databases::create_account(
+        let login = Box::pin(student_databases::create_account(
             &state.databases.users,
             &state.student_servers,
             &viewer.user,
             &password,
         ))
-        .await
-        .or_graphql(Domain::Users)
+        .await;
+        // The viewer's row now says they have an account.
+        state.viewers.forget(viewer.id());
+        login.or_graphql(Domain::Users)
     }
 
     /// Creates a database for the viewer's login. Name: 3 to 63 of `[a-z0-9_]`,

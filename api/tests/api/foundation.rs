@@ -72,7 +72,9 @@ async fn down_rolls_back_only_the_last_migration() {
         .await
         .expect("down");
     let applied: Vec<bool> = after_down.iter().map(|s| s.applied).collect();
-    assert_eq!(applied, [true, true, false]);
+    let (last, before) = applied.split_last().expect("migrations");
+    assert!(!last && before.iter().all(|a| *a), "{applied:?}");
+    assert!(before.len() >= 2, "{applied:?}");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Who is asking: the bearer token of the request (HTTP `Authorization` header, or the
 //! WebSocket `connection_init` payload) resolved to a user and their roles. Resolved
-//! lazily, once per request, and re-read from the database on every request, so a
-//! promotion, a deactivation or a sign-out takes effect on the very next request.
+//! lazily, once per request, from the in-process cache or the database; every change
+//! to a user forgets them in the cache (see `cache`), so a promotion, a deactivation or
+//! a sign-out takes effect on the very next request.
 
 use std::sync::Arc;
 
@@ -10,6 +11,10 @@ use entities::users::user;
 use tokio::sync::OnceCell;
 
 use super::{model::RoleName, service, tokens::TokenKind};
+
+mod cache;
+
+pub use self::cache::{CHANNEL, ViewerCache, listen, subscribe};
 use crate::{error::ServiceError, state::AppState};
 
 /// The raw bearer token a request came with, if any.
@@ -128,8 +133,16 @@ async fn resolve(
         .tokens
         .verify(token, TokenKind::Access)
         .map_err(|e| Refusal::Unauthenticated(e.to_string()))?;
+    let start = match state.viewers.get(user_id, version) {
+        Ok(cached) => return Ok(Some(cached)),
+        Err(start) => start,
+    };
     match service::load_viewer(&state.databases.users, user_id, version).await {
-        Ok(viewer) => Ok(Some(Arc::new(viewer))),
+        Ok(viewer) => {
+            let viewer = Arc::new(viewer);
+            state.viewers.put(&viewer, start);
+            Ok(Some(viewer))
+        }
         Err(ServiceError::Unauthenticated(reason)) => Err(Refusal::Unauthenticated(reason)),
         Err(other) => Err(Refusal::Internal(Arc::new(other))),
     }

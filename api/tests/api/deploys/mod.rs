@@ -6,7 +6,7 @@ mod live;
 mod pipeline;
 mod processes;
 mod proxy;
-mod replica;
+pub(crate) mod replica;
 mod replicas;
 mod routines;
 mod sandbox;

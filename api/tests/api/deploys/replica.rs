@@ -44,6 +44,7 @@ fn shared_flags(d: &Deployer) -> Vec<String> {
 /// A second gateway on the first one's databases, data and deploy folders.
 pub struct Replica {
     pub state: AppState,
+    pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -66,6 +67,7 @@ impl Replica {
             .await
             .expect("the replica starts");
         let state = built.state.clone();
+        let addr = built.local_addr().expect("a bound address");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             built
@@ -77,6 +79,7 @@ impl Replica {
         });
         Replica {
             state,
+            addr,
             shutdown: Some(tx),
             server: Some(server),
         }

@@ -18,6 +18,7 @@ use crate::{
 mod directory;
 mod permissions;
 mod sessions;
+mod viewer_cache;
 
 const SIGN_IN: &str = "mutation($t: String!) { signInWithGoogle(idToken: $t) { accessToken refreshToken expiresIn user { id email roles } } }";
 
