@@ -83,6 +83,8 @@ pub struct Db<D> {
     /// engine) runs no request's statements, and must not disturb their counts.
     background: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// The PostgreSQL database's name, under which the patched sqlx counts round trips.
+    postgres_name: Option<String>,
     domain: PhantomData<D>,
 }
 
@@ -96,6 +98,7 @@ impl<D> Clone for Db<D> {
             conn: self.conn.clone(),
             background: self.background.clone(),
             statements: self.statements.clone(),
+            postgres_name: self.postgres_name.clone(),
             domain: PhantomData,
         }
     }
@@ -122,6 +125,7 @@ impl<D: DomainDb> Db<D> {
         if config.migrate_on_start {
             migration::run(domain, &url, Verb::Up).await?;
         }
+        let postgres_name = postgres_name(&url);
         let mut options = ConnectOptions::new(url);
         options
             .max_connections(config.database_max_connections)
@@ -150,6 +154,7 @@ impl<D: DomainDb> Db<D> {
             conn,
             background,
             statements,
+            postgres_name,
             domain: PhantomData,
         })
     }
@@ -189,6 +194,19 @@ impl<D: DomainDb> Db<D> {
     /// How many SQL statements this pool has run since it opened.
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Round trips to this database since the process started, background work
+    /// included (see vendor/README.md); none on SQLite, which runs in process.
+    pub fn round_trips(&self) -> Option<u64> {
+        let name = self.postgres_name.as_deref()?;
+        let counted = sea_orm::sqlx::postgres::round_trips::snapshot();
+        Some(
+            counted
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, n)| *n),
+        )
     }
 
     pub fn domain(&self) -> Domain {
@@ -231,6 +249,15 @@ impl Databases {
             academic: Db::connect(config).await?,
             projects: Db::connect(config).await?,
             errors: Arc::default(),
+        })
+    }
+
+    /// Round trips per database (PostgreSQL only), in the same order.
+    pub fn round_trips(&self) -> Option<StatementCounts> {
+        Some(StatementCounts {
+            users: self.users.round_trips()?,
+            academic: self.academic.round_trips()?,
+            projects: self.projects.round_trips()?,
         })
     }
 
@@ -299,4 +326,19 @@ impl std::ops::Sub for StatementCounts {
             projects: self.projects - earlier.projects,
         }
     }
+}
+
+/// The database a PostgreSQL URL names (the user's name when it names none).
+fn postgres_name(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return None;
+    }
+    let name = url.path().trim_start_matches('/');
+    let name = if name.is_empty() {
+        url.username()
+    } else {
+        name
+    };
+    Some(name.to_owned())
 }

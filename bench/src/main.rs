@@ -165,7 +165,12 @@ struct Answer {
     errors: Option<serde::de::IgnoredAny>,
 }
 
-async fn statements(client: &reqwest::Client, base: &str) -> Result<[u64; 3], String> {
+/// The gateway's counters per database from `/metrics`: SQL statements, and round trips
+/// (PostgreSQL only).
+async fn counters(
+    client: &reqwest::Client,
+    base: &str,
+) -> Result<([u64; 3], Option<[u64; 3]>), String> {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -174,16 +179,37 @@ async fn statements(client: &reqwest::Client, base: &str) -> Result<[u64; 3], St
         .text()
         .await
         .map_err(|e| e.to_string())?;
-    let mut counts = [0u64; 3];
-    for (i, db) in ["users", "academic", "projects"].iter().enumerate() {
-        let prefix = format!("gateway_sql_statements_total{{database=\"{db}\"}} ");
-        counts[i] = text
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| format!("/metrics has no count for {db}"))?;
-    }
-    Ok(counts)
+    let per_database = |metric: &str| -> Option<[u64; 3]> {
+        let mut counts = [0u64; 3];
+        for (i, db) in ["users", "academic", "projects"].iter().enumerate() {
+            let prefix = format!("{metric}{{database=\"{db}\"}} ");
+            counts[i] = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .and_then(|v| v.trim().parse().ok())?;
+        }
+        Some(counts)
+    };
+    let statements =
+        per_database("gateway_sql_statements_total").ok_or("/metrics has no statement counts")?;
+    Ok((
+        statements,
+        per_database("gateway_database_round_trips_total"),
+    ))
+}
+
+/// `after - before` per request, as `total (users+academic+projects)`.
+fn per_request(before: [u64; 3], after: [u64; 3], n: usize) -> String {
+    let each: Vec<f64> = (0..3)
+        .map(|i| (after[i] - before[i]) as f64 / n as f64)
+        .collect();
+    format!(
+        "{:.1} ({:.1}+{:.1}+{:.1})",
+        each.iter().sum::<f64>(),
+        each[0],
+        each[1],
+        each[2]
+    )
 }
 
 /// The CPU model and core count of this machine, as `/proc/cpuinfo` says.
@@ -212,8 +238,8 @@ fn peak_memory_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// SQL statements per request of `workload` (per database, from the gateway's
-/// `/metrics`), over `n` requests sent one at a time.
+/// SQL statements and round trips per request of `workload` (per database, from the
+/// gateway's `/metrics`), over `n` requests sent one at a time: two table cells.
 async fn statements_per_request(
     client: &reqwest::Client,
     base: &str,
@@ -223,22 +249,17 @@ async fn statements_per_request(
 ) -> Result<String, String> {
     let url = format!("{base}/graphql");
     let mut rng = StdRng::seed_from_u64(1);
-    let before = statements(client, base).await?;
+    let before = counters(client, base).await?;
     for _ in 0..n {
         let (variables, token) = request(workload.name, dataset, &mut rng);
         send(client, &url, workload.query, variables, token.as_deref()).await?;
     }
-    let after = statements(client, base).await?;
-    let each: Vec<f64> = (0..3)
-        .map(|i| (after[i] - before[i]) as f64 / n as f64)
-        .collect();
-    Ok(format!(
-        "{:.1} ({:.1}+{:.1}+{:.1})",
-        each.iter().sum::<f64>(),
-        each[0],
-        each[1],
-        each[2]
-    ))
+    let after = counters(client, base).await?;
+    let trips = match (before.1, after.1) {
+        (Some(before), Some(after)) => per_request(before, after, n),
+        _ => "-".to_owned(),
+    };
+    Ok(format!("{} | {trips}", per_request(before.0, after.0, n)))
 }
 
 #[tokio::main]
@@ -259,10 +280,10 @@ async fn main() -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     println!(
-        "| backend | workload | concurrency | requests/s | p50 ms | p90 ms | p99 ms | errors | statements/request (users+academic+projects) | requests/s over {} runs (lowest–highest) |",
+        "| backend | workload | concurrency | requests/s | p50 ms | p90 ms | p99 ms | errors | statements/request (users+academic+projects) | round trips/request (users+academic+projects) | requests/s over {} runs (lowest–highest) |",
         cli.repeat
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|");
     for name in &cli.workload {
         let workload = WORKLOADS
             .iter()
@@ -271,7 +292,7 @@ async fn main() -> Result<(), String> {
         let per_request = if cli.statements > 0 {
             statements_per_request(&client, &base, workload, &dataset, cli.statements).await?
         } else {
-            "-".to_owned()
+            "- | -".to_owned()
         };
         for &concurrency in &cli.concurrency {
             let row = Row {

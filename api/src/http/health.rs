@@ -60,7 +60,7 @@ pub async fn metrics(
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     let counts = http.state.databases.statements();
     let (occurred, recorded) = http.state.databases.errors.counts();
-    let body = format!(
+    let mut body = format!(
         "# HELP gateway_sql_statements_total SQL statements run, per domain database.\n\
          # TYPE gateway_sql_statements_total counter\n\
          gateway_sql_statements_total{{database=\"users\"}} {}\n\
@@ -74,6 +74,16 @@ pub async fn metrics(
          gateway_internal_errors_recorded_total {recorded}\n",
         counts.users, counts.academic, counts.projects
     );
+    if let Some(trips) = http.state.databases.round_trips() {
+        body.push_str(&format!(
+            "# HELP gateway_database_round_trips_total Exchanges that waited on the database server (statements, pings, BEGIN and COMMIT; background work included), per domain database (PostgreSQL).\n\
+             # TYPE gateway_database_round_trips_total counter\n\
+             gateway_database_round_trips_total{{database=\"users\"}} {}\n\
+             gateway_database_round_trips_total{{database=\"academic\"}} {}\n\
+             gateway_database_round_trips_total{{database=\"projects\"}} {}\n",
+            trips.users, trips.academic, trips.projects
+        ));
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -18,6 +18,8 @@ mod listener;
 mod message;
 mod options;
 mod query_result;
+// Patched in: see vendor/README.md of the gateway's repository.
+pub mod round_trips;
 mod row;
 mod statement;
 mod transaction;

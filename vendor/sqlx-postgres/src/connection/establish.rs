@@ -150,6 +150,10 @@ impl PgConnection {
                 cache_elem_type_to_array: HashMap::new(),
                 cache_table_data: HashMap::new(),
                 log_settings: options.log_settings.clone(),
+                // Patched in: see vendor/README.md of the gateway's repository.
+                round_trips: crate::round_trips::counter(
+                    options.database.as_deref().unwrap_or(&options.username),
+                ),
             }),
         })
     }

@@ -76,6 +76,9 @@ pub struct PgConnectionInner {
     pub(crate) transaction_depth: usize,
 
     log_settings: LogSettings,
+
+    // Patched in: see vendor/README.md of the gateway's repository.
+    pub(crate) round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub(crate) struct TableData {
@@ -110,6 +113,10 @@ impl PgConnection {
     async fn recv_ready_for_query(&mut self) -> Result<(), Error> {
         let r: ReadyForQuery = self.inner.stream.recv_expect().await?;
 
+        // Patched in: see vendor/README.md of the gateway's repository.
+        self.inner
+            .round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.pending_ready_for_query_count -= 1;
         self.inner.transaction_status = r.transaction_status;
 
@@ -118,6 +125,10 @@ impl PgConnection {
 
     #[inline(always)]
     fn handle_ready_for_query(&mut self, message: ReceivedMessage) -> Result<(), Error> {
+        // Patched in: see vendor/README.md of the gateway's repository.
+        self.inner
+            .round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.pending_ready_for_query_count = self
             .inner
             .pending_ready_for_query_count
