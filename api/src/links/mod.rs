@@ -14,7 +14,6 @@ mod users;
 
 use async_graphql::Context;
 
-pub(crate) use crate::graphql::loaders::load_or_default as load;
 use crate::users::{loaders as user_loaders, types::User};
 
 /// A user another row points to (an owner, an author, a teacher), or null with a

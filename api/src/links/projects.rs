@@ -4,10 +4,10 @@
 use async_graphql::{Context, Object, Result};
 use migration::Domain;
 
-use super::{load, loaders::by_ids, user, users};
+use super::{loaders::by_ids, user, users};
 use crate::{
     academic::{loaders::CourseWithSubjectLoader, types::Course},
-    graphql::{budget::listed, dangling},
+    graphql::{budget::listed, dangling, loaders::load_or_default},
     projects::{
         deploys::types::DeploymentLinks,
         loaders::{CollaboratorIdsLoader, CourseIdsLoader},
@@ -26,14 +26,17 @@ impl ProjectLinks {
     /// Collaborators, read from the users database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn collaborators(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let ids = load::<_, CollaboratorIdsLoader>(ctx, Domain::Projects, self.project_id).await?;
+        let ids =
+            load_or_default::<_, CollaboratorIdsLoader>(ctx, Domain::Projects, self.project_id)
+                .await?;
         listed(ctx, users(ctx, Domain::Projects, ids).await?)
     }
 
     /// The courses it is built for, read from the academic database.
     #[graphql(complexity = "crate::graphql::budget::LIST * child_complexity + 1")]
     async fn courses(&self, ctx: &Context<'_>) -> Result<Vec<Course>> {
-        let ids = load::<_, CourseIdsLoader>(ctx, Domain::Projects, self.project_id).await?;
+        let ids =
+            load_or_default::<_, CourseIdsLoader>(ctx, Domain::Projects, self.project_id).await?;
         let rows = by_ids::<CourseWithSubjectLoader, _>(ctx, Domain::Projects, ids).await?;
         let rows = dangling::many(ctx, "course", rows);
         let courses = rows
