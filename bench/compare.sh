@@ -5,7 +5,9 @@
 # (lowest to highest) and the ratio B/A. The ratio is the figure to compare between
 # machines; the absolute numbers are this machine's. With q0 among the workloads, each
 # round also measures C, a bare async-graphql + axum server (bench/src/bin/bare.rs, the
-# framework ceiling), and q0 is reported as a share of it too.
+# framework ceiling), and q0 is reported as a share of it too. On PostgreSQL each round
+# also measures F, the database floor (bench/src/bin/floor.rs: the data of q1–q3 by raw
+# SQL with the fewest statements, no gateway), and q1–q3 are reported as shares of it.
 #   bash bench/compare.sh OLD_API NEW_API [postgres|sqlite] [seconds] [rounds] [workloads]
 # Build the old binary from a worktree, for example:
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && CARGO_TARGET_DIR=$PWD/target-old cargo build --release -p api)
@@ -25,6 +27,7 @@ if [ -z "$bench" ]; then
   bench=target/release/bench
 fi
 bare=${BARE_BIN:-$(dirname "$bench")/bare}
+floor=${FLOOR_BIN:-$(dirname "$bench")/floor}
 dir=$(mktemp -d)
 out=$dir/runs.tsv
 bench_env "$backend" "$dir" "$port"
@@ -34,7 +37,9 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc
 for round in $(seq 1 "$rounds"); do
   for which in A B; do
     bin=$old; [ "$which" = B ] && bin=$new
-    "$bin" --database-max-connections 8 >/dev/null 2>&1 &
+    # The seed migrated the databases with the new binary: the old one must not try
+    # (it would refuse migrations it does not know of).
+    "$bin" --database-max-connections 8 --migrate-on-start false >/dev/null 2>&1 &
     pid=$!
     bench_wait "$port"
     "$bench" --url "http://127.0.0.1:$port" --dataset "$dir/bench-dataset.json" --label "$which" \
@@ -53,6 +58,14 @@ for round in $(seq 1 "$rounds"); do
     kill "$pid"; wait "$pid" || true
     echo "round $round C (bare async-graphql) done" >&2
   fi
+  # F: the database floor (bench/src/bin/floor.rs), the same data by raw SQL, no gateway.
+  floor_workloads=$(echo "$workloads" | tr ',' '\n' | grep -E '^q[123]$' | paste -sd, -)
+  if [ "$backend" = postgres ] && [ -n "$floor_workloads" ]; then
+    "$floor" --dataset "$dir/bench-dataset.json" --workload "$floor_workloads" --concurrency 32 \
+      --duration "$seconds" |
+      awk -F'|' -v r="$round" '$3 ~ /q/ { gsub(/ /, ""); print "F\t" $3 "\t" r "\t" $5 "\t" $7 }' >> "$out"
+    echo "round $round F (database floor) done" >&2
+  fi
 done
 python3 - "$out" <<'PY'
 import sys, statistics, collections
@@ -60,7 +73,7 @@ runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     which, workload, _, rps, p99 = line.split('\t')
     runs[(which, workload)].append((float(rps), float(p99)))
-workloads = sorted({w for which, w in runs if which != "C"})
+workloads = sorted({w for which, w in runs if which in ("A", "B")})
 print("| workload | A req/s (median, spread) | B req/s (median, spread) | B/A | A p99 ms | B p99 ms |")
 print("|---|---:|---:|---:|---:|---:|")
 for w in workloads:
@@ -75,5 +88,15 @@ if ("C", "q0") in runs:
     print()
     print(f"q0 framework ceiling (bare async-graphql + axum, C): {mc:.0f} req/s ({min(c):.0f}–{max(c):.0f}); "
           f"A at {statistics.median(a)/mc:.0%} of it, B at {statistics.median(b)/mc:.0%}")
+floors = sorted(w for which, w in runs if which == "F")
+if floors:
+    print()
+    print("| workload | database floor req/s (median, spread) | floor p99 ms | A / floor | B / floor |")
+    print("|---|---:|---:|---:|---:|")
+    for w in floors:
+        f = [r for r, _ in runs[("F", w)]]; fp = statistics.median(p for _, p in runs[("F", w)])
+        mf = statistics.median(f)
+        a = statistics.median(r for r, _ in runs[("A", w)]); b = statistics.median(r for r, _ in runs[("B", w)])
+        print(f"| {w} | {mf:.0f} ({min(f):.0f}–{max(f):.0f}) | {fp:.1f} | {a/mf:.2f} | {b/mf:.2f} |")
 PY
 rm -rf "$dir"
