@@ -119,6 +119,12 @@ async fn projects(pools: &Pools, sql: &'static str, key: i32) -> Result<usize, F
         );
         user_ids.push(course.try_get::<i32, _>("teacher_id")?);
     }
+    read_users(pools, user_ids).await?;
+    Ok(rows.len())
+}
+
+/// The users behind `user_ids`, in one statement, decoded.
+async fn read_users(pools: &Pools, mut user_ids: Vec<i32>) -> Result<(), Failure> {
     user_ids.sort_unstable();
     user_ids.dedup();
     let users = sea_orm::sqlx::query(USERS)
@@ -128,7 +134,7 @@ async fn projects(pools: &Pools, sql: &'static str, key: i32) -> Result<usize, F
     for user in &users {
         let _: (String, String) = (user.try_get("username")?, user.try_get("first_name")?);
     }
-    Ok(rows.len())
+    Ok(())
 }
 
 /// Q3: one project's 20 newest deployments and who triggered them.
@@ -147,15 +153,7 @@ async fn deployments(pools: &Pools, project: i32) -> Result<usize, Failure> {
         );
         user_ids.push(row.try_get::<i32, _>("triggered_by")?);
     }
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    let users = sea_orm::sqlx::query(USERS)
-        .bind(&user_ids)
-        .fetch_all(&pools.users)
-        .await?;
-    for user in &users {
-        let _: String = user.try_get("username")?;
-    }
+    read_users(pools, user_ids).await?;
     Ok(rows.len())
 }
 
