@@ -175,19 +175,12 @@ fn run_job(shared: &Arc<Shared>, claimed: &Claimed, cancel: CancellationToken) {
     }
 }
 
-/// Each attempt says who ran it under which token (a retried job's log shows both).
+/// The claim wrote the attempt's line into the BUILD log: followers read it now.
 fn log_attempt(shared: &Shared, claimed: &Claimed) {
-    let attempt = crate::logs::LogSink::new(
-        shared.db.clone(),
-        claimed.lease.deployment_id,
-        entities::projects::enums::LogKind::Build,
-        shared.config.log_max_lines,
-        shared.events.clone(),
-    );
-    shared.runtime.block_on(attempt.line(format!(
-        "attempt {} on {} (lease token {})",
-        claimed.job.attempts, shared.config.replica, claimed.lease.token
-    )));
+    shared.events.send(crate::events::Event::Logged {
+        deployment_id: claimed.lease.deployment_id,
+        kind: entities::projects::enums::LogKind::Build,
+    });
 }
 
 /// How a run ended, as the job's outcome; `None` when there is nothing to record (the

@@ -4,10 +4,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entities::projects::{deployment, enums::JobStatus, job, project};
+use entities::projects::{
+    deployment, deployment_log,
+    enums::{JobStatus, LogKind},
+    job, project,
+};
 use sea_orm::{
-    ActiveEnum as _, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum as _,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, SimpleExpr},
 };
 
@@ -91,8 +97,33 @@ async fn try_claim(
         .exec(&txn)
         .await?;
     let claimed = claimed(&txn, candidate.id).await?;
+    log_attempt(&txn, &claimed, owner).await?;
     txn.commit().await?;
     Ok(Attempt::Claimed(Box::new(claimed)))
+}
+
+/// Each attempt says in the BUILD log who ran it under which token (a retried job's log
+/// shows both), written with the claim: an attempt counted is an attempt logged, even
+/// when its replica dies the next moment.
+async fn log_attempt(
+    txn: &impl ConnectionTrait,
+    claimed: &Claimed,
+    owner: &str,
+) -> Result<(), EngineError> {
+    let line = format!(
+        "attempt {} on {owner} (lease token {})",
+        claimed.job.attempts, claimed.lease.token
+    );
+    deployment_log::Entity::insert(deployment_log::ActiveModel {
+        deployment_id: Set(claimed.deployment.id),
+        kind: Set(LogKind::Build),
+        line: Set(line),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
 }
 
 /// The job just taken and its deployment, read back under the claim's transaction.
