@@ -123,14 +123,17 @@ where
         result
     }
 
-    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, L::Error> {
-        let primed = self
-            .primed
+    /// What was primed for `key` (a row or its absence), if anything was.
+    fn primed(&self, key: &K) -> Option<Option<L::Value>> {
+        self.primed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        if let Some(value) = primed {
+            .get(key)
+            .cloned()
+    }
+
+    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, L::Error> {
+        if let Some(value) = self.primed(&key) {
             return Ok(value);
         }
         let result = self.enqueue([key.clone()]).await?;
@@ -139,13 +142,7 @@ where
 
     /// The row of `key`, shared with every other caller of the request (no copy).
     pub async fn load_one_shared(&self, key: K) -> Result<Option<Arc<L::Value>>, L::Error> {
-        let primed = self
-            .primed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        if let Some(value) = primed {
+        if let Some(value) = self.primed(&key) {
             return Ok(value.map(Arc::new));
         }
         let result = self.enqueue([key.clone()]).await?;
