@@ -19,11 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 
+mod claim;
 mod lease;
 mod rescue;
 
+pub use self::claim::claim;
 pub use self::lease::{
-    Cancelled, cancel, claim, finish, progress, release, renew, set_commit, set_running,
+    Cancelled, cancel, finish, progress, release, renew, set_commit, set_running,
 };
 pub use self::rescue::{Rescued, rescue};
 
