@@ -85,7 +85,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     )
     .map_err(StartError::Deploy)?;
     let shutdown = tokio_util::sync::CancellationToken::new();
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Parts {
         viewers: viewer_cache(&config, &databases, &shutdown).await,
         config: Arc::new(config),
         databases,
@@ -95,7 +95,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         cipher,
         deploy: engine,
         shutdown,
-    })
+    }))
 }
 
 /// The viewer cache. On PostgreSQL it keeps viewers only while it hears about changes:

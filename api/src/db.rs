@@ -84,7 +84,7 @@ pub struct Db<D> {
     background: DatabaseConnection,
     statements: Arc<AtomicU64>,
     /// The PostgreSQL database's name, under which the patched sqlx counts round trips.
-    postgres_name: Option<String>,
+    postgres_name: Option<Arc<str>>,
     domain: PhantomData<D>,
 }
 
@@ -329,7 +329,7 @@ impl std::ops::Sub for StatementCounts {
 }
 
 /// The database a PostgreSQL URL names (the user's name when it names none).
-fn postgres_name(url: &str) -> Option<String> {
+fn postgres_name(url: &str) -> Option<Arc<str>> {
     let url = url::Url::parse(url).ok()?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
         return None;
@@ -340,5 +340,5 @@ fn postgres_name(url: &str) -> Option<String> {
     } else {
         name
     };
-    Some(name.to_owned())
+    Some(name.into())
 }

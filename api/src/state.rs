@@ -12,8 +12,14 @@ use crate::{
     },
 };
 
+/// One pointer: handlers, layers and resolvers clone it on every request, so a clone
+/// is one reference count, not a copy of every part (the cipher's key schedules alone
+/// are half a kilobyte).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// What [`AppState`] points at.
+pub struct Parts {
     pub config: Arc<Config>,
     pub databases: Databases,
     /// Signs and verifies our access and refresh tokens.
@@ -33,7 +39,19 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
 impl AppState {
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+
     /// The state from a resolver's context.
     pub fn of<'a>(ctx: &async_graphql::Context<'a>) -> &'a AppState {
         // Infallible: `graphql::schema` always puts the state into the schema's data.

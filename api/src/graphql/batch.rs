@@ -5,7 +5,7 @@
 //! machine is, so tests can count them and a list of 50 costs what a list of 1 does.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     future::Future,
     hash::Hash,
     pin::Pin,
@@ -21,13 +21,14 @@ use futures_util::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A batch's rows, each behind its own `Arc`: handed out shared, never deep-copied
 /// unless a caller asks for an owned row.
-type BatchResult<K, V, E> = Result<Arc<HashMap<K, Arc<V>>>, E>;
+type BatchResult<K, V, E> = Result<Arc<FxHashMap<K, Arc<V>>>, E>;
 type SharedBatch<K, V, E> = Shared<BoxFuture<'static, BatchResult<K, V, E>>>;
 type OpenBatch<K, L> = Mutex<Option<Batch<K, <L as Loader<K>>::Value, <L as Loader<K>>::Error>>>;
-type Primed<K, L> = Mutex<HashMap<K, Option<<L as Loader<K>>::Value>>>;
+type Primed<K, L> = Mutex<FxHashMap<K, Option<<L as Loader<K>>::Value>>>;
 
 struct Batch<K, V, E> {
     /// Keys asked for so far; `None` once the batch has started loading.
@@ -55,7 +56,7 @@ where
         Self {
             loader: Arc::new(loader),
             open: Mutex::new(None),
-            primed: Mutex::new(HashMap::new()),
+            primed: Mutex::new(FxHashMap::default()),
         }
     }
 
@@ -104,7 +105,7 @@ where
                 .unwrap_or_else(PoisonError::into_inner)
                 .take()
                 .unwrap_or_default();
-            let mut seen = HashSet::with_capacity(keys.len());
+            let mut seen = FxHashSet::with_capacity_and_hasher(keys.len(), Default::default());
             let unique: Vec<K> = keys
                 .into_iter()
                 .filter(|k| seen.insert(k.clone()))

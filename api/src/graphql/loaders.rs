@@ -3,12 +3,12 @@
 
 use std::{
     any::{Any, TypeId},
-    collections::HashMap,
     hash::Hash,
     sync::{Arc, Mutex, PoisonError},
 };
 
 use async_graphql::{Context, dataloader::Loader};
+use rustc_hash::FxHashMap;
 
 use super::batch::BatchLoader;
 use crate::{
@@ -23,6 +23,7 @@ use crate::{
             VariablesLoader,
         },
     },
+    state::AppState,
     users::loaders::{RolesLoader, UserLoader},
 };
 
@@ -71,15 +72,16 @@ type Built = Arc<dyn Any + Send + Sync>;
 
 /// One request's loaders.
 pub struct Loaders {
-    databases: Databases,
-    built: Mutex<HashMap<TypeId, Built>>,
+    /// The state, for its databases: one pointer to clone per request.
+    state: AppState,
+    built: Mutex<FxHashMap<TypeId, Built>>,
 }
 
 impl Loaders {
-    pub fn new(databases: Databases) -> Self {
+    pub fn new(state: AppState) -> Self {
         Loaders {
-            databases,
-            built: Mutex::new(HashMap::new()),
+            state,
+            built: Mutex::new(FxHashMap::default()),
         }
     }
 
@@ -94,7 +96,9 @@ impl Loaders {
         let loader = built
             .entry(TypeId::of::<BatchLoader<K, L>>())
             .or_insert_with(|| {
-                Arc::new(BatchLoader::<K, L>::new(L::from_databases(&self.databases)))
+                Arc::new(BatchLoader::<K, L>::new(L::from_databases(
+                    &self.state.databases,
+                )))
             })
             .clone();
         drop(built);

@@ -77,7 +77,7 @@ pub fn request_data(
     if per_request_viewer {
         data.insert(ViewerCell::default());
     }
-    data.insert(Loaders::new(state.databases.clone()));
+    data.insert(Loaders::new(state.clone()));
     data
 }
 

@@ -287,7 +287,7 @@ pub async fn post(
             };
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let batch = match batch_request(&bytes) {
         Ok(batch) => batch,
         Err(error) => {
             return refusal(
@@ -298,6 +298,17 @@ pub async fn post(
         }
     };
     execute(&http, turn, media, batch).await
+}
+
+/// The body as one operation (a JSON object) or a batch (an array). An object is read
+/// as a `Request` directly: `BatchRequest` is an untagged enum, which serde reads by
+/// buffering the whole body into a generic tree first and then trying each variant.
+fn batch_request(bytes: &[u8]) -> serde_json::Result<BatchRequest> {
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        serde_json::from_slice(bytes).map(BatchRequest::Single)
+    } else {
+        serde_json::from_slice(bytes)
+    }
 }
 
 /// The kind of operation a request would run, when its document parses.

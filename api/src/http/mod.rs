@@ -31,13 +31,31 @@ use tracing::Span;
 
 use crate::{config::Config, graphql::Gateway, state::AppState};
 
-/// What the HTTP handlers share.
+/// What the HTTP handlers share: one pointer, since axum clones it into every request
+/// (and each route layer clones it again).
 #[derive(Clone)]
-pub struct HttpState {
+pub struct HttpState(std::sync::Arc<HttpParts>);
+
+/// What [`HttpState`] points at.
+pub struct HttpParts {
     pub state: AppState,
     pub schema: Gateway,
     pub rate: std::sync::Arc<rate::RateLimits>,
     pub admission: std::sync::Arc<admission::Admission>,
+}
+
+impl HttpState {
+    fn new(parts: HttpParts) -> Self {
+        Self(std::sync::Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for HttpState {
+    type Target = HttpParts;
+
+    fn deref(&self) -> &HttpParts {
+        &self.0
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -80,7 +98,7 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
         .route("/files/{id}", get(files::download))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
-        .with_state(HttpState {
+        .with_state(HttpState::new(HttpParts {
             rate: rate::RateLimits::new(
                 config.connections.rate_limit_mutations_per_minute,
                 config.connections.rate_limit_sign_in_per_minute,
@@ -91,7 +109,7 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
             ),
             state,
             schema,
-        })
+        }))
         .layer(cors(&config));
     // Deployed apps answer their own CORS questions: outside the gateway's CORS layer.
     observed(gateway.merge(apps))
@@ -105,12 +123,12 @@ pub fn metrics_router(state: AppState, schema: Gateway) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
-        .with_state(HttpState {
+        .with_state(HttpState::new(HttpParts {
             state,
             schema,
             rate: rate::RateLimits::new(0, 0),
             admission: admission::Admission::new(1, 1),
-        })
+        }))
 }
 
 /// Request ids and one log line per request, on every route.
