@@ -41,6 +41,16 @@ impl Row for PgRow {
 
 impl ColumnIndex<PgRow> for &'_ str {
     fn index(&self, row: &PgRow) -> Result<usize, Error> {
+        // Patched (vendor/README.md): a row of a few columns is searched in place, which is
+        // cheaper than hashing the name (SipHash) for every value read. From the end: the
+        // map below keeps the last of two columns of the same name.
+        let columns = &row.metadata.columns;
+        if columns.len() <= 16 {
+            return columns
+                .iter()
+                .rposition(|column| &*column.name == *self)
+                .ok_or_else(|| Error::ColumnNotFound((*self).into()));
+        }
         row.metadata
             .column_names
             .get(*self)

@@ -3,6 +3,7 @@ use crate::encode::{Encode, IsNull};
 use crate::error::BoxDynError;
 use crate::types::array_compatible;
 use crate::types::Type;
+use crate::type_info::PgType;
 use crate::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef, Postgres};
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -14,6 +15,14 @@ impl Type<Postgres> for str {
     }
 
     fn compatible(ty: &PgTypeInfo) -> bool {
+        // Patched (vendor/README.md): the built-in text types by their variant first; the
+        // list below builds six type infos and compares each by OID or name, per value.
+        if matches!(
+            ty.0,
+            PgType::Text | PgType::Name | PgType::Bpchar | PgType::Varchar | PgType::Unknown
+        ) {
+            return true;
+        }
         [
             PgTypeInfo::TEXT,
             PgTypeInfo::NAME,
