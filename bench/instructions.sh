@@ -8,6 +8,8 @@
 #   bash bench/instructions.sh API... [-- options]
 #   BENCH_BACKEND=postgres|sqlite  BENCH_REQUESTS=200  BENCH_WARM=50  BENCH_WORKLOADS=q0,q1,q2,q3
 #   BENCH_SCALE=0.2 (the dataset; the seed runs with the first binary)
+#   BENCH_KEEP=DIR keeps each dump as DIR/<binary's directory>-<workload>.cg, for
+#   callgrind_annotate (--inclusive=yes, --tree=caller)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/env.sh
@@ -39,6 +41,10 @@ for bin in "$@"; do
     # Part 1, the dump asked for after the zero, holds only the measured requests (the
     # file without a suffix is what ran after it, until the exit).
     dump=$out.1
+    if [ -n "${BENCH_KEEP:-}" ]; then
+      mkdir -p "$BENCH_KEEP"
+      cp "$dump" "$BENCH_KEEP/$(basename "$(dirname "$bin")")-$workload.cg"
+    fi
     total=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
     printf '| %s | %s | %s | %s |\n' "$bin" "$workload" "$requests" "$((total / requests))"
     if [ "$bin" = "${!#}" ] && { [ "$workload" = q1 ] || [ "$workload" = q2 ]; }; then
