@@ -11,6 +11,7 @@ use crate::helpers::{Backend, TestApp, assert_within, backends, first_code};
 
 mod files;
 mod flow;
+mod order;
 mod pages;
 mod permissions;
 
