@@ -72,11 +72,18 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     if swept > 0 {
         tracing::warn!(swept, "removed uploads a stopped process left unfinished");
     }
+    let mut engine_config = config.deploy.engine(
+        config.allow_local_repositories,
+        student_server_addresses(&config),
+    );
+    engine_config.reachable = sandbox_reachable(&config);
+    // Sandboxed code sees neither the gateway's data nor the folder it runs from (a
+    // `.env` there holds its secrets).
+    engine_config.hidden = std::iter::once(config.data_dir.clone())
+        .chain(std::env::current_dir().ok())
+        .collect();
     let engine = deploy::Engine::new(
-        config.deploy.engine(
-            config.allow_local_repositories,
-            student_server_addresses(&config),
-        ),
+        engine_config,
         databases.projects.uncounted(),
         Arc::new(Variables {
             db: databases.projects.uncounted(),
@@ -130,10 +137,9 @@ fn protect_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
     })
 }
 
-/// Where apps reach the student database servers: host and port only, never the admin
-/// credentials.
-fn student_server_addresses(config: &Config) -> Vec<(String, String)> {
-    let mut env = Vec::new();
+/// The configured student database servers: (variable prefix, host, port).
+fn student_server_list(config: &Config) -> Vec<(&'static str, String, u16)> {
+    let mut servers = Vec::new();
     for (prefix, url, default_port) in [
         ("STUDENT_POSTGRES", &config.student_postgres_admin_url, 5432),
         ("STUDENT_MARIADB", &config.student_mariadb_admin_url, 3306),
@@ -142,14 +148,37 @@ fn student_server_addresses(config: &Config) -> Vec<(String, String)> {
             continue;
         };
         if let Some(host) = parsed.host_str() {
-            env.push((format!("{prefix}_HOST"), host.to_owned()));
-            env.push((
-                format!("{prefix}_PORT"),
-                parsed.port().unwrap_or(default_port).to_string(),
-            ));
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            servers.push((prefix, host, parsed.port().unwrap_or(default_port)));
         }
     }
-    env
+    servers
+}
+
+/// Where apps reach the student database servers: host and port only, never the admin
+/// credentials.
+fn student_server_addresses(config: &Config) -> Vec<(String, String)> {
+    student_server_list(config)
+        .into_iter()
+        .flat_map(|(prefix, host, port)| {
+            [
+                (format!("{prefix}_HOST"), host),
+                (format!("{prefix}_PORT"), port.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// The student database servers, the only addresses of the host or the campus that
+/// sandboxed code reaches.
+fn sandbox_reachable(config: &Config) -> Vec<deploy::sandbox::net::Reachable> {
+    student_server_list(config)
+        .into_iter()
+        .map(|(_, host, port)| deploy::sandbox::net::Reachable { host, port })
+        .collect()
 }
 
 /// A gateway ready to serve: bound, connected, migrated.

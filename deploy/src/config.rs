@@ -86,6 +86,14 @@ pub struct EngineConfig {
     pub extra_env: Vec<(String, String)>,
     /// Identifies this replica in leases.
     pub replica: String,
+    /// Servers on the host or the campus network that builds and apps may reach
+    /// although their addresses are blocked otherwise (the student database servers).
+    pub reachable: Vec<crate::sandbox::net::Reachable>,
+    /// Folders of the gateway that sandboxed code must not even see (DATA_DIR, FILES_DIR,
+    /// its working folder); DEPLOY_DIR and the system's are hidden anyway.
+    pub hidden: Vec<PathBuf>,
+    /// Whether apps reach public addresses (builds always do).
+    pub app_egress: bool,
 }
 
 impl EngineConfig {
@@ -110,6 +118,9 @@ impl EngineConfig {
             log_max_lines: 2000,
             allow_local_repositories: false,
             extra_env: Vec::new(),
+            reachable: Vec::new(),
+            hidden: Vec::new(),
+            app_egress: true,
             // Host and process, and a suffix: two engines in one process (tests) differ.
             replica: format!(
                 "{}-{}-{}",
@@ -118,6 +129,28 @@ impl EngineConfig {
                 &uuid::Uuid::new_v4().simple().to_string()[..6]
             ),
         }
+    }
+}
+
+/// The folder under `DEPLOY_DIR` that holds published static files.
+pub const PUBLISHED: &str = "published";
+
+impl EngineConfig {
+    /// `<deploy_dir>/<project>`: the project's checkouts and builds, which its own code
+    /// writes.
+    pub fn project_dir(&self, project_id: i32) -> PathBuf {
+        self.deploy_dir.join(project_id.to_string())
+    }
+
+    /// `<deploy_dir>/published/<project>`: the project's published static folders,
+    /// written by the gateway only, outside every folder student code can write or see.
+    pub fn published_root(&self, project_id: i32) -> PathBuf {
+        self.deploy_dir.join(PUBLISHED).join(project_id.to_string())
+    }
+
+    /// The published static folder of one build.
+    pub fn published_dir(&self, project_id: i32, build: i32) -> PathBuf {
+        self.published_root(project_id).join(build.to_string())
     }
 }
 

@@ -105,12 +105,7 @@ impl Engine {
         secrets: Arc<dyn Secrets>,
     ) -> Result<Self, EngineError> {
         lifecycle::prepare_deploy_dir(&config)?;
-        let sandbox = Arc::new(Sandbox::new(
-            config.sandbox,
-            config.uid_base,
-            config.limits,
-            &config.deploy_dir,
-        ));
+        let sandbox = Arc::new(Sandbox::new(&config));
         let runtime: Arc<dyn Runtime> = match config.runtime {
             RuntimeKind::Process => Arc::new(ProcessRuntime {
                 sandbox: sandbox.clone(),
@@ -140,12 +135,10 @@ impl Engine {
         db: DatabaseConnection,
         runner: Arc<dyn JobRunner>,
     ) -> Self {
-        let sandbox = Arc::new(Sandbox::new(
-            SandboxMode::None,
-            config.uid_base,
-            config.limits,
-            &config.deploy_dir,
-        ));
+        let sandbox = Arc::new(Sandbox::new(&EngineConfig {
+            sandbox: SandboxMode::None,
+            ..config.clone()
+        }));
         let engine = Self::with_runner(config, db, sandbox, Apps::default(), runner);
         engine.dispatch();
         engine
@@ -360,11 +353,15 @@ impl Engine {
             }
         }
         self.stop_project(project_id).await?;
-        let dir = self.shared.config.deploy_dir.join(project_id.to_string());
-        if dir.exists() {
+        let config = &self.shared.config;
+        for dir in [
+            config.project_dir(project_id),
+            config.published_root(project_id),
+        ] {
             // A cancelled worker may still be writing there for a moment; retry.
+            // (`remove_dir_all` never follows a symlink the project's code left.)
             for _ in 0..20 {
-                if std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+                if !dir.exists() || std::fs::remove_dir_all(&dir).is_ok() {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;

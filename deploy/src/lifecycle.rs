@@ -20,7 +20,12 @@ pub(crate) fn prepare_deploy_dir(config: &EngineConfig) -> Result<(), EngineErro
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir.display(), e))?;
     // Apps pass through to their own folders; nobody but the gateway lists them.
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
-        .map_err(|e| EngineError::io(dir.display(), e))
+        .map_err(|e| EngineError::io(dir.display(), e))?;
+    // Published static files: the gateway's alone.
+    let published = dir.join(crate::config::PUBLISHED);
+    std::fs::create_dir_all(&published).map_err(|e| EngineError::io(published.display(), e))?;
+    std::fs::set_permissions(&published, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| EngineError::io(published.display(), e))
 }
 
 /// The host and process of a replica id (`host-pid-suffix`).
@@ -132,10 +137,13 @@ async fn stop_orphan(
                 let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
             }
         }
-        if let (Some(name), Some(root)) = (cgroup, CgroupRoot::detect()) {
-            let left = root.existing(&name);
-            left.kill_all();
-            left.remove();
+        if let Some(name) = cgroup {
+            if let Some(root) = CgroupRoot::detect() {
+                let left = root.existing(&name);
+                left.kill_all();
+                left.remove();
+            }
+            crate::sandbox::net::Netns::existing(&name).remove();
         }
     })
     .await

@@ -90,13 +90,7 @@ impl Engine {
         };
         let addr = last.endpoint.as_deref().and_then(|e| e.parse().ok());
         let folder = self.build_folder(&last).await?;
-        let public = self
-            .shared
-            .config
-            .deploy_dir
-            .join(found.id.to_string())
-            .join(folder.to_string())
-            .join("public");
+        let public = self.shared.config.published_dir(found.id, folder);
         let static_dir = public.is_dir().then_some(public);
         if addr.is_none() && static_dir.is_none() {
             return Ok(None);

@@ -23,6 +23,16 @@ pub enum Runtime {
     Docker,
 }
 
+/// Whether deployed apps reach public addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Egress {
+    /// Public addresses through the sandbox's user-mode network (never the host's
+    /// loopback, private or link-local ranges).
+    Public,
+    /// Nothing but the student database servers.
+    None,
+}
+
 #[derive(Clone, Debug, Args)]
 pub struct DeployConfig {
     /// Folder holding each deployment's checkout, build and published static files.
@@ -110,6 +120,11 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_LOG_MAX_LINES", value_name = "DEPLOY_LOG_MAX_LINES", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     pub deploy_log_max_lines: u64,
 
+    /// `public` or `none`: whether apps reach public addresses (builds always may, to
+    /// fetch packages). The host's loopback, private and link-local ranges never.
+    #[arg(long, env = "DEPLOY_APP_EGRESS", value_name = "DEPLOY_APP_EGRESS", value_enum, default_value_t = Egress::Public)]
+    pub deploy_app_egress: Egress,
+
     /// Seconds the proxy waits for an app's response headers (504 after).
     #[arg(long, env = "DEPLOY_PROXY_TIMEOUT_SECS", value_name = "DEPLOY_PROXY_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub deploy_proxy_timeout_secs: u64,
@@ -156,6 +171,7 @@ impl DeployConfig {
         });
         config.allow_local_repositories = allow_local_repositories;
         config.extra_env = extra_env;
+        config.app_egress = self.deploy_app_egress == Egress::Public;
         config
     }
 

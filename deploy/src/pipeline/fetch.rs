@@ -1,13 +1,22 @@
 //! Step 1: a shallow clone of the repository into the deployment's fresh folder, and
-//! the short hash of what was fetched. Git runs with no user or system configuration,
-//! no hooks, no prompts and no submodules.
+//! the short hash of what was fetched. Git runs in the project's sandbox, as its user,
+//! in its own network (never as the gateway, never with root's home or keys, never on
+//! the host's loopback), with no user or system configuration, no hooks, no prompts and
+//! no submodules.
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
+use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::StepError;
-use crate::{logs::LogSink, sandbox::PATH};
+use crate::{
+    logs::LogSink,
+    sandbox::{self, Network, PATH, Sandbox, Spawn},
+};
 
 /// The URL git is given: local paths become `file://` URLs (so `--depth` applies), and
 /// only when local repositories are allowed.
@@ -31,114 +40,176 @@ pub fn source(url: &str, allow_local: bool) -> Result<String, StepError> {
     )))
 }
 
-fn git(args: &[&str], home: &Path, allow_local: bool) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new("git");
-    command
-        .arg("-c")
-        .arg("core.hooksPath=/dev/null")
-        .arg("-c")
-        .arg(format!(
-            "protocol.file.allow={}",
-            if allow_local { "always" } else { "never" }
-        ))
-        .args(args)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        // No `ext::` or other transports that run commands.
-        .env(
-            "GIT_ALLOW_PROTOCOL",
-            if allow_local {
-                "https:http:git:ssh:file"
-            } else {
-                "https:http:git:ssh"
-            },
+/// Where one fetch runs: the deployment's folder, and the local repository it may read.
+pub struct Fetch<'a> {
+    pub sandbox: &'a Sandbox,
+    pub project_id: i32,
+    pub deployment_id: i32,
+    /// The deployment's folder; the clone goes to `src` in it.
+    pub dir: &'a Path,
+    pub allow_local: bool,
+}
+
+impl Fetch<'_> {
+    /// The global configuration git reads: none, but for a local repository (tests,
+    /// demos), which belongs to another user and needs `safe.directory` in a file (git
+    /// clears `-c` settings for the local transport's own process).
+    fn global_config(&self) -> Result<String, StepError> {
+        if !self.allow_local {
+            return Ok("/dev/null".into());
+        }
+        let path = self.dir.join(".gitconfig");
+        std::fs::write(
+            &path,
+            "[safe]\n\tdirectory = *\n[core]\n\thooksPath = /dev/null\n",
         )
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
-/// Clones `url` into `dest` (which must not exist); returns the short commit hash.
-pub async fn clone(
-    url: &str,
-    dest: &Path,
-    log: &LogSink,
-    cancel: &CancellationToken,
-    timeout: Duration,
-    allow_local: bool,
-) -> Result<String, StepError> {
-    let source = source(url, allow_local)?;
-    let home = dest.parent().unwrap_or(dest);
-    let dest_arg = dest.display().to_string();
-    log.line(format!("$ git clone --depth 1 {url}")).await;
-    let mut child = git(
-        &[
-            "clone",
-            "--depth",
-            "1",
-            "--no-recurse-submodules",
-            "--",
-            &source,
-            &dest_arg,
-        ],
-        home,
-        allow_local,
-    )
-    .spawn()
-    .map_err(|e| StepError::Failed(format!("cannot run git: {e}")))?;
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(StepError::Failed("git's output is not piped".into()));
-    };
-    let pump_log = log.clone();
-    let pump = tokio::spawn(async move { pump_log.pump(stdout, stderr).await });
-    let status = tokio::select! {
-        status = child.wait() => status.map_err(|e| StepError::Failed(format!("git: {e}")))?,
-        () = cancel.cancelled() => {
-            let _ = child.kill().await;
-            return Err(StepError::Cancelled);
-        }
-        () = tokio::time::sleep(timeout) => {
-            let _ = child.kill().await;
-            return Err(StepError::Failed(format!("fetching took longer than {} s", timeout.as_secs())));
-        }
-    };
-    let _ = pump.await;
-    if !status.success() {
-        let tail = log.tail(3).await.join("\n");
-        return Err(StepError::Failed(format!(
-            "git clone failed ({}): {tail}",
-            crate::runtime::process::describe(status)
-        )));
+        .map_err(|e| StepError::Failed(format!("{}: {e}", path.display())))?;
+        Ok(path.display().to_string())
     }
-    let commit = head_commit(&dest_arg, home, allow_local).await?;
-    log.line(format!("fetched commit {commit}")).await;
-    Ok(commit)
-}
 
-/// The short hash of the clone's `HEAD`.
-async fn head_commit(dest: &str, home: &Path, allow_local: bool) -> Result<String, StepError> {
-    let output = git(
-        &["-C", dest, "rev-parse", "--short", "HEAD"],
-        home,
-        allow_local,
-    )
-    .output()
-    .await
-    .map_err(|e| StepError::Failed(format!("git rev-parse: {e}")))?;
-    let commit = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if !output.status.success() || commit.is_empty() {
-        return Err(StepError::Failed(
-            "the repository has no commit to deploy".into(),
-        ));
+    fn env(&self, global: &str) -> Vec<(String, String)> {
+        let protocols = if self.allow_local {
+            "https:http:git:ssh:file"
+        } else {
+            "https:http:git:ssh"
+        };
+        [
+            ("PATH", PATH),
+            ("HOME", &self.dir.display().to_string()),
+            ("LANG", "C.UTF-8"),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+            ("GIT_CONFIG_GLOBAL", global),
+            ("GIT_TERMINAL_PROMPT", "0"),
+            // No `ext::` or other transports that run commands.
+            ("GIT_ALLOW_PROTOCOL", protocols),
+            ("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
     }
-    Ok(commit)
+
+    /// `git` with the safe configuration and `args`, sandboxed.
+    fn git(
+        &self,
+        name: &str,
+        args: &[String],
+        readable: &[PathBuf],
+        network: Network,
+    ) -> Result<sandbox::Prepared, StepError> {
+        let file = if self.allow_local { "always" } else { "never" };
+        let shell = format!(
+            "exec git -c core.hooksPath=/dev/null -c protocol.file.allow={file} \
+             \"$@\""
+        );
+        let writable = [self.dir.to_owned()];
+        let global = self.global_config()?;
+        self.sandbox
+            .command(&Spawn {
+                project_id: self.project_id,
+                name: format!("{name}-{}", self.deployment_id),
+                cwd: self.dir,
+                writable: &writable,
+                readable,
+                env: &self.env(&global),
+                shell: &shell,
+                args,
+                cpu_secs: None,
+                network,
+            })
+            .map_err(|e| StepError::Failed(e.to_string()))
+    }
+
+    /// Clones `url` into `src` of the folder; returns the short commit hash.
+    pub async fn clone(
+        &self,
+        url: &str,
+        log: &LogSink,
+        cancel: &CancellationToken,
+        timeout: Duration,
+    ) -> Result<String, StepError> {
+        let source = source(url, self.allow_local)?;
+        let src = self.dir.join("src").display().to_string();
+        // A local repository (tests, demos) is shown to the sandbox read-only.
+        let readable: Vec<PathBuf> = source
+            .strip_prefix("file://")
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        log.line(format!("$ git clone --depth 1 {url}")).await;
+        let args: Vec<String> = ["clone", "--depth", "1", "--no-recurse-submodules", "--"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([source.clone(), src.clone()])
+            .collect();
+        let prepared = self.git("fetch", &args, &readable, Network::Build)?;
+        let (mut command, group, netns) = (prepared.command, prepared.cgroup, prepared.netns);
+        let mut child = command
+            .spawn()
+            .map_err(|e| StepError::Failed(format!("cannot run git: {e}")))?;
+        let pid = child.id();
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(StepError::Failed("git's output is not piped".into()));
+        };
+        let pump_log = log.clone();
+        let pump = tokio::spawn(async move { pump_log.pump(stdout, stderr).await });
+        let outcome = tokio::select! {
+            status = child.wait() => status.map_err(|e| StepError::Failed(format!("git: {e}"))),
+            () = cancel.cancelled() => Err(StepError::Cancelled),
+            () = tokio::time::sleep(timeout) => Err(StepError::Failed(format!(
+                "fetching took longer than {} s", timeout.as_secs()
+            ))),
+        };
+        let _ = tokio::task::spawn_blocking(move || {
+            sandbox::kill_tree(pid, group.as_ref(), netns.as_ref());
+        })
+        .await;
+        let _ = child.wait().await;
+        let _ = pump.await;
+        let status = outcome?;
+        if !status.success() {
+            let tail = log.tail(3).await.join("\n");
+            return Err(StepError::Failed(format!(
+                "git clone failed ({}): {tail}",
+                crate::runtime::process::describe(status)
+            )));
+        }
+        let commit = self.head_commit(&src).await?;
+        log.line(format!("fetched commit {commit}")).await;
+        Ok(commit)
+    }
+
+    /// The short hash of the clone's `HEAD`, asked of git in the sandbox too (a
+    /// repository's files are never git's input as root).
+    async fn head_commit(&self, src: &str) -> Result<String, StepError> {
+        let args: Vec<String> = ["-C", src, "rev-parse", "--short", "HEAD"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let prepared = self.git("commit", &args, &[], Network::None)?;
+        let (mut command, group, netns) = (prepared.command, prepared.cgroup, prepared.netns);
+        let mut child = command
+            .spawn()
+            .map_err(|e| StepError::Failed(format!("git rev-parse: {e}")))?;
+        let pid = child.id();
+        let mut out = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = stdout.take(256).read_to_string(&mut out).await;
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            sandbox::kill_tree(pid, group.as_ref(), netns.as_ref());
+        })
+        .await;
+        let commit = out.trim().to_owned();
+        let valid = !commit.is_empty() && commit.bytes().all(|b| b.is_ascii_hexdigit());
+        if !matches!(status, Ok(Ok(s)) if s.success()) || !valid {
+            return Err(StepError::Failed(
+                "the repository has no commit to deploy".into(),
+            ));
+        }
+        Ok(commit)
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tokio::io::AsyncReadExt;
 use super::StepError;
 use crate::{
     logs::LogSink,
-    sandbox::{self, PATH, Sandbox, Spawn},
+    sandbox::{self, Network, PATH, Sandbox, Spawn},
 };
 
 /// Most bytes a static folder may hold.
@@ -78,14 +78,19 @@ async fn pack(
     folder: &Path,
 ) -> Result<Vec<u8>, StepError> {
     let env = [("PATH".to_owned(), PATH.to_owned())];
+    let readable = [folder.to_owned()];
     let prepared = sandbox
         .command(&Spawn {
             project_id,
             name: format!("publish-{deployment_id}"),
             cwd: folder,
+            writable: &[],
+            readable: &readable,
             env: &env,
             shell: "exec tar -cf - .",
+            args: &[],
             cpu_secs: Some(60),
+            network: Network::None,
         })
         .map_err(|e| StepError::Failed(e.to_string()))?;
     let mut command = prepared.command;
@@ -102,8 +107,11 @@ async fn pack(
     let _ = stderr.read_to_string(&mut errors).await;
     // tar has closed its output: let it exit, then clear anything it left behind.
     let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await;
-    let group = prepared.cgroup;
-    let _ = tokio::task::spawn_blocking(move || sandbox::kill_tree(pid, group.as_ref())).await;
+    let (group, netns) = (prepared.cgroup, prepared.netns);
+    let _ = tokio::task::spawn_blocking(move || {
+        sandbox::kill_tree(pid, group.as_ref(), netns.as_ref());
+    })
+    .await;
     let status = match status {
         Ok(status) => status,
         Err(_) => child.wait().await,
@@ -140,6 +148,11 @@ fn unpack(bytes: &[u8], dest: &Path) -> std::io::Result<(usize, Vec<String>)> {
         let mut entry = entry?;
         let kind = entry.header().entry_type();
         let path = entry.path()?.display().to_string();
+        if is_version_control(&path) {
+            let mut sink = Vec::new();
+            let _ = entry.read_to_end(&mut sink);
+            continue;
+        }
         if kind.is_file() || kind.is_dir() {
             // `unpack_in` refuses paths that leave `dest`.
             if entry.unpack_in(dest)? && kind.is_file() {
@@ -152,6 +165,16 @@ fn unpack(bytes: &[u8], dest: &Path) -> std::io::Result<(usize, Vec<String>)> {
         }
     }
     Ok((files, skipped))
+}
+
+/// Folders of version control systems: a repository's history and remotes are never
+/// published, whatever `static` names (`static = "."` included).
+const VERSION_CONTROL: [&str; 5] = [".git", ".hg", ".svn", ".bzr", "CVS"];
+
+fn is_version_control(path: &str) -> bool {
+    Path::new(path)
+        .components()
+        .any(|c| matches!(c, Component::Normal(name) if VERSION_CONTROL.iter().any(|v| name == *v)))
 }
 
 #[cfg(test)]
@@ -168,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn unpacking_keeps_files_and_folders_and_skips_links() {
+    fn unpacking_keeps_files_and_folders_and_skips_links_and_repository_internals() {
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
         header.set_size(5);
@@ -183,12 +206,23 @@ mod tests {
         builder
             .append_link(&mut link, "secret", "/etc/shadow")
             .expect("append link");
+        for internal in ["./.git/config", ".git/HEAD", "sub/.hg/store"] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(4);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, internal, &b"repo"[..])
+                .expect("append");
+        }
         let bytes = builder.into_inner().expect("tar");
         let dest = tempfile::tempdir().expect("dir");
         let (files, skipped) = unpack(&bytes, &dest.path().join("public")).expect("unpacks");
         assert_eq!(files, 1);
         assert_eq!(skipped, vec!["secret".to_owned()]);
         assert!(!dest.path().join("public/secret").exists());
+        assert!(!dest.path().join("public/.git").exists());
+        assert!(!dest.path().join("public/sub").exists());
         assert_eq!(
             std::fs::read_to_string(dest.path().join("public/a/index.html")).expect("file"),
             "hello"

@@ -37,7 +37,8 @@ pub(super) fn fresh_dir(project_dir: &Path, dir: &Path) -> Result<(), StepError>
         .map_err(fail)
 }
 
-/// Whether the app answers on `port` (and, with a health path, below 500).
+/// Whether the app answers HTTP on `port` (with a health path: below 500). A connect
+/// alone proves nothing: the sandbox's network forwarder accepts on the app's behalf.
 async fn probe(port: u16, health_path: Option<&str>) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let connect =
@@ -45,21 +46,22 @@ async fn probe(port: u16, health_path: Option<&str>) -> bool {
     let Ok(Ok(mut stream)) = connect.await else {
         return false;
     };
-    let Some(path) = health_path else {
-        return true;
-    };
+    let path = health_path.unwrap_or("/");
     let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
     let exchange = async {
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head).await.ok()?;
         let text = std::str::from_utf8(&head).ok()?;
+        if !text.starts_with("HTTP/") {
+            return None;
+        }
         text.get(9..12)?.parse::<u16>().ok()
     };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), exchange).await,
-        Ok(Some(code)) if code < 500
-    )
+    match tokio::time::timeout(Duration::from_secs(2), exchange).await {
+        Ok(Some(code)) => health_path.is_none() || code < 500,
+        _ => false,
+    }
 }
 
 pub(super) async fn wait_up(

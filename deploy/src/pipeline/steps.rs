@@ -46,10 +46,7 @@ struct Started {
 impl Pipeline {
     pub(super) async fn deploy(&self, job: &Claimed, ctx: &JobContext) -> Result<Done, StepError> {
         let build_log = self.log(ctx, LogKind::Build);
-        let project_dir = self
-            .config
-            .deploy_dir
-            .join(job.payload.project_id.to_string());
+        let project_dir = self.config.project_dir(job.payload.project_id);
         // The folder whose build runs: this deployment's, or the one a START reuses.
         let (folder_id, spec) = match job.job.kind {
             JobKind::Deploy => {
@@ -61,7 +58,7 @@ impl Pipeline {
         let dir = project_dir.join(folder_id.to_string());
         let started = self.start_app(job, ctx, &dir, &spec).await?;
         let (static_dir, started) = self
-            .publish_static(job, ctx, &dir, &spec, &build_log, started)
+            .publish_static(job, ctx, (&dir, folder_id), &spec, &build_log, started)
             .await?;
         Ok(self.route(job, project_dir, folder_id, started, static_dir))
     }
@@ -79,17 +76,23 @@ impl Pipeline {
         let dir = project_dir.join(deployment_id.to_string());
         let src = dir.join("src");
         fresh_dir(project_dir, &dir)?;
-        let commit = fetch::clone(
+        // The project's user owns its folder before any of its code (git included) runs.
+        self.sandbox.hand_over(&dir, payload.project_id)?;
+        let commit = fetch::Fetch {
+            sandbox: &self.sandbox,
+            project_id: payload.project_id,
+            deployment_id,
+            dir: &dir,
+            allow_local: self.config.allow_local_repositories,
+        }
+        .clone(
             &payload.repository_url,
-            &src,
             build_log,
             &ctx.cancel,
             self.config.build_timeout,
-            self.config.allow_local_repositories,
         )
         .await?;
         queue::set_commit(&ctx.db, &ctx.lease, &commit).await?;
-        self.sandbox.hand_over(&dir, payload.project_id)?;
         ctx.progress(20, &format!("fetched commit {commit}"))
             .await?;
         let spec = self.spec(&src, build_log).await?;
@@ -197,7 +200,7 @@ impl Pipeline {
         &self,
         job: &Claimed,
         ctx: &JobContext,
-        dir: &Path,
+        (dir, folder_id): (&Path, i32),
         spec: &Spec,
         build_log: &LogSink,
         started: Started,
@@ -214,7 +217,8 @@ impl Pipeline {
                 },
             ));
         };
-        let public = dir.join("public");
+        // Outside the project's folder: its code can neither rename nor replace it.
+        let public = self.config.published_dir(payload.project_id, folder_id);
         let published = publish::publish(
             &self.sandbox,
             payload.project_id,
@@ -265,6 +269,7 @@ impl Pipeline {
             Handle::Process {
                 pid: Some(pid),
                 cgroup,
+                ..
             } => i32::try_from(*pid)
                 .ok()
                 .map(|pid| (pid, cgroup.as_ref().and_then(|c| c.name()))),
@@ -272,6 +277,7 @@ impl Pipeline {
         };
         let apps = self.apps.clone();
         let slug = job.payload.slug.clone();
+        let published_root = self.config.published_root(job.payload.project_id);
         let activate = move |committed: bool| {
             if !committed {
                 instance.stop();
@@ -290,6 +296,7 @@ impl Pipeline {
                 apps.retire(old);
             }
             prune(&project_dir, &keep);
+            prune(&published_root, &keep);
         };
         Done {
             endpoint: serves.then(|| format!("127.0.0.1:{port}")),

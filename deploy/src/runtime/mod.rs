@@ -60,10 +60,11 @@ pub trait Runtime: Send + Sync {
 /// How a started app is stopped.
 #[derive(Debug)]
 pub enum Handle {
-    /// A sandboxed process: its session's group and its cgroup.
+    /// A sandboxed process: its session's group, its cgroup and its network.
     Process {
         pid: Option<u32>,
         cgroup: Option<Cgroup>,
+        netns: Option<sandbox::net::Netns>,
     },
     /// A container, by name.
     Docker { container: String },
@@ -128,7 +129,9 @@ impl Instance {
     /// empty): call it from a worker thread or `spawn_blocking`.
     pub fn stop(&self) {
         match &self.handle {
-            Handle::Process { pid, cgroup } => sandbox::kill_tree(*pid, cgroup.as_ref()),
+            Handle::Process { pid, cgroup, netns } => {
+                sandbox::kill_tree(*pid, cgroup.as_ref(), netns.as_ref());
+            }
             Handle::Docker { container } => docker::remove(container),
             Handle::Nothing => {}
         }

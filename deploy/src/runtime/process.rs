@@ -9,8 +9,14 @@ use std::os::unix::process::ExitStatusExt;
 use super::{BuildContext, Handle, Instance, Runtime, StartContext};
 use crate::{
     pipeline::{StepError, spec::Spec},
-    sandbox::{self, Sandbox, Spawn},
+    sandbox::{self, Network, Sandbox, Spawn},
 };
+
+/// The deployment's folder (`src`'s parent: its home, caches and build output), the only
+/// one its commands write.
+pub fn deployment_folder(src: &Path) -> Vec<std::path::PathBuf> {
+    vec![src.parent().unwrap_or(src).to_owned()]
+}
 
 pub struct ProcessRuntime {
     pub sandbox: Arc<Sandbox>,
@@ -50,19 +56,24 @@ impl Runtime for ProcessRuntime {
             return Ok(());
         };
         ctx.log.line(format!("$ {build}")).await;
+        let writable = deployment_folder(ctx.src);
         let prepared = self
             .sandbox
             .command(&Spawn {
                 project_id: ctx.project_id,
                 name: format!("build-{}", ctx.deployment_id),
                 cwd: ctx.src,
+                writable: &writable,
+                readable: &[],
                 env: ctx.env,
                 shell: build,
+                args: &[],
                 cpu_secs: Some(ctx.timeout.as_secs().max(1)),
+                network: Network::Build,
             })
             .map_err(|e| StepError::Failed(e.to_string()))?;
         let mut command = prepared.command;
-        let cgroup = prepared.cgroup;
+        let (cgroup, netns) = (prepared.cgroup, prepared.netns);
         let mut child = command
             .spawn()
             .map_err(|e| StepError::Failed(format!("cannot run the build command: {e}")))?;
@@ -80,8 +91,10 @@ impl Runtime for ProcessRuntime {
             ))),
         };
         // Whatever happened, nothing of the build outlives it.
-        let group = cgroup.clone();
-        let _ = tokio::task::spawn_blocking(move || sandbox::kill_tree(pid, group.as_ref())).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            sandbox::kill_tree(pid, cgroup.as_ref(), netns.as_ref());
+        })
+        .await;
         let _ = child.wait().await;
         let _ = pump.await;
         let status = outcome?.map_err(|e| StepError::Failed(format!("the build: {e}")))?;
@@ -101,15 +114,20 @@ impl Runtime for ProcessRuntime {
             return Ok(Instance::nothing());
         };
         ctx.log.line(format!("$ {start}")).await;
+        let writable = deployment_folder(ctx.src);
         let prepared = self
             .sandbox
             .command(&Spawn {
                 project_id: ctx.project_id,
                 name: format!("app-{}", ctx.deployment_id),
                 cwd: ctx.src,
+                writable: &writable,
+                readable: &[],
                 env: ctx.env,
                 shell: start,
+                args: &[],
                 cpu_secs: None,
+                network: Network::App { port: ctx.port },
             })
             .map_err(|e| StepError::Failed(e.to_string()))?;
         let mut command = prepared.command;
@@ -124,6 +142,7 @@ impl Runtime for ProcessRuntime {
             handle: Handle::Process {
                 pid,
                 cgroup: prepared.cgroup,
+                netns: prepared.netns,
             },
             exited: Default::default(),
         };

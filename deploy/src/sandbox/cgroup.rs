@@ -50,6 +50,11 @@ impl CgroupRoot {
         Some(Self { dirs })
     }
 
+    /// What the groups limit, for the start-up line and `deployQueue { sandbox }`.
+    pub fn describe(&self) -> String {
+        "cgroups v1 (memory, pids)".into()
+    }
+
     /// Kills and removes every group whose name `dead` says was left by a dead gateway.
     pub fn sweep(&self, dead: impl Fn(&str) -> bool) -> usize {
         let Some(first) = self.dirs.first() else {

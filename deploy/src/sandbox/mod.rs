@@ -1,12 +1,21 @@
-//! How student code runs: never as the gateway's user. In `user` mode each project has
-//! its own uid and gid (`DEPLOY_UID_BASE + project id`, no supplementary groups, no new
-//! privileges), every command starts a new session and process group, gets a clean
-//! environment, rlimits (processes, open files, CPU seconds, core dumps off; address
-//! space when no memory cgroup), and a cgroup capping memory and processes where the
-//! machine allows. The chain is made of util-linux tools (`setpriv`, `setsid`,
-//! `prlimit`) so the gateway needs no `unsafe` code between fork and exec.
+//! How student code runs: never as the gateway's user, never in the gateway's network,
+//! never seeing its files. In `user` mode each project has its own uid and gid
+//! (`DEPLOY_UID_BASE + project id`, no supplementary groups, no capabilities, no new
+//! privileges); every command starts a new session, gets a clean environment, rlimits
+//! (processes, open files, CPU seconds, core dumps off; address space when no memory
+//! cgroup), a cgroup capping memory, processes and CPU where the machine allows, a
+//! network namespace of its own (`net.rs`), and bubblewrap's view of the filesystem:
+//! the system read-only, its own PID namespace and `/proc`, a private `/tmp` and
+//! `/dev/shm` (tmpfs: counted against its memory, gone with it), the gateway's folders
+//! (DATA_DIR, DEPLOY_DIR, `/root`, `/home`, `/run`, ...) replaced by empty ones, and only
+//! its own deployment folder writable. The chain is made of maintained tools
+//! (util-linux's `setsid`, `nsenter`, `setpriv`, `prlimit`; `bwrap`; `pasta`) so the
+//! gateway needs no `unsafe` code between fork and exec.
 
+pub mod beneath;
 pub mod cgroup;
+mod isolation;
+pub mod net;
 
 use std::{
     path::{Path, PathBuf},
@@ -19,43 +28,76 @@ use nix::{
 };
 
 pub use self::cgroup::{Cgroup, CgroupRoot};
+use self::{isolation::Isolation, net::Netns};
 use crate::{
-    config::{Limits, SandboxMode},
+    config::{EngineConfig, Limits, SandboxMode},
     error::EngineError,
 };
 
 /// The PATH every sandboxed command gets.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The tools `user` mode runs student code through.
+const TOOLS: [(&str, &str); 7] = [
+    ("setpriv", "util-linux"),
+    ("setsid", "util-linux"),
+    ("prlimit", "util-linux"),
+    ("nsenter", "util-linux"),
+    ("bwrap", "bubblewrap"),
+    ("pasta", "passt"),
+    ("ip", "iproute2"),
+];
+
 #[derive(Clone, Debug)]
 pub struct Sandbox {
-    /// Prefixes this engine's cgroup names, so two gateways on one host (replicas, or
-    /// tests) never share a group.
+    /// Prefixes this engine's cgroup and namespace names, so two gateways on one host
+    /// (replicas, or tests) never share one.
     prefix: String,
     mode: SandboxMode,
     uid_base: u32,
     limits: Limits,
     cgroups: Option<CgroupRoot>,
+    isolation: Option<Isolation>,
     refusal: Option<String>,
+}
+
+/// The network a sandboxed command gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// Loopback only (packing a static folder).
+    None,
+    /// Public egress and the student database servers (fetch, build).
+    Build,
+    /// An app: the student database servers, public egress per `DEPLOY_APP_EGRESS`, and
+    /// its port forwarded from the host's loopback.
+    App { port: u16 },
 }
 
 /// What to run, where, with which variables.
 pub struct Spawn<'a> {
     pub project_id: i32,
-    /// Names the cgroup (`build-12`, `app-12`).
+    /// Names the cgroup and the network namespace (`build-12`, `app-12`).
     pub name: String,
     pub cwd: &'a Path,
+    /// Folders it may write (its deployment's); the rest of the host is read-only or
+    /// hidden.
+    pub writable: &'a [PathBuf],
+    /// Host folders it may read besides the system (a local repository to fetch).
+    pub readable: &'a [PathBuf],
     pub env: &'a [(String, String)],
-    /// A shell command line (`sh -c`).
+    /// A shell command line (`sh -c`), with `args` as `$1`, `$2`, ...
     pub shell: &'a str,
+    pub args: &'a [String],
     /// CPU seconds, when lower than the configured limit (a build's time limit).
     pub cpu_secs: Option<u64>,
+    pub network: Network,
 }
 
-/// A command ready to spawn, and the group it joins.
+/// A command ready to spawn, and the group and network it joins.
 pub struct Prepared {
     pub command: tokio::process::Command,
     pub cgroup: Option<Cgroup>,
+    pub netns: Option<Netns>,
 }
 
 fn tool(name: &str) -> Option<PathBuf> {
@@ -65,41 +107,46 @@ fn tool(name: &str) -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
+/// Why `mode` cannot isolate student code here, if it cannot.
+fn refusal_for(mode: SandboxMode, root: bool, missing: &[(&str, &str)]) -> Option<String> {
+    match mode {
+        SandboxMode::None => None,
+        SandboxMode::User if !root => Some(
+            "deploys are refused: the gateway cannot run student code as another user, in \
+             its own network and filesystem view (it is not running as root). Start it as \
+             root, or set DEPLOY_SANDBOX=none on a development machine (student code then \
+             runs as the gateway's user, on its network)"
+                .into(),
+        ),
+        SandboxMode::User if !missing.is_empty() => {
+            let mut packages: Vec<&str> = missing.iter().map(|(_, p)| *p).collect();
+            packages.dedup();
+            Some(format!(
+                "deploys are refused: isolating student code needs {} on this machine \
+                 (install the packages {})",
+                missing
+                    .iter()
+                    .map(|(t, _)| *t)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                packages.join(", ")
+            ))
+        }
+        SandboxMode::User => None,
+    }
+}
+
 impl Sandbox {
     /// Checks what the machine allows. Deploys are refused (with `refusal`) where
     /// `user` mode cannot be had.
-    pub fn new(mode: SandboxMode, uid_base: u32, limits: Limits, deploy_dir: &Path) -> Self {
-        let missing: Vec<&str> = ["setpriv", "setsid", "prlimit"]
+    pub fn new(config: &EngineConfig) -> Self {
+        let root = geteuid().is_root();
+        let missing: Vec<(&str, &str)> = TOOLS
             .into_iter()
-            .filter(|t| tool(t).is_none())
+            .filter(|(t, _)| tool(t).is_none())
             .collect();
-        let mut refusal = None;
-        if !missing.is_empty() {
-            refusal = Some(format!(
-                "deploys need util-linux's {} on this machine",
-                missing.join(", ")
-            ));
-        }
-        let cgroups = match mode {
-            SandboxMode::User if geteuid().is_root() => CgroupRoot::detect(),
-            _ => None,
-        };
-        if mode == SandboxMode::User && refusal.is_none() {
-            if !geteuid().is_root() {
-                refusal = Some(
-                    "deploys are refused: the gateway cannot run student code as another user \
-                     (it is not running as root). Start it as root, or set DEPLOY_SANDBOX=none \
-                     on a development machine (student code then runs as the gateway's user)"
-                        .into(),
-                );
-            } else if let Some(blocked) = untraversable(deploy_dir) {
-                refusal = Some(format!(
-                    "deploys are refused: {} is not searchable by other users, so apps could \
-                     not reach their folders under DEPLOY_DIR (chmod o+x it or move DEPLOY_DIR)",
-                    blocked.display()
-                ));
-            }
-        }
+        let refusal = refusal_for(config.sandbox, root, &missing);
+        let user = config.sandbox == SandboxMode::User && refusal.is_none();
         Self {
             // `p<pid>.<random>`: a later replica can tell a dead process's groups.
             prefix: format!(
@@ -107,26 +154,34 @@ impl Sandbox {
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
-            mode,
-            uid_base,
-            limits,
-            cgroups,
+            mode: config.sandbox,
+            uid_base: config.uid_base,
+            limits: config.limits,
+            cgroups: if user { CgroupRoot::detect() } else { None },
+            isolation: user.then(|| Isolation::new(config)),
             refusal,
         }
     }
 
-    /// Kills and removes the groups (builds and apps) that gateways which no longer
-    /// run left on this host; returns how many.
+    /// Kills and removes the groups and namespaces (builds and apps) that gateways
+    /// which no longer run left on this host; returns how many.
     pub fn sweep_orphans(&self) -> usize {
-        match &self.cgroups {
-            Some(root) => root.sweep(|name| {
-                name.strip_prefix('p')
-                    .and_then(|rest| rest.split('.').next())
-                    .and_then(|pid| pid.parse::<u32>().ok())
-                    .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
-            }),
+        let dead = |name: &str| {
+            name.strip_prefix('p')
+                .and_then(|rest| rest.split('.').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        };
+        let groups = match &self.cgroups {
+            Some(root) => root.sweep(dead),
             None => 0,
-        }
+        };
+        let namespaces = if self.isolation.is_some() {
+            net::sweep(dead)
+        } else {
+            0
+        };
+        groups + namespaces
     }
 
     /// Why deploys cannot run here, if they cannot.
@@ -144,17 +199,27 @@ impl Sandbox {
 
     /// One line saying how student code is isolated here.
     pub fn describe(&self) -> String {
-        match (self.mode, &self.cgroups) {
-            (SandboxMode::None, _) => {
-                "none: student code runs as the gateway's user (development only)".into()
-            }
-            (SandboxMode::User, Some(_)) => {
-                "user: a uid per project, rlimits, cgroups v1 (memory, pids)".into()
-            }
-            (SandboxMode::User, None) => {
-                "user: a uid per project, rlimits (no cgroups here)".into()
-            }
+        if self.mode == SandboxMode::None {
+            return "none: student code runs as the gateway's user, on its network \
+                    (development only)"
+                .into();
         }
+        if let Some(refusal) = &self.refusal {
+            return format!("user (unavailable): {refusal}");
+        }
+        let cgroups = match &self.cgroups {
+            Some(root) => root.describe(),
+            None => "no cgroups here (rlimits only)".into(),
+        };
+        let egress = match &self.isolation {
+            Some(isolation) if !isolation.app_egress => "apps without public egress",
+            _ => "public egress",
+        };
+        format!(
+            "user: a uid per project; own network namespace (pasta; host loopback, private \
+             and link-local ranges unreachable; {egress}), PID namespace, private /tmp and \
+             /dev/shm, read-only system (bubblewrap); rlimits; {cgroups}"
+        )
     }
 
     /// The uid (and gid) project `project_id` runs as, in `user` mode.
@@ -165,12 +230,14 @@ impl Sandbox {
         }
     }
 
-    /// Gives a deployment's folder to the project's user (symlinks are not followed).
+    /// Gives a folder the gateway just made to the project's user (before any of the
+    /// project's code runs: nothing in it yet to follow).
     pub fn hand_over(&self, dir: &Path, project_id: i32) -> Result<(), EngineError> {
         let Some(uid) = self.uid_of(project_id) else {
             return Ok(());
         };
-        chown_tree(dir, uid).map_err(|e| EngineError::io(dir.display(), e))
+        std::os::unix::fs::lchown(dir, Some(uid), Some(uid))
+            .map_err(|e| EngineError::io(dir.display(), e))
     }
 
     /// The command that runs `spawn.shell` sandboxed, with piped output.
@@ -178,29 +245,50 @@ impl Sandbox {
         if let Some(refusal) = &self.refusal {
             return Err(EngineError::Unavailable(refusal.clone()));
         }
+        let name = format!("{}-{}", self.prefix, spawn.name);
         let cgroup = match &self.cgroups {
             Some(root) => Some(
-                root.create(&format!("{}-{}", self.prefix, spawn.name), &self.limits)
+                root.create(&name, &self.limits)
                     .map_err(|e| EngineError::io(format!("cgroup {}", spawn.name), e))?,
             ),
+            None => None,
+        };
+        let netns = match &self.isolation {
+            Some(isolation) => match isolation.network(&name, spawn.network) {
+                Ok(netns) => Some(netns),
+                Err(error) => {
+                    if let Some(group) = &cgroup {
+                        group.remove();
+                    }
+                    return Err(EngineError::Io(format!(
+                        "the network of {}: {error}",
+                        spawn.name
+                    )));
+                }
+            },
             None => None,
         };
         let cpu = spawn
             .cpu_secs
             .map_or(self.limits.cpu_secs, |s| s.min(self.limits.cpu_secs));
         let mut argv: Vec<String> = cgroup.as_ref().map(join_first).unwrap_or_default();
+        argv.push("setsid".into());
+        if let (Some(isolation), Some(netns)) = (&self.isolation, &netns) {
+            argv.extend(isolation.confine(spawn, netns, self.limits));
+        }
         if let Some(uid) = self.uid_of(spawn.project_id) {
             argv.extend([
                 "setpriv".into(),
                 format!("--reuid={uid}"),
                 format!("--regid={uid}"),
                 "--clear-groups".into(),
+                "--inh-caps=-all".into(),
+                "--bounding-set=-all".into(),
                 "--no-new-privs".into(),
                 "--".into(),
             ]);
         }
         argv.extend([
-            "setsid".into(),
             "prlimit".into(),
             format!("--nproc={}", self.limits.processes),
             format!("--nofile={}", self.limits.open_files),
@@ -211,17 +299,28 @@ impl Sandbox {
             argv.push(format!("--as={}", self.limits.memory_bytes));
         }
         argv.extend(["--".into(), "sh".into(), "-c".into(), spawn.shell.into()]);
+        argv.push("sandbox".into());
+        argv.extend(spawn.args.iter().cloned());
         let mut command = tokio::process::Command::new(&argv[0]);
         command
             .args(&argv[1..])
-            .current_dir(spawn.cwd)
+            // Inside bubblewrap the folder is entered by `--chdir`, after the mounts.
+            .current_dir(if self.isolation.is_some() {
+                Path::new("/")
+            } else {
+                spawn.cwd
+            })
             .env_clear()
             .envs(spawn.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(false);
-        Ok(Prepared { command, cgroup })
+        Ok(Prepared {
+            command,
+            cgroup,
+            netns,
+        })
     }
 }
 
@@ -244,9 +343,10 @@ fn join_first(group: &Cgroup) -> Vec<String> {
     argv
 }
 
-/// Kills a sandboxed command's whole session: its process group, then whatever is left
-/// in its cgroup (a process that started its own group or session).
-pub fn kill_tree(pid: Option<u32>, cgroup: Option<&Cgroup>) {
+/// Kills a sandboxed command's whole session: its process group (bubblewrap's PID
+/// namespace dies with its first process), then whatever is left in its cgroup (a
+/// process that started its own group or session), then removes its network.
+pub fn kill_tree(pid: Option<u32>, cgroup: Option<&Cgroup>, netns: Option<&Netns>) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
     }
@@ -254,77 +354,68 @@ pub fn kill_tree(pid: Option<u32>, cgroup: Option<&Cgroup>) {
         group.kill_all();
         group.remove();
     }
-}
-
-/// The first ancestor of `dir` (or `dir` itself) that others cannot search.
-fn untraversable(dir: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let absolute = std::path::absolute(dir).ok()?;
-    let mut path = PathBuf::from("/");
-    for part in absolute.components().skip(1) {
-        path.push(part);
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.permissions().mode() & 0o001 == 0 => return Some(path),
-            Ok(_) => {}
-            // Not created yet: created with 0711 by the engine.
-            Err(_) => return None,
-        }
+    if let Some(netns) = netns {
+        netns.remove();
     }
-    None
-}
-
-fn chown_tree(path: &Path, uid: u32) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(uid))?;
-    let meta = std::fs::symlink_metadata(path)?;
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path)? {
-            chown_tree(&entry?.path(), uid)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
 
     #[test]
     fn user_mode_refuses_deploys_it_cannot_isolate_and_says_why() {
-        let closed = tempfile::tempdir().expect("a folder");
-        std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700))
-            .expect("chmod");
-        let sandbox = Sandbox::new(
+        let not_root = refusal_for(SandboxMode::User, false, &[]).expect("refused");
+        assert!(not_root.contains("not running as root"), "{not_root}");
+        let missing = refusal_for(
             SandboxMode::User,
-            100_000,
-            Limits::default(),
-            &closed.path().join("deployments"),
-        );
-        let refusal = sandbox.refusal().expect("refused");
-        // As root: the folder others cannot search; otherwise: not root.
+            true,
+            &[("bwrap", "bubblewrap"), ("pasta", "passt")],
+        )
+        .expect("refused");
         assert!(
-            refusal.contains("not searchable") || refusal.contains("not running as root"),
-            "{refusal}"
+            missing.contains("bwrap, pasta") && missing.contains("bubblewrap, passt"),
+            "{missing}"
         );
+        assert_eq!(refusal_for(SandboxMode::User, true, &[]), None);
+        assert_eq!(
+            refusal_for(SandboxMode::None, false, &[("bwrap", "x")]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_refused_sandbox_runs_nothing() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let mut config = EngineConfig::new(dir.path().to_owned());
+        config.sandbox = SandboxMode::User;
+        let mut sandbox = Sandbox::new(&config);
+        sandbox.refusal = Some("no".into());
         let spawn = Spawn {
             project_id: 1,
             name: "build-1".into(),
-            cwd: closed.path(),
+            cwd: dir.path(),
+            writable: &[],
+            readable: &[],
             env: &[],
             shell: "true",
+            args: &[],
             cpu_secs: None,
+            network: Network::None,
         };
         assert!(matches!(
             sandbox.command(&spawn),
             Err(EngineError::Unavailable(_))
         ));
+        assert!(sandbox.describe().starts_with("user (unavailable)"));
     }
 
     #[test]
     fn none_mode_runs_as_the_gateway_with_no_user_switch() {
         let dir = tempfile::tempdir().expect("a folder");
-        let sandbox = Sandbox::new(SandboxMode::None, 100_000, Limits::default(), dir.path());
+        let mut config = EngineConfig::new(dir.path().to_owned());
+        config.sandbox = SandboxMode::None;
+        let sandbox = Sandbox::new(&config);
         assert!(sandbox.uid_of(7).is_none());
         assert!(sandbox.describe().starts_with("none"));
     }

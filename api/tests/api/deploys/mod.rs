@@ -35,6 +35,13 @@ impl Repo {
         let repo = Repo {
             dir: tempfile::tempdir().expect("a temporary directory"),
         };
+        // The fetch runs as the project's user: a local repository must be readable by
+        // others, as a served one is.
+        std::fs::set_permissions(
+            repo.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
         repo.git(&["init", "-q", "-b", "main"]);
         repo.commit(files, "first");
         repo

@@ -1,0 +1,183 @@
+//! The namespaces of `user` mode: the network one (`net.rs`) joined with `nsenter`, then
+//! bubblewrap's mount, PID, IPC and UTS namespaces with the view of the filesystem a
+//! build or app gets.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    Network, Spawn,
+    net::{self, Netns, Plan},
+};
+use crate::config::{EngineConfig, Limits};
+
+/// Folders of the host that hold other people's things (keys, sockets, mail, other
+/// services' data): replaced by empty ones inside.
+const HIDDEN: [&str; 12] = [
+    "/root",
+    "/home",
+    "/run",
+    "/var/run",
+    "/var/tmp",
+    "/var/lib",
+    "/var/log",
+    "/var/backups",
+    "/var/mail",
+    "/var/spool",
+    "/srv",
+    "/mnt",
+];
+
+#[derive(Clone, Debug)]
+pub(super) struct Isolation {
+    plan: Plan,
+    /// Existing folders replaced by empty ones inside (the system's and the gateway's).
+    hidden: Vec<PathBuf>,
+    /// A resolv.conf naming pasta's DNS forwarder, bound over the host's.
+    resolv: Option<PathBuf>,
+    pub(super) app_egress: bool,
+}
+
+impl Isolation {
+    pub(super) fn new(config: &EngineConfig) -> Self {
+        let mut hidden: Vec<PathBuf> = HIDDEN.iter().map(PathBuf::from).collect();
+        hidden.push(std::path::absolute(&config.deploy_dir).unwrap_or(config.deploy_dir.clone()));
+        hidden.extend(
+            config
+                .hidden
+                .iter()
+                .map(|p| std::path::absolute(p).unwrap_or(p.clone())),
+        );
+        // Only real folders (a symlink such as /var/run would be followed), never `/`.
+        hidden.retain(|p| {
+            p.parent().is_some()
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_dir())
+        });
+        hidden.sort();
+        hidden.dedup();
+        Self {
+            plan: Plan::new(&config.reachable),
+            hidden,
+            resolv: resolv_conf(&config.deploy_dir),
+            app_egress: config.app_egress,
+        }
+    }
+
+    /// The network namespace of one sandbox.
+    pub(super) fn network(&self, name: &str, network: Network) -> Result<Netns, String> {
+        match network {
+            Network::None => Netns::create(name, &Plan::default(), None, false),
+            Network::Build => Netns::create(name, &self.plan, None, true),
+            Network::App { port } => Netns::create(name, &self.plan, Some(port), self.app_egress),
+        }
+    }
+
+    /// The words that put the rest of the command line in `netns` and bubblewrap.
+    pub(super) fn confine(&self, spawn: &Spawn<'_>, netns: &Netns, limits: Limits) -> Vec<String> {
+        let tmp_size = limits.memory_bytes.to_string();
+        let mut argv: Vec<String> = [
+            "nsenter",
+            &format!("--net={}", netns.path().display()),
+            "--",
+            "bwrap",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            // Not `--die-with-parent`: its signal follows the *thread* that spawned the
+            // command, and a deploy's worker thread ends before its app. The kill is
+            // the process group's (bubblewrap's PID 1 among it, whose namespace dies
+            // with it) and the cgroup's.
+            "--hostname",
+            "app",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--perms",
+            "1777",
+            "--size",
+            &tmp_size,
+            "--tmpfs",
+            "/tmp",
+            "--perms",
+            "1777",
+            "--size",
+            &tmp_size,
+            "--tmpfs",
+            "/dev/shm",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for dir in &self.hidden {
+            argv.extend(["--tmpfs".into(), dir.display().to_string()]);
+        }
+        if let Some(resolv) = &self.resolv {
+            argv.extend([
+                "--ro-bind".into(),
+                resolv.display().to_string(),
+                "/etc/resolv.conf".into(),
+            ]);
+        }
+        let binds = spawn
+            .readable
+            .iter()
+            .map(|d| ("--ro-bind", d))
+            .chain(spawn.writable.iter().map(|d| ("--bind", d)));
+        for (how, dir) in binds {
+            // Folders bubblewrap makes on the way inside an empty one would be 0700 root:
+            // made passable, as they are on the host.
+            for parent in self.parents_on_tmpfs(dir) {
+                argv.extend([
+                    "--perms".into(),
+                    "0711".into(),
+                    "--dir".into(),
+                    parent.display().to_string(),
+                ]);
+            }
+            let dir = dir.display().to_string();
+            argv.extend([how.into(), dir.clone(), dir]);
+        }
+        argv.extend([
+            "--chdir".into(),
+            spawn.cwd.display().to_string(),
+            "--".into(),
+        ]);
+        argv
+    }
+}
+
+impl Isolation {
+    /// The ancestors of `dir` that lie inside one of the empty folders (strictly).
+    fn parents_on_tmpfs(&self, dir: &Path) -> Vec<PathBuf> {
+        let tmpfs: Vec<&Path> = self
+            .hidden
+            .iter()
+            .map(PathBuf::as_path)
+            .chain([Path::new("/tmp"), Path::new("/dev/shm")])
+            .collect();
+        let mut parents: Vec<PathBuf> = dir
+            .ancestors()
+            .skip(1)
+            .filter(|a| tmpfs.iter().any(|t| a.starts_with(t) && a != t))
+            .map(Path::to_path_buf)
+            .collect();
+        parents.reverse();
+        parents
+    }
+}
+
+/// A resolv.conf that sends queries to pasta's forwarder, where the host's is a plain
+/// file that can be covered (not a link into `/run`).
+fn resolv_conf(deploy_dir: &Path) -> Option<PathBuf> {
+    let host = std::fs::symlink_metadata("/etc/resolv.conf").ok()?;
+    if !host.is_file() {
+        return None;
+    }
+    let path = deploy_dir.join("resolv.conf");
+    std::fs::write(&path, format!("nameserver {}\n", net::DNS)).ok()?;
+    Some(path)
+}
