@@ -191,7 +191,7 @@ pub struct App {
 }
 
 /// Validates the configuration, binds, opens (and migrates) the three databases.
-pub async fn build(config: Config) -> Result<App, StartError> {
+pub async fn build(mut config: Config) -> Result<App, StartError> {
     config.validate()?;
     let listener = TcpListener::bind(config.bind_addr)
         .await
@@ -207,6 +207,21 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         ),
         None => None,
     };
+    if config.deploy.apps_public_url.is_none() {
+        // The port actually bound (tests bind 0).
+        let port = listener
+            .local_addr()
+            .map_or(config.bind_addr.port(), |a| a.port());
+        let port = if port == 80 {
+            String::new()
+        } else {
+            format!(":{port}")
+        };
+        config.deploy.apps_public_url = Some(format!(
+            "http://{{slug}}.{}{port}",
+            config.deploy.apps_domain
+        ));
+    }
     let state = state(config).await?;
     state.deploy.dispatch();
     let schema = graphql::schema(state.clone());

@@ -94,6 +94,8 @@ pub struct EngineConfig {
     pub hidden: Vec<PathBuf>,
     /// Whether apps reach public addresses (builds always do).
     pub app_egress: bool,
+    /// An app's public address, `{slug}` in it (`APPS_PUBLIC_URL`).
+    pub public_url: String,
 }
 
 impl EngineConfig {
@@ -121,6 +123,7 @@ impl EngineConfig {
             reachable: Vec::new(),
             hidden: Vec::new(),
             app_egress: true,
+            public_url: "http://{slug}.apps.localhost".into(),
             // Host and process, and a suffix: two engines in one process (tests) differ.
             replica: format!(
                 "{}-{}-{}",
@@ -151,6 +154,18 @@ impl EngineConfig {
     /// The published static folder of one build.
     pub fn published_dir(&self, project_id: i32, build: i32) -> PathBuf {
         self.published_root(project_id).join(build.to_string())
+    }
+}
+
+impl EngineConfig {
+    /// The public address of the app of `slug`, ending in `/`.
+    pub fn app_url(&self, slug: &str) -> String {
+        let url = self.public_url.replace("{slug}", slug);
+        if url.ends_with('/') {
+            url
+        } else {
+            format!("{url}/")
+        }
     }
 }
 

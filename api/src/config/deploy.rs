@@ -120,6 +120,24 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_LOG_MAX_LINES", value_name = "DEPLOY_LOG_MAX_LINES", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     pub deploy_log_max_lines: u64,
 
+    /// The domain whose subdomains are the apps: `<slug>.<APPS_DOMAIN>` is the app of
+    /// `<slug>`, at the root of its own origin. Make it a registrable domain of its own
+    /// (as herokuapp.com is), never a subdomain of the gateway's: browsers resolve
+    /// `*.localhost` to loopback, so the default works on a laptop without DNS.
+    #[arg(
+        long,
+        env = "APPS_DOMAIN",
+        value_name = "APPS_DOMAIN",
+        default_value = "apps.localhost"
+    )]
+    pub apps_domain: String,
+
+    /// The address the API reports for an app, with `{slug}` in it (for example
+    /// `https://{slug}.apps.example.edu`); default `http://{slug}.<APPS_DOMAIN>:<port of
+    /// BIND_ADDR>`.
+    #[arg(long, env = "APPS_PUBLIC_URL", value_name = "APPS_PUBLIC_URL")]
+    pub apps_public_url: Option<String>,
+
     /// `public` or `none`: whether apps reach public addresses (builds always may, to
     /// fetch packages). The host's loopback, private and link-local ranges never.
     #[arg(long, env = "DEPLOY_APP_EGRESS", value_name = "DEPLOY_APP_EGRESS", value_enum, default_value_t = Egress::Public)]
@@ -173,6 +191,13 @@ impl DeployConfig {
         config.extra_env = extra_env;
         config.app_egress = self.deploy_app_egress == Egress::Public;
         config
+    }
+
+    /// `APPS_PUBLIC_URL` as resolved at start (the default names the bound port).
+    pub fn apps_url(&self) -> &str {
+        self.apps_public_url
+            .as_deref()
+            .unwrap_or("http://{slug}.apps.localhost")
     }
 
     pub fn proxy_timeout(&self) -> Duration {

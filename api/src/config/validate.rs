@@ -20,6 +20,12 @@ pub enum ConfigError {
     },
     #[error("JWT_SECRET: must be at least 32 bytes")]
     ShortJwtSecret,
+    #[error("APPS_DOMAIN: {0:?} is not a domain name such as apps.example.edu")]
+    BadAppsDomain(String),
+    #[error(
+        "APPS_PUBLIC_URL: {0:?} must be an http(s) URL with {{slug}} in its host, such as https://{{slug}}.apps.example.edu"
+    )]
+    BadAppsPublicUrl(String),
     #[error("{variable}: {reason}")]
     BadStudentServer {
         variable: &'static str,
@@ -28,6 +34,35 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// `APPS_DOMAIN` is a domain name; `APPS_PUBLIC_URL` puts the slug in the host.
+    fn validate_apps(&self) -> Result<(), ConfigError> {
+        let domain = &self.deploy.apps_domain;
+        let labels_ok = domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+        if !labels_ok || domain.len() > 200 {
+            return Err(ConfigError::BadAppsDomain(domain.clone()));
+        }
+        if let Some(template) = &self.deploy.apps_public_url {
+            let parsed = url::Url::parse(&template.replace("{slug}", "slug-check"));
+            let fine = parsed.is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host_str().is_some_and(|h| h.contains("slug-check"))
+                    && url.username().is_empty()
+            });
+            if !fine {
+                return Err(ConfigError::BadAppsPublicUrl(template.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks what the types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.any_origin() && self.cors_allow_credentials {
@@ -45,6 +80,7 @@ impl Config {
                 }
             }
         }
+        self.validate_apps()?;
         if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(ConfigError::ShortJwtSecret);
         }

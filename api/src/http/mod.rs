@@ -20,7 +20,7 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header},
     routing::get,
 };
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -62,7 +62,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState, schema: Gateway) -> Router {
     let config = state.config.clone();
-    let apps = apps::router(state.deploy.clone(), config.deploy.proxy_timeout());
+    let apps = apps::AppsState::new(state.deploy.clone(), &config);
     let graphql_timeout =
         TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout());
     let mut gateway = Router::new();
@@ -110,9 +110,25 @@ pub fn router(state: AppState, schema: Gateway) -> Router {
             state,
             schema,
         }))
-        .layer(cors(&config));
-    // Deployed apps answer their own CORS questions: outside the gateway's CORS layer.
-    observed(gateway.merge(apps))
+        .layer(cors(&config))
+        .merge(apps::redirects(apps.clone()));
+    observed(host_split(gateway, apps))
+}
+
+/// A request for an app's host never reaches the gateway's routes (nor its CORS layer:
+/// apps answer their own CORS questions), and the gateway's host serves no app.
+fn host_split(gateway: Router, apps: apps::AppsState) -> Router {
+    let app_host = apps::app_host(apps.clone());
+    let split = tower::service_fn(move |request: Request<Body>| {
+        let to_app = apps::host_of(&request).is_some_and(|host| apps.slug_of(host).is_some());
+        let target = if to_app {
+            app_host.clone()
+        } else {
+            gateway.clone()
+        };
+        target.oneshot(request)
+    });
+    Router::new().fallback_service(split)
 }
 
 /// The operator address (METRICS_BIND_ADDR, which only operators and probes reach):

@@ -106,7 +106,15 @@ pub trait Secrets: Send + Sync {
 }
 
 /// Names an app cannot set through its variables: the platform sets them.
-pub const RESERVED: [&str; 6] = ["PORT", "HOST", "HOME", "PATH", "LANG", "APP_BASE_PATH"];
+pub const RESERVED: [&str; 7] = [
+    "PORT",
+    "HOST",
+    "HOME",
+    "PATH",
+    "LANG",
+    "APP_BASE_PATH",
+    "APP_URL",
+];
 
 pub struct Pipeline {
     pub config: EngineConfig,
@@ -154,7 +162,9 @@ impl Pipeline {
         env.insert("PATH".into(), PATH.into());
         env.insert("HOME".into(), home.display().to_string());
         env.insert("LANG".into(), "C.UTF-8".into());
-        env.insert("APP_BASE_PATH".into(), format!("/apps/{slug}/"));
+        // At the root of its own origin.
+        env.insert("APP_BASE_PATH".into(), "/".into());
+        env.insert("APP_URL".into(), self.config.app_url(slug));
         if let Some(port) = port {
             env.insert("PORT".into(), port.to_string());
             env.insert("HOST".into(), "127.0.0.1".into());

@@ -301,7 +301,7 @@ impl Pipeline {
         Done {
             endpoint: serves.then(|| format!("127.0.0.1:{port}")),
             process,
-            message: format!("serving at /apps/{}/", job.payload.slug),
+            message: format!("serving at {}", self.config.app_url(&job.payload.slug)),
             activate: Some(Box::new(activate)),
         }
     }

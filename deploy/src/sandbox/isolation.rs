@@ -27,6 +27,27 @@ const HIDDEN: [&str; 12] = [
     "/mnt",
 ];
 
+/// bubblewrap's own namespaces and the system, read-only.
+const BWRAP: [&str; 14] = [
+    "bwrap",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    // Not `--die-with-parent`: its signal follows the *thread* that spawned the command,
+    // and a deploy's worker thread ends before its app. The kill is the process group's
+    // (bubblewrap's PID 1 among it, whose namespace dies with it) and the cgroup's.
+    "--hostname",
+    "app",
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+];
+
 #[derive(Clone, Debug)]
 pub(super) struct Isolation {
     plan: Plan,
@@ -74,44 +95,16 @@ impl Isolation {
     /// The words that put the rest of the command line in `netns` and bubblewrap.
     pub(super) fn confine(&self, spawn: &Spawn<'_>, netns: &Netns, limits: Limits) -> Vec<String> {
         let tmp_size = limits.memory_bytes.to_string();
-        let mut argv: Vec<String> = [
-            "nsenter",
-            &format!("--net={}", netns.path().display()),
-            "--",
-            "bwrap",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            // Not `--die-with-parent`: its signal follows the *thread* that spawned the
-            // command, and a deploy's worker thread ends before its app. The kill is
-            // the process group's (bubblewrap's PID 1 among it, whose namespace dies
-            // with it) and the cgroup's.
-            "--hostname",
-            "app",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--perms",
-            "1777",
-            "--size",
-            &tmp_size,
-            "--tmpfs",
-            "/tmp",
-            "--perms",
-            "1777",
-            "--size",
-            &tmp_size,
-            "--tmpfs",
-            "/dev/shm",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        let mut argv: Vec<String> = vec![
+            "nsenter".into(),
+            format!("--net={}", netns.path().display()),
+            "--".into(),
+        ];
+        argv.extend(BWRAP.iter().map(|s| (*s).to_owned()));
+        // A private /tmp and /dev/shm, as large as the memory they are counted against.
+        for dir in ["/tmp", "/dev/shm"] {
+            argv.extend(["--perms", "1777", "--size", &tmp_size, "--tmpfs", dir].map(String::from));
+        }
         for dir in &self.hidden {
             argv.extend(["--tmpfs".into(), dir.display().to_string()]);
         }
@@ -122,6 +115,18 @@ impl Isolation {
                 "/etc/resolv.conf".into(),
             ]);
         }
+        argv.extend(self.binds(spawn));
+        argv.extend([
+            "--chdir".into(),
+            spawn.cwd.display().to_string(),
+            "--".into(),
+        ]);
+        argv
+    }
+
+    /// The folders the command reads and writes, over the empty ones.
+    fn binds(&self, spawn: &Spawn<'_>) -> Vec<String> {
+        let mut argv = Vec::new();
         let binds = spawn
             .readable
             .iter()
@@ -141,11 +146,6 @@ impl Isolation {
             let dir = dir.display().to_string();
             argv.extend([how.into(), dir.clone(), dir]);
         }
-        argv.extend([
-            "--chdir".into(),
-            spawn.cwd.display().to_string(),
-            "--".into(),
-        ]);
         argv
     }
 }

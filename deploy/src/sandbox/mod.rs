@@ -16,6 +16,7 @@ pub mod beneath;
 pub mod cgroup;
 mod isolation;
 pub mod net;
+mod spawn;
 
 use std::{
     path::{Path, PathBuf},
@@ -28,7 +29,8 @@ use nix::{
 };
 
 pub use self::cgroup::{Cgroup, CgroupRoot};
-use self::{isolation::Isolation, net::Netns};
+pub use self::spawn::{Network, Prepared, Spawn};
+use self::{isolation::Isolation, net::Netns, spawn::join_first};
 use crate::{
     config::{EngineConfig, Limits, SandboxMode},
     error::EngineError,
@@ -59,45 +61,6 @@ pub struct Sandbox {
     cgroups: Option<CgroupRoot>,
     isolation: Option<Isolation>,
     refusal: Option<String>,
-}
-
-/// The network a sandboxed command gets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Network {
-    /// Loopback only (packing a static folder).
-    None,
-    /// Public egress and the student database servers (fetch, build).
-    Build,
-    /// An app: the student database servers, public egress per `DEPLOY_APP_EGRESS`, and
-    /// its port forwarded from the host's loopback.
-    App { port: u16 },
-}
-
-/// What to run, where, with which variables.
-pub struct Spawn<'a> {
-    pub project_id: i32,
-    /// Names the cgroup and the network namespace (`build-12`, `app-12`).
-    pub name: String,
-    pub cwd: &'a Path,
-    /// Folders it may write (its deployment's); the rest of the host is read-only or
-    /// hidden.
-    pub writable: &'a [PathBuf],
-    /// Host folders it may read besides the system (a local repository to fetch).
-    pub readable: &'a [PathBuf],
-    pub env: &'a [(String, String)],
-    /// A shell command line (`sh -c`), with `args` as `$1`, `$2`, ...
-    pub shell: &'a str,
-    pub args: &'a [String],
-    /// CPU seconds, when lower than the configured limit (a build's time limit).
-    pub cpu_secs: Option<u64>,
-    pub network: Network,
-}
-
-/// A command ready to spawn, and the group and network it joins.
-pub struct Prepared {
-    pub command: tokio::process::Command,
-    pub cgroup: Option<Cgroup>,
-    pub netns: Option<Netns>,
 }
 
 fn tool(name: &str) -> Option<PathBuf> {
@@ -268,12 +231,42 @@ impl Sandbox {
             },
             None => None,
         };
+        let argv = self.argv(spawn, cgroup.as_ref(), netns.as_ref());
+        let mut command = tokio::process::Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            // Inside bubblewrap the folder is entered by `--chdir`, after the mounts.
+            .current_dir(if self.isolation.is_some() {
+                Path::new("/")
+            } else {
+                spawn.cwd
+            })
+            .env_clear()
+            .envs(spawn.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(false);
+        Ok(Prepared {
+            command,
+            cgroup,
+            netns,
+        })
+    }
+    /// The command line: join the cgroup, a new session, the namespaces, the project's
+    /// user, the rlimits, then the shell.
+    fn argv(
+        &self,
+        spawn: &Spawn<'_>,
+        cgroup: Option<&Cgroup>,
+        netns: Option<&Netns>,
+    ) -> Vec<String> {
         let cpu = spawn
             .cpu_secs
             .map_or(self.limits.cpu_secs, |s| s.min(self.limits.cpu_secs));
-        let mut argv: Vec<String> = cgroup.as_ref().map(join_first).unwrap_or_default();
+        let mut argv: Vec<String> = cgroup.map(join_first).unwrap_or_default();
         argv.push("setsid".into());
-        if let (Some(isolation), Some(netns)) = (&self.isolation, &netns) {
+        if let (Some(isolation), Some(netns)) = (&self.isolation, netns) {
             argv.extend(isolation.confine(spawn, netns, self.limits));
         }
         if let Some(uid) = self.uid_of(spawn.project_id) {
@@ -301,46 +294,8 @@ impl Sandbox {
         argv.extend(["--".into(), "sh".into(), "-c".into(), spawn.shell.into()]);
         argv.push("sandbox".into());
         argv.extend(spawn.args.iter().cloned());
-        let mut command = tokio::process::Command::new(&argv[0]);
-        command
-            .args(&argv[1..])
-            // Inside bubblewrap the folder is entered by `--chdir`, after the mounts.
-            .current_dir(if self.isolation.is_some() {
-                Path::new("/")
-            } else {
-                spawn.cwd
-            })
-            .env_clear()
-            .envs(spawn.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(false);
-        Ok(Prepared {
-            command,
-            cgroup,
-            netns,
-        })
+        argv
     }
-}
-
-/// The words that make the command join `group` before anything else runs, so no child
-/// is born outside it: a shell writes its pid into each of the group's `cgroup.procs`
-/// files, then execs the rest.
-fn join_first(group: &Cgroup) -> Vec<String> {
-    let files = group.procs_files();
-    let joins: Vec<String> = (1..=files.len())
-        .map(|i| format!("echo $$ > \"${i}\""))
-        .collect();
-    let mut argv: Vec<String> = vec!["sh".into(), "-c".into()];
-    argv.push(format!(
-        "{} && shift {} && exec \"$@\"",
-        joins.join(" && "),
-        files.len()
-    ));
-    argv.push("sandbox".into());
-    argv.extend(files.iter().map(|f| f.display().to_string()));
-    argv
 }
 
 /// Kills a sandboxed command's whole session: its process group (bubblewrap's PID

@@ -178,6 +178,31 @@ impl Netns {
 
     fn connect(&self, plan: &Plan, port: Option<u16>, egress: bool) -> Result<(), String> {
         run(Command::new("ip").args(["-n", &self.name, "link", "set", "lo", "up"]))?;
+        run(&mut self.pasta(plan, port, egress))?;
+        let mut batch = Command::new("ip");
+        batch
+            .args(["-n", &self.name, "-batch", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = batch.spawn().map_err(|e| format!("ip: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(plan.rules(egress).as_bytes())
+                .map_err(|e| format!("ip -batch: {e}"))?;
+        }
+        let output = child.wait_with_output().map_err(|e| format!("ip: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "ip rule: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(())
+    }
+
+    /// pasta, attached to the namespace: the app's port in, the database ports out.
+    fn pasta(&self, plan: &Plan, port: Option<u16>, egress: bool) -> Command {
         let forward_in = port.map_or("none".to_owned(), |p| format!("127.0.0.1/{p}:{p}"));
         let forward_out = if plan.loopback_ports.is_empty() {
             "none".to_owned()
@@ -227,27 +252,7 @@ impl Netns {
         } else {
             pasta.arg("--no-icmp");
         }
-        run(&mut pasta)?;
-        let mut batch = Command::new("ip");
-        batch
-            .args(["-n", &self.name, "-batch", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = batch.spawn().map_err(|e| format!("ip: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(plan.rules(egress).as_bytes())
-                .map_err(|e| format!("ip -batch: {e}"))?;
-        }
-        let output = child.wait_with_output().map_err(|e| format!("ip: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "ip rule: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        Ok(())
+        pasta
     }
 
     pub fn name(&self) -> &str {

@@ -60,9 +60,13 @@ impl Project {
         self.0.running
     }
 
-    /// Where the running app is reachable through the gateway; null while not running.
-    async fn public_url(&self) -> Option<String> {
-        self.0.running.then(|| format!("/apps/{}/", self.0.slug))
+    /// The running app's own address (`<slug>.<APPS_DOMAIN>`, at the root of its own
+    /// origin); null while not running.
+    async fn public_url(&self, ctx: &Context<'_>) -> Option<String> {
+        let template = crate::state::AppState::of(ctx).config.deploy.apps_url();
+        self.0
+            .running
+            .then(|| crate::http::apps::public_url(template, &self.0.slug))
     }
 
     /// When it was created.

@@ -1,5 +1,5 @@
 //! Deploying projects through GraphQL over HTTP: real git repositories made by the
-//! test, real sandboxed processes, real HTTP through `/apps/<slug>/`.
+//! test, real sandboxed processes, real HTTP to each app at its own host (`<slug>.apps.localhost`).
 
 mod build_limits;
 mod live;
@@ -8,11 +8,12 @@ mod processes;
 mod proxy;
 pub(crate) mod replica;
 mod replicas;
+mod repo;
 mod routines;
 mod sandbox;
 mod shutdown;
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use api::users::model::RoleName;
 use futures_util::{SinkExt, StreamExt};
@@ -23,59 +24,8 @@ use tokio_tungstenite::{
 };
 
 pub use self::processes::{no_process_left, processes_in_groups, processes_of};
+pub use self::repo::Repo;
 use crate::helpers::{Backend, TestApp};
-
-/// A git repository the test writes and commits to.
-pub struct Repo {
-    pub dir: tempfile::TempDir,
-}
-
-impl Repo {
-    pub fn new(files: &[(&str, &str)]) -> Repo {
-        let repo = Repo {
-            dir: tempfile::tempdir().expect("a temporary directory"),
-        };
-        // The fetch runs as the project's user: a local repository must be readable by
-        // others, as a served one is.
-        std::fs::set_permissions(
-            repo.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("chmod");
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.commit(files, "first");
-        repo
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new("git")
-            .args(["-c", "user.name=Student", "-c", "user.email=s@uni.edu"])
-            .args(args)
-            .current_dir(self.path())
-            .output()
-            .expect("git runs");
-        assert!(output.status.success(), "git {args:?}: {output:?}");
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
-
-    /// Writes the files and commits them; returns the short hash.
-    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
-        for (name, content) in files {
-            let path = self.path().join(name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).expect("a folder");
-            }
-            std::fs::write(path, content).expect("a file");
-        }
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "--short", "HEAD"])
-    }
-}
 
 /// Whether this process may switch users (the `user` sandbox needs root).
 pub fn is_root() -> bool {
@@ -310,10 +260,19 @@ impl Deployer {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
+        self.fetch(self.app.url(path)).await
+    }
+
+    /// `path` on the app of `slug`, at its own host.
+    pub async fn get_app(&self, slug: &str, path: &str) -> (u16, String) {
+        self.fetch(self.app.app_url(slug, path)).await
+    }
+
+    async fn fetch(&self, url: String) -> (u16, String) {
         let response = self
             .app
             .client
-            .get(self.app.url(path))
+            .get(url)
             .send()
             .await
             .expect("the gateway answers");

@@ -64,22 +64,25 @@ async fn the_first_deploy_serves_v1(d: &Deployer, repo: &Repo, project: &str, ba
         build.iter().any(|l| l == "building the app"),
         "the BUILD log holds the build's output: {build:?}"
     );
-    let (status, page) = d.get("/apps/hello-app/").await;
+    let (status, page) = d.get_app("hello-app", "/").await;
     assert_eq!(
         (status, page.contains("hello from v1")),
         (200, true),
         "{page}"
     );
-    let (status, css) = d.get("/apps/hello-app/style.css").await;
+    let (status, css) = d.get_app("hello-app", "/style.css").await;
     assert_eq!((status, css.as_str()), (200, "body { color: v1; }"));
-    let (status, made) = d.get("/apps/hello-app/generated/made.txt").await;
+    let (status, made) = d.get_app("hello-app", "/generated/made.txt").await;
     assert_eq!(
         (status, made.trim()),
         (200, "made"),
         "the app serves what its build made"
     );
     let (status, _) = d.get("/apps/hello-app").await;
-    assert_eq!(status, 200, "the slug without a slash redirects to it");
+    assert_eq!(
+        status, 200,
+        "the gateway's /apps/<slug> redirects to the app's own host"
+    );
     assert!(d.running(project).await);
 }
 
@@ -89,7 +92,7 @@ async fn a_redeploy_fails_no_request(d: &Deployer, repo: &Repo, project: &str) {
     let stop = Arc::new(AtomicBool::new(false));
     let poller = tokio::spawn(poll(
         d.app.client.clone(),
-        d.app.url("/apps/hello-app/"),
+        d.app.app_url("hello-app", "/"),
         stop.clone(),
     ));
     let job = d.deploy(project).await;
@@ -104,7 +107,7 @@ async fn a_redeploy_fails_no_request(d: &Deployer, repo: &Repo, project: &str) {
         "requests failed during the switch: {failures:?}"
     );
     assert!(served > 10, "the poller ran throughout ({served} requests)");
-    let (_, page) = d.get("/apps/hello-app/").await;
+    let (_, page) = d.get_app("hello-app", "/").await;
     assert!(page.contains("hello from v2"), "{page}");
 }
 
@@ -127,7 +130,7 @@ async fn poll(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> (u
 /// serves v2; deleting the project stops it and removes its folders.
 async fn stop_start_and_delete(d: &Deployer, project: &str) {
     d.stop_project(project).await;
-    let (status, page) = d.get("/apps/hello-app/").await;
+    let (status, page) = d.get_app("hello-app", "/").await;
     assert_eq!(status, 503, "{page}");
     if super::is_root() {
         assert!(
@@ -147,7 +150,7 @@ async fn stop_start_and_delete(d: &Deployer, project: &str) {
     assert_eq!(job["kind"], "START");
     let done = d.wait(&job["id"], LIMIT).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let (_, page) = d.get("/apps/hello-app/").await;
+    let (_, page) = d.get_app("hello-app", "/").await;
     assert!(page.contains("hello from v2"), "{page}");
 
     d.app
@@ -157,7 +160,7 @@ async fn stop_start_and_delete(d: &Deployer, project: &str) {
             json!({ "p": project }),
         )
         .await;
-    let (status, _) = d.get("/apps/hello-app/").await;
+    let (status, _) = d.get_app("hello-app", "/").await;
     assert_eq!(status, 503);
     let folder = d.app.deploy_dir.path().join("deployments").join(project);
     assert!(!folder.exists(), "{} is removed", folder.display());
@@ -182,7 +185,7 @@ async fn a_failing_build_fails_with_its_output_and_the_previous_instance_keeps_s
     assert!(message.contains("exited with code 3"), "{message}");
     let build = lines(&failed["deployment"]["logs"]);
     assert!(build.iter().any(|l| l == "about to fail"), "{build:?}");
-    let (status, page) = d.get("/apps/sturdy-app/").await;
+    let (status, page) = d.get_app("sturdy-app", "/").await;
     assert_eq!((status, page.contains("hello from v1")), (200, true));
     d.app.stop().await;
 }
@@ -275,7 +278,7 @@ async fn twenty_deploys_with_three_workers_never_run_more_than_three_at_once_and
             .map(|j| j.as_str().and_then(|s| s.parse().ok()).expect("a job id"))
             .collect();
         assert_eq!(started, created, "jobs start oldest first");
-        let (status, page) = d.get("/apps/batch-app-07/").await;
+        let (status, page) = d.get_app("batch-app-07", "/").await;
         assert_eq!((status, page.as_str()), (200, "static site"));
         d.app.stop().await;
     }
@@ -379,7 +382,7 @@ async fn the_docker_runtime_deploys_a_dockerfile_where_an_engine_runs() {
         .wait(&d.deploy(&project).await["id"], Duration::from_secs(600))
         .await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let (status, page) = d.get("/apps/docker-app/").await;
+    let (status, page) = d.get_app("docker-app", "/").await;
     assert_eq!(
         (status, page.contains("hello from a container")),
         (200, true)

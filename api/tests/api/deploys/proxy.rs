@@ -1,5 +1,8 @@
-//! `/apps/<slug>/` as a reverse proxy: forwarded headers, hop-by-hop headers dropped,
-//! streamed bodies, and WebSocket upgrades passed through to the app.
+//! An app at the root of its own host (`<slug>.apps.localhost`), through the gateway's
+//! reverse proxy: no prefix, none of the gateway's routes on the app's host and no app
+//! on the gateway's, forwarding headers the client cannot forge, no `Authorization`
+//! passed on, cookies kept to the app's host, hop-by-hop headers dropped, streamed
+//! bodies, and WebSocket upgrades passed through.
 
 use std::time::Duration;
 
@@ -24,6 +27,7 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))
         self.send_header('Keep-Alive', 'timeout=5')
+        self.send_header('Set-Cookie', 'sid=abc; Domain=apps.localhost; Path=/; HttpOnly')
         self.end_headers()
         self.wfile.write(data)
 
@@ -71,6 +75,7 @@ async fn the_proxy_forwards_headers_streams_bodies_and_passes_websockets_through
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
 
     headers_are_forwarded_and_hop_by_hop_ones_dropped(&d).await;
+    the_gateway_and_the_app_keep_to_their_own_hosts(&d).await;
     the_body_reaches_the_app_whole(&d).await;
     a_websocket_passes_through(&d).await;
     d.app.stop().await;
@@ -80,10 +85,15 @@ async fn headers_are_forwarded_and_hop_by_hop_ones_dropped(d: &Deployer) {
     let response = d
         .app
         .client
-        .get(d.app.url("/apps/echo-app/some/path?q=1"))
+        .get(d.app.app_url("echo-app", "/some/path?q=1"))
         .header("Connection", "keep-alive, X-Hop")
         .header("X-Hop", "must not reach the app")
         .header("X-Custom", "reaches the app")
+        .header("Authorization", "Bearer the-admins-token")
+        .header("X-Forwarded-For", "203.0.113.66")
+        .header("Forwarded", "for=203.0.113.66;proto=https")
+        .header("X-Real-IP", "203.0.113.66")
+        .header("X-Forwarded-Proto", "https")
         .send()
         .await
         .expect("answers");
@@ -92,15 +102,69 @@ async fn headers_are_forwarded_and_hop_by_hop_ones_dropped(d: &Deployer) {
         response.headers().get("keep-alive").is_none(),
         "hop-by-hop headers of the app's response are dropped"
     );
+    assert_eq!(
+        response.headers()["set-cookie"],
+        "sid=abc; Path=/; HttpOnly",
+        "an app's cookie loses its Domain: it stays on the app's host"
+    );
     let echoed: Value = response.json().await.expect("json");
     let headers = &echoed["headers"];
-    assert_eq!(echoed["path"], "/some/path?q=1");
-    assert_eq!(headers["x-forwarded-prefix"], "/apps/echo-app");
+    let host = format!("echo-app.apps.localhost:{}", d.app.addr.port());
+    assert_eq!(echoed["path"], "/some/path?q=1", "no prefix is stripped");
+    assert!(headers.get("authorization").is_none(), "{headers}");
+    assert!(headers.get("x-forwarded-prefix").is_none(), "{headers}");
     assert_eq!(headers["x-forwarded-proto"], "http");
     assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
-    assert_eq!(headers["x-forwarded-host"], d.app.addr.to_string());
+    assert_eq!(headers["x-real-ip"], "127.0.0.1");
+    assert_eq!(
+        headers["forwarded"],
+        format!("for=127.0.0.1;host=\"{host}\";proto=http").as_str()
+    );
+    assert_eq!(headers["x-forwarded-host"], host.as_str());
     assert_eq!(headers["x-custom"], "reaches the app");
     assert!(headers.get("x-hop").is_none(), "{headers}");
+}
+
+async fn the_gateway_and_the_app_keep_to_their_own_hosts(d: &Deployer) {
+    // The app's host has no /graphql, GraphiQL or /files of the gateway's: the app's own.
+    for path in ["/graphql", "/", "/files/1"] {
+        let echoed: Value = d
+            .app
+            .client
+            .get(d.app.app_url("echo-app", path))
+            .send()
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("the app's json");
+        assert_eq!(echoed["path"], path, "the app answers {path} on its host");
+    }
+    // The gateway's host serves no app: /apps/<slug>/... moves to the app's address.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let moved = no_redirects
+        .get(d.app.url("/apps/echo-app/some/path?q=1"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(moved.status(), 308);
+    assert_eq!(
+        moved.headers()["location"],
+        d.app.app_url("echo-app", "/some/path?q=1").as_str()
+    );
+    let project: Value = d
+        .app
+        .data_as(
+            &d.owner,
+            "{ projects(first: 5) { nodes { slug publicUrl } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let node = &project["projects"]["nodes"][0];
+    assert_eq!(node["publicUrl"], d.app.app_url("echo-app", "/").as_str());
 }
 
 async fn the_body_reaches_the_app_whole(d: &Deployer) {
@@ -108,7 +172,7 @@ async fn the_body_reaches_the_app_whole(d: &Deployer) {
     let posted: Value = d
         .app
         .client
-        .post(d.app.url("/apps/echo-app/upload"))
+        .post(d.app.app_url("echo-app", "/upload"))
         .body(body)
         .send()
         .await
@@ -124,8 +188,12 @@ async fn the_body_reaches_the_app_whole(d: &Deployer) {
 }
 
 async fn a_websocket_passes_through(d: &Deployer) {
-    let url = format!("ws://{}/apps/echo-app/socket", d.app.addr);
-    let (mut socket, response) = tokio_tungstenite::connect_async(url)
+    // The app's host name, on a connection to the gateway (*.localhost is loopback).
+    let url = format!("ws://echo-app.apps.localhost:{}/socket", d.app.addr.port());
+    let stream = tokio::net::TcpStream::connect(d.app.addr)
+        .await
+        .expect("connected");
+    let (mut socket, response) = tokio_tungstenite::client_async(url, stream)
         .await
         .expect("the upgrade goes through");
     assert_eq!(response.status(), 101);

@@ -61,7 +61,7 @@ async fn a_deploy_queued_on_one_replica_runs_on_the_other_and_is_followed_and_se
     // Cancelled on A, stopped on B at once (NOTIFY), which then takes the next job.
     a.cancel(&blocking["deployment"]["id"]).await;
     assert_followed_to_the_end(&mut socket, "built on the other replica").await;
-    let (status, page) = a.get("/apps/replica-app/").await;
+    let (status, page) = a.get_app("replica-app", "/").await;
     assert_eq!(
         (status, page.contains("served by the other replica")),
         (200, true),

@@ -111,7 +111,7 @@ os._exit(3)
         )
         .await;
     assert_eq!(running["project"]["running"], false);
-    let (status, _) = d.get("/apps/mortal-app/").await;
+    let (status, _) = d.get_app("mortal-app", "/").await;
     assert_eq!(status, 503);
     d.app.stop().await;
 }

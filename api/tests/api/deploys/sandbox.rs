@@ -98,6 +98,7 @@ fn only_the_apps_own_environment(log: &[String]) {
         .collect();
     let allowed = [
         "APP_BASE_PATH",
+        "APP_URL",
         "GREETING",
         "HOME",
         "HOST",

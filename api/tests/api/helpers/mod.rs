@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 mod databases;
+mod loopback;
 mod wait;
 
 pub use self::databases::{Backend, TestDatabases, backends};
@@ -112,6 +113,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// `path` on the app of `slug`, at its own host (`<slug>.apps.localhost`).
+    pub fn app_url(&self, slug: &str, path: &str) -> String {
+        format!("http://{slug}.apps.localhost:{}{}", self.addr.port(), path)
     }
 
     /// POSTs a GraphQL request and returns the status and the JSON body.
@@ -316,6 +322,7 @@ pub fn graphql_client() -> reqwest::Client {
     );
     reqwest::Client::builder()
         .default_headers(headers)
+        .dns_resolver(std::sync::Arc::new(loopback::Loopback))
         .build()
         .expect("a client")
 }
