@@ -77,6 +77,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
         student_server_addresses(&config),
     );
     engine_config.reachable = sandbox_reachable(&config);
+    engine_config.public_url = config.deploy.apps_url().to_owned();
     // Sandboxed code sees neither the gateway's data nor the folder it runs from (a
     // `.env` there holds its secrets).
     engine_config.hidden = std::iter::once(config.data_dir.clone())

@@ -127,6 +127,7 @@ async fn stop_orphan(
     let uid = shared.sandbox.uid_of(project_id);
     let group = last.process_group;
     let cgroup = last.cgroup.clone();
+    let netns_dir = std::path::Path::new(crate::sandbox::net::DIR);
     tokio::task::spawn_blocking(move || {
         if let (Some(uid), Some(group)) = (uid, group) {
             let owned = routines::processes()
@@ -143,7 +144,7 @@ async fn stop_orphan(
                 left.kill_all();
                 left.remove();
             }
-            crate::sandbox::net::Netns::existing(&name).remove();
+            crate::sandbox::net::Netns::existing(netns_dir, &name).remove();
         }
     })
     .await

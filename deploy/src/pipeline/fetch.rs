@@ -131,11 +131,16 @@ impl Fetch<'_> {
         let source = source(url, self.allow_local)?;
         let src = self.dir.join("src").display().to_string();
         // A local repository (tests, demos) is shown to the sandbox read-only.
-        let readable: Vec<PathBuf> = source
-            .strip_prefix("file://")
-            .map(PathBuf::from)
-            .into_iter()
-            .collect();
+        let mut readable: Vec<PathBuf> = Vec::new();
+        let mut source = source;
+        if let Some(path) = source.strip_prefix("file://") {
+            let resolved = self
+                .sandbox
+                .local_repository(Path::new(path))
+                .map_err(StepError::Failed)?;
+            source = format!("file://{}", resolved.display());
+            readable.push(resolved);
+        }
         log.line(format!("$ git clone --depth 1 {url}")).await;
         let args: Vec<String> = ["clone", "--depth", "1", "--no-recurse-submodules", "--"]
             .iter()

@@ -56,7 +56,7 @@ pub async fn publish(
             )));
         }
     }
-    let bytes = pack(sandbox, project_id, deployment_id, &folder).await?;
+    let bytes = pack(sandbox, (project_id, deployment_id), src, &folder).await?;
     let dest = dest.to_owned();
     let (files, skipped) = tokio::task::spawn_blocking(move || unpack(&bytes, &dest))
         .await
@@ -73,12 +73,14 @@ pub async fn publish(
 /// reads only what the project may read), at most `MAX_BYTES`.
 async fn pack(
     sandbox: &Sandbox,
-    project_id: i32,
-    deployment_id: i32,
+    (project_id, deployment_id): (i32, i32),
+    src: &Path,
     folder: &Path,
 ) -> Result<Vec<u8>, StepError> {
     let env = [("PATH".to_owned(), PATH.to_owned())];
-    let readable = [folder.to_owned()];
+    // The deployment's folder (its entry is root's), never the static folder itself: a
+    // bind's source is resolved with root's rights, and the app may have made that a link.
+    let readable = [src.parent().unwrap_or(src).to_owned()];
     let prepared = sandbox
         .command(&Spawn {
             project_id,

@@ -56,10 +56,13 @@ pub(super) struct Isolation {
     /// A resolv.conf naming pasta's DNS forwarder, bound over the host's.
     resolv: Option<PathBuf>,
     pub(super) app_egress: bool,
+    /// Where the network namespaces' files are (`net::prepare_dir`).
+    pub(super) netns_dir: PathBuf,
 }
 
 impl Isolation {
-    pub(super) fn new(config: &EngineConfig) -> Self {
+    pub(super) fn new(config: &EngineConfig) -> Result<Self, String> {
+        let netns_dir = net::prepare_dir()?;
         let mut hidden: Vec<PathBuf> = HIDDEN.iter().map(PathBuf::from).collect();
         hidden.push(std::path::absolute(&config.deploy_dir).unwrap_or(config.deploy_dir.clone()));
         hidden.extend(
@@ -75,20 +78,26 @@ impl Isolation {
         });
         hidden.sort();
         hidden.dedup();
-        Self {
+        Ok(Self {
             plan: Plan::new(&config.reachable),
             hidden,
             resolv: resolv_conf(&config.deploy_dir),
             app_egress: config.app_egress,
-        }
+            netns_dir,
+        })
     }
 
     /// The network namespace of one sandbox.
     pub(super) fn network(&self, name: &str, network: Network) -> Result<Netns, String> {
         match network {
-            Network::None => Netns::create(name, &Plan::default(), None, false),
-            Network::Build => Netns::create(name, &self.plan, None, true),
-            Network::App { port } => Netns::create(name, &self.plan, Some(port), self.app_egress),
+            Network::None => Netns::create((&self.netns_dir, name), &Plan::default(), None, false),
+            Network::Build => Netns::create((&self.netns_dir, name), &self.plan, None, true),
+            Network::App { port } => Netns::create(
+                (&self.netns_dir, name),
+                &self.plan,
+                Some(port),
+                self.app_egress,
+            ),
         }
     }
 
@@ -151,6 +160,11 @@ impl Isolation {
 }
 
 impl Isolation {
+    /// Whether `path` lies in a folder sandboxed code must not see.
+    pub(super) fn hides(&self, path: &Path) -> bool {
+        self.hidden.iter().any(|hidden| path.starts_with(hidden))
+    }
+
     /// The ancestors of `dir` that lie inside one of the empty folders (strictly).
     fn parents_on_tmpfs(&self, dir: &Path) -> Vec<PathBuf> {
         let tmpfs: Vec<&Path> = self

@@ -108,8 +108,23 @@ impl Sandbox {
             .into_iter()
             .filter(|(t, _)| tool(t).is_none())
             .collect();
-        let refusal = refusal_for(config.sandbox, root, &missing);
+        let mut refusal = refusal_for(config.sandbox, root, &missing);
         let user = config.sandbox == SandboxMode::User && refusal.is_none();
+        let isolation = if user {
+            match Isolation::new(config) {
+                Ok(isolation) => Some(isolation),
+                Err(error) => {
+                    refusal = Some(format!(
+                        "deploys are refused: the sandboxes' network namespaces cannot be \
+                         made here ({error})"
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let isolation_ok = isolation.is_some();
         Self {
             // `p<pid>.<random>`: a later replica can tell a dead process's groups.
             prefix: format!(
@@ -120,8 +135,12 @@ impl Sandbox {
             mode: config.sandbox,
             uid_base: config.uid_base,
             limits: config.limits,
-            cgroups: if user { CgroupRoot::detect() } else { None },
-            isolation: user.then(|| Isolation::new(config)),
+            cgroups: if isolation_ok {
+                CgroupRoot::detect()
+            } else {
+                None
+            },
+            isolation,
             refusal,
         }
     }
@@ -139,10 +158,9 @@ impl Sandbox {
             Some(root) => root.sweep(dead),
             None => 0,
         };
-        let namespaces = if self.isolation.is_some() {
-            net::sweep(dead)
-        } else {
-            0
+        let namespaces = match &self.isolation {
+            Some(isolation) => net::sweep(&isolation.netns_dir, dead),
+            None => 0,
         };
         groups + namespaces
     }
@@ -190,6 +208,22 @@ impl Sandbox {
         match self.mode {
             SandboxMode::User => Some(self.uid_base + project_id.unsigned_abs()),
             SandboxMode::None => None,
+        }
+    }
+
+    /// The local repository `path` as the sandbox may be shown it (resolved, so no link
+    /// leads elsewhere), or why not: never inside the gateway's or the system's private
+    /// folders (DATA_DIR, DEPLOY_DIR, `/root`, `/home`, ...).
+    pub fn local_repository(&self, path: &Path) -> Result<PathBuf, String> {
+        let resolved = std::fs::canonicalize(path)
+            .map_err(|e| format!("the local repository {}: {e}", path.display()))?;
+        match &self.isolation {
+            Some(isolation) if isolation.hides(&resolved) => Err(format!(
+                "the local repository {} lies in a folder the sandbox never shows (the \
+                 gateway's data, deployments, or a home folder): fetches cannot read it",
+                path.display()
+            )),
+            _ => Ok(resolved),
         }
     }
 

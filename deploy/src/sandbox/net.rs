@@ -44,6 +44,11 @@ const BLOCKED: [(Ipv4Addr, u8); 15] = [
     (Ipv4Addr::new(240, 0, 0, 0), 4),
 ];
 
+/// The fixed blocked ranges (for tests that look each one up from inside).
+pub fn blocked_ranges() -> &'static [(Ipv4Addr, u8)] {
+    &BLOCKED
+}
+
 /// A service on the host the sandbox may reach.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reachable {
@@ -145,30 +150,68 @@ fn host_subnets() -> Vec<(Ipv4Addr, u8)> {
     subnets
 }
 
+/// The folder whose files hold the sandboxes' network namespaces, one for the host (the
+/// names carry the gateway's pid, as the cgroups' do). Not `ip netns`'s `/run/netns`:
+/// that is a shared mount, so a namespace removed there is unmounted, by propagation,
+/// from the copy bubblewrap is binding read-only at that moment, and bubblewrap fails.
+/// This one is a private mount: another sandbox's copy of it never changes under it.
+pub const DIR: &str = "/run/students-project/netns";
+
+/// Makes [`DIR`] (a private mount of its own).
+pub fn prepare_dir() -> Result<PathBuf, String> {
+    let dir = PathBuf::from(DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let target = dir.display().to_string();
+    let mounted = mounts
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(target.as_str()));
+    if !mounted {
+        run(Command::new("mount").args(["--bind", &target, &target]))?;
+    }
+    run(Command::new("mount").args(["--make-private", &target]))?;
+    Ok(dir)
+}
+
 /// One sandbox's network namespace, removed (and its pasta with it) by [`Netns::remove`].
 #[derive(Clone, Debug)]
 pub struct Netns {
-    name: String,
+    path: PathBuf,
 }
 
 impl Netns {
-    /// The namespace that a sandbox named `name` left, to remove it.
-    pub fn existing(name: &str) -> Self {
-        Self { name: name.into() }
+    /// The namespace that a sandbox named `name` left in `dir`, to remove it.
+    pub fn existing(dir: &Path, name: &str) -> Self {
+        Self {
+            path: dir.join(name),
+        }
+    }
+
+    /// `ip` inside the namespace.
+    fn ip(&self) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg(format!("--net={}", self.path.display()))
+            .args(["--", "ip"]);
+        command
     }
 
     /// A fresh namespace `name` laid out by `plan`, with `port` of the host's loopback
     /// forwarded in (an app's), and public egress or none.
     pub fn create(
-        name: &str,
+        (dir, name): (&Path, &str),
         plan: &Plan,
         port: Option<u16>,
         egress: bool,
     ) -> Result<Self, String> {
-        let netns = Self { name: name.into() };
+        let netns = Self::existing(dir, name);
         // One a crashed run of the same name left.
         netns.remove();
-        run(Command::new("ip").args(["netns", "add", name]))?;
+        std::fs::File::create(&netns.path).map_err(|e| format!("{}: {e}", netns.path.display()))?;
+        let path = netns.path.display().to_string();
+        run(Command::new("unshare")
+            .arg(format!("--net={path}"))
+            .arg("true"))?;
         let made = netns.connect(plan, port, egress);
         if made.is_err() {
             netns.remove();
@@ -177,11 +220,11 @@ impl Netns {
     }
 
     fn connect(&self, plan: &Plan, port: Option<u16>, egress: bool) -> Result<(), String> {
-        run(Command::new("ip").args(["-n", &self.name, "link", "set", "lo", "up"]))?;
+        run(self.ip().args(["link", "set", "lo", "up"]))?;
         run(&mut self.pasta(plan, port, egress))?;
-        let mut batch = Command::new("ip");
+        let mut batch = self.ip();
         batch
-            .args(["-n", &self.name, "-batch", "-"])
+            .args(["-batch", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -213,8 +256,7 @@ impl Netns {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let path = self.path();
-        let path = path.display().to_string();
+        let path = self.path.display().to_string();
         // pasta runs as root because the namespace belongs to the host's user namespace;
         // it returns once the interface is configured, and quits when the namespace's
         // file goes.
@@ -255,38 +297,29 @@ impl Netns {
         pasta
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// `/run/netns/<name>`, which `nsenter --net=` joins.
-    pub fn path(&self) -> PathBuf {
-        Path::new("/run/netns").join(&self.name)
+    /// The file that holds the namespace, which `nsenter --net=` joins.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Deletes the namespace (its processes are gone by now); pasta sees its file go and
-    /// quits.
+    /// quits. Detached, since pasta still holds the file open.
     pub fn remove(&self) {
-        if self.path().exists() {
-            let _ = Command::new("ip")
-                .args(["netns", "delete", &self.name])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+        let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
-/// The namespaces under `/run/netns` whose names `dead` picks (left by dead gateways).
-pub fn sweep(prefix_dead: impl Fn(&str) -> bool) -> usize {
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+/// The namespaces in `dir` whose names `dead` picks (left by dead gateways).
+pub fn sweep(dir: &Path, dead: impl Fn(&str) -> bool) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     let mut swept = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if prefix_dead(&name) {
-            Netns::existing(&name).remove();
+        if dead(&name) {
+            Netns::existing(dir, &name).remove();
             swept += 1;
         }
     }

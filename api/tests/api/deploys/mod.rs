@@ -1,7 +1,9 @@
 //! Deploying projects through GraphQL over HTTP: real git repositories made by the
 //! test, real sandboxed processes, real HTTP to each app at its own host (`<slug>.apps.localhost`).
 
+mod attacks;
 mod build_limits;
+mod isolation;
 mod live;
 mod pipeline;
 mod processes;
@@ -119,6 +121,12 @@ impl Deployer {
 
     /// A project of the owner's on `repo`; returns its id.
     pub async fn project(&self, slug: &str, repo: &Repo) -> String {
+        self.project_at(slug, &repo.path().display().to_string())
+            .await
+    }
+
+    /// A project of the owner's on the repository at `url`; returns its id.
+    pub async fn project_at(&self, slug: &str, url: &str) -> String {
         let data = self
             .app
             .data_as(
@@ -127,7 +135,7 @@ impl Deployer {
                 json!({ "input": {
                     "name": format!("Project {slug}"),
                     "slug": slug,
-                    "repositoryUrl": repo.path().display().to_string(),
+                    "repositoryUrl": url,
                     "containerPort": 8080,
                     "courseIds": [self.course_id],
                 }}),

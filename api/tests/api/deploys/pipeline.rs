@@ -57,6 +57,10 @@ async fn the_first_deploy_serves_v1(d: &Deployer, repo: &Repo, project: &str, ba
     let done = d.wait(&job["id"], LIMIT).await;
     assert_eq!(done["status"], "SUCCEEDED", "{backend:?}: {done}");
     assert_eq!(done["progress"], 100);
+    assert_eq!(
+        done["message"],
+        format!("serving at {}", d.app.app_url("hello-app", "/")).as_str()
+    );
     assert_eq!(done["deployment"]["commit"], head_commit(repo).as_str());
     assert_eq!(done["deployment"]["successful"], true);
     let build = lines(&done["deployment"]["logs"]);
