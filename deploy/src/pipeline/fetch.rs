@@ -120,6 +120,20 @@ impl Fetch<'_> {
             .map_err(|e| StepError::Failed(e.to_string()))
     }
 
+    /// What git fetches, and what the sandbox may read for it: a local repository (tests,
+    /// demos) is resolved and shown read-only.
+    fn source(&self, url: &str) -> Result<(String, Vec<PathBuf>), StepError> {
+        let source = source(url, self.allow_local)?;
+        let Some(path) = source.strip_prefix("file://") else {
+            return Ok((source, Vec::new()));
+        };
+        let resolved = self
+            .sandbox
+            .local_repository(Path::new(path))
+            .map_err(StepError::Failed)?;
+        Ok((format!("file://{}", resolved.display()), vec![resolved]))
+    }
+
     /// Clones `url` into `src` of the folder; returns the short commit hash.
     pub async fn clone(
         &self,
@@ -128,19 +142,8 @@ impl Fetch<'_> {
         cancel: &CancellationToken,
         timeout: Duration,
     ) -> Result<String, StepError> {
-        let source = source(url, self.allow_local)?;
+        let (source, readable) = self.source(url)?;
         let src = self.dir.join("src").display().to_string();
-        // A local repository (tests, demos) is shown to the sandbox read-only.
-        let mut readable: Vec<PathBuf> = Vec::new();
-        let mut source = source;
-        if let Some(path) = source.strip_prefix("file://") {
-            let resolved = self
-                .sandbox
-                .local_repository(Path::new(path))
-                .map_err(StepError::Failed)?;
-            source = format!("file://{}", resolved.display());
-            readable.push(resolved);
-        }
         log.line(format!("$ git clone --depth 1 {url}")).await;
         let args: Vec<String> = ["clone", "--depth", "1", "--no-recurse-submodules", "--"]
             .iter()
@@ -197,9 +200,12 @@ impl Fetch<'_> {
             .spawn()
             .map_err(|e| StepError::Failed(format!("git rev-parse: {e}")))?;
         let pid = child.id();
-        let mut out = String::new();
+        let (mut out, mut errors) = (String::new(), String::new());
         if let Some(stdout) = child.stdout.take() {
             let _ = stdout.take(256).read_to_string(&mut out).await;
+        }
+        if let Some(stderr) = child.stderr.take() {
+            let _ = stderr.take(4096).read_to_string(&mut errors).await;
         }
         let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
         let _ = tokio::task::spawn_blocking(move || {
@@ -209,9 +215,10 @@ impl Fetch<'_> {
         let commit = out.trim().to_owned();
         let valid = !commit.is_empty() && commit.bytes().all(|b| b.is_ascii_hexdigit());
         if !matches!(status, Ok(Ok(s)) if s.success()) || !valid {
-            return Err(StepError::Failed(
-                "the repository has no commit to deploy".into(),
-            ));
+            return Err(StepError::Failed(format!(
+                "the repository has no commit to deploy: {}",
+                errors.trim()
+            )));
         }
         Ok(commit)
     }

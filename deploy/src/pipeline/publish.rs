@@ -77,24 +77,7 @@ async fn pack(
     src: &Path,
     folder: &Path,
 ) -> Result<Vec<u8>, StepError> {
-    let env = [("PATH".to_owned(), PATH.to_owned())];
-    // The deployment's folder (its entry is root's), never the static folder itself: a
-    // bind's source is resolved with root's rights, and the app may have made that a link.
-    let readable = [src.parent().unwrap_or(src).to_owned()];
-    let prepared = sandbox
-        .command(&Spawn {
-            project_id,
-            name: format!("publish-{deployment_id}"),
-            cwd: folder,
-            writable: &[],
-            readable: &readable,
-            env: &env,
-            shell: "exec tar -cf - .",
-            args: &[],
-            cpu_secs: Some(60),
-            network: Network::None,
-        })
-        .map_err(|e| StepError::Failed(e.to_string()))?;
+    let prepared = tar_command(sandbox, (project_id, deployment_id), src, folder)?;
     let mut command = prepared.command;
     let mut child = command
         .spawn()
@@ -132,6 +115,33 @@ async fn pack(
         )));
     }
     Ok(bytes)
+}
+
+/// `tar` packing `folder`, in the project's sandbox with no network.
+fn tar_command(
+    sandbox: &Sandbox,
+    (project_id, deployment_id): (i32, i32),
+    src: &Path,
+    folder: &Path,
+) -> Result<sandbox::Prepared, StepError> {
+    let env = [("PATH".to_owned(), PATH.to_owned())];
+    // The deployment's folder (its entry is root's), never the static folder itself: a
+    // bind's source is resolved with root's rights, and the app may have made that a link.
+    let readable = [src.parent().unwrap_or(src).to_owned()];
+    sandbox
+        .command(&Spawn {
+            project_id,
+            name: format!("publish-{deployment_id}"),
+            cwd: folder,
+            writable: &[],
+            readable: &readable,
+            env: &env,
+            shell: "exec tar -cf - .",
+            args: &[],
+            cpu_secs: Some(60),
+            network: Network::None,
+        })
+        .map_err(|e| StepError::Failed(e.to_string()))
 }
 
 fn unpack(bytes: &[u8], dest: &Path) -> std::io::Result<(usize, Vec<String>)> {

@@ -28,7 +28,7 @@ const HIDDEN: [&str; 12] = [
 ];
 
 /// bubblewrap's own namespaces and the system, read-only.
-const BWRAP: [&str; 14] = [
+const BWRAP: [&str; 11] = [
     "bwrap",
     "--unshare-pid",
     "--unshare-ipc",
@@ -39,13 +39,26 @@ const BWRAP: [&str; 14] = [
     // (bubblewrap's PID 1 among it, whose namespace dies with it) and the cgroup's.
     "--hostname",
     "app",
-    "--ro-bind",
-    "/",
-    "/",
     "--dev",
     "/dev",
     "--proc",
     "/proc",
+];
+
+/// Top-level folders never bound into a sandbox: made anew (`/dev`, `/proc`, `/tmp`),
+/// or private (`/run` holds sockets and the sandboxes' own network namespaces, whose
+/// comings and goings must not race bubblewrap's read-only remount of what it binds).
+const UNBOUND: [&str; 10] = [
+    "dev",
+    "proc",
+    "run",
+    "tmp",
+    "root",
+    "home",
+    "mnt",
+    "media",
+    "srv",
+    "lost+found",
 ];
 
 #[derive(Clone, Debug)]
@@ -58,6 +71,9 @@ pub(super) struct Isolation {
     pub(super) app_egress: bool,
     /// Where the network namespaces' files are (`net::prepare_dir`).
     pub(super) netns_dir: PathBuf,
+    /// The system, read-only: `--ro-bind` of each top-level folder, `--symlink` of each
+    /// top-level link (merged `/usr`).
+    system: Vec<String>,
 }
 
 impl Isolation {
@@ -84,6 +100,7 @@ impl Isolation {
             resolv: resolv_conf(&config.deploy_dir),
             app_egress: config.app_egress,
             netns_dir,
+            system: system_view(),
         })
     }
 
@@ -110,6 +127,7 @@ impl Isolation {
             "--".into(),
         ];
         argv.extend(BWRAP.iter().map(|s| (*s).to_owned()));
+        argv.extend(self.system.iter().cloned());
         // A private /tmp and /dev/shm, as large as the memory they are counted against.
         for dir in ["/tmp", "/dev/shm"] {
             argv.extend(["--perms", "1777", "--size", &tmp_size, "--tmpfs", dir].map(String::from));
@@ -182,6 +200,34 @@ impl Isolation {
         parents.reverse();
         parents
     }
+}
+
+/// `--ro-bind /x /x` for each top-level folder but [`UNBOUND`], `--symlink` for each
+/// top-level link.
+fn system_view() -> Vec<String> {
+    let mut argv = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/") else {
+        return ["--ro-bind", "/usr", "/usr"].map(String::from).to_vec();
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if UNBOUND.contains(&name.as_str()) {
+            continue;
+        }
+        let path = format!("/{name}");
+        match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => {
+                if let Ok(target) = std::fs::read_link(&path) {
+                    argv.extend(["--symlink".into(), target.display().to_string(), path]);
+                }
+            }
+            Ok(kind) if kind.is_dir() => argv.extend(["--ro-bind".into(), path.clone(), path]),
+            _ => {}
+        }
+    }
+    argv
 }
 
 /// A resolv.conf that sends queries to pasta's forwarder, where the host's is a plain

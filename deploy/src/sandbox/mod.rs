@@ -16,6 +16,7 @@ pub mod beneath;
 pub mod cgroup;
 mod isolation;
 pub mod net;
+mod requirements;
 mod spawn;
 
 use std::{
@@ -30,7 +31,12 @@ use nix::{
 
 pub use self::cgroup::{Cgroup, CgroupRoot};
 pub use self::spawn::{Network, Prepared, Spawn};
-use self::{isolation::Isolation, net::Netns, spawn::join_first};
+use self::{
+    isolation::Isolation,
+    net::Netns,
+    requirements::{TOOLS, refusal_for, tool},
+    spawn::join_first,
+};
 use crate::{
     config::{EngineConfig, Limits, SandboxMode},
     error::EngineError,
@@ -38,17 +44,6 @@ use crate::{
 
 /// The PATH every sandboxed command gets.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// The tools `user` mode runs student code through.
-const TOOLS: [(&str, &str); 7] = [
-    ("setpriv", "util-linux"),
-    ("setsid", "util-linux"),
-    ("prlimit", "util-linux"),
-    ("nsenter", "util-linux"),
-    ("bwrap", "bubblewrap"),
-    ("pasta", "passt"),
-    ("ip", "iproute2"),
-];
 
 #[derive(Clone, Debug)]
 pub struct Sandbox {
@@ -61,42 +56,6 @@ pub struct Sandbox {
     cgroups: Option<CgroupRoot>,
     isolation: Option<Isolation>,
     refusal: Option<String>,
-}
-
-fn tool(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        .iter()
-        .map(|dir| Path::new(dir).join(name))
-        .find(|path| path.exists())
-}
-
-/// Why `mode` cannot isolate student code here, if it cannot.
-fn refusal_for(mode: SandboxMode, root: bool, missing: &[(&str, &str)]) -> Option<String> {
-    match mode {
-        SandboxMode::None => None,
-        SandboxMode::User if !root => Some(
-            "deploys are refused: the gateway cannot run student code as another user, in \
-             its own network and filesystem view (it is not running as root). Start it as \
-             root, or set DEPLOY_SANDBOX=none on a development machine (student code then \
-             runs as the gateway's user, on its network)"
-                .into(),
-        ),
-        SandboxMode::User if !missing.is_empty() => {
-            let mut packages: Vec<&str> = missing.iter().map(|(_, p)| *p).collect();
-            packages.dedup();
-            Some(format!(
-                "deploys are refused: isolating student code needs {} on this machine \
-                 (install the packages {})",
-                missing
-                    .iter()
-                    .map(|(t, _)| *t)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                packages.join(", ")
-            ))
-        }
-        SandboxMode::User => None,
-    }
 }
 
 impl Sandbox {
@@ -351,27 +310,6 @@ pub fn kill_tree(pid: Option<u32>, cgroup: Option<&Cgroup>, netns: Option<&Netns
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_mode_refuses_deploys_it_cannot_isolate_and_says_why() {
-        let not_root = refusal_for(SandboxMode::User, false, &[]).expect("refused");
-        assert!(not_root.contains("not running as root"), "{not_root}");
-        let missing = refusal_for(
-            SandboxMode::User,
-            true,
-            &[("bwrap", "bubblewrap"), ("pasta", "passt")],
-        )
-        .expect("refused");
-        assert!(
-            missing.contains("bwrap, pasta") && missing.contains("bubblewrap, passt"),
-            "{missing}"
-        );
-        assert_eq!(refusal_for(SandboxMode::User, true, &[]), None);
-        assert_eq!(
-            refusal_for(SandboxMode::None, false, &[("bwrap", "x")]),
-            None
-        );
-    }
 
     #[test]
     fn a_refused_sandbox_runs_nothing() {

@@ -157,8 +157,13 @@ fn host_subnets() -> Vec<(Ipv4Addr, u8)> {
 /// This one is a private mount: another sandbox's copy of it never changes under it.
 pub const DIR: &str = "/run/students-project/netns";
 
-/// Makes [`DIR`] (a private mount of its own).
+/// Makes [`DIR`] (a private mount of its own), once per process.
 pub fn prepare_dir() -> Result<PathBuf, String> {
+    static PREPARED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    PREPARED.get_or_init(make_private_dir).clone()
+}
+
+fn make_private_dir() -> Result<PathBuf, String> {
     let dir = PathBuf::from(DIR);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
