@@ -11,7 +11,7 @@ use sea_orm::{
     sea_query::ExprTrait,
 };
 use tokio::{
-    io::{AsyncBufReadExt, AsyncRead, BufReader},
+    io::{AsyncRead, BufReader},
     sync::Mutex,
 };
 
@@ -136,6 +136,8 @@ impl LogSink {
 
     /// Copies two output streams into the log line by line, a batch at a time, until
     /// both end.
+    /// Reads `stdout` and `stderr` line by line into the log, a line cut at
+    /// [`MAX_LINE_BYTES`] while it is read (never buffered whole).
     pub async fn pump(
         &self,
         stdout: impl AsyncRead + Unpin + Send + 'static,
@@ -148,9 +150,8 @@ impl LogSink {
         ] {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).split(b'\n');
-                while let Ok(Some(bytes)) = lines.next_segment().await {
-                    let line = String::from_utf8_lossy(&bytes).trim_end().to_owned();
+                let mut reader = BufReader::new(stream);
+                while let Ok(Some(line)) = next_line(&mut reader, MAX_LINE_BYTES).await {
                     if tx.send(line).await.is_err() {
                         break;
                     }
@@ -194,4 +195,75 @@ fn cut(line: &str) -> String {
         end -= 1;
     }
     format!("{}…", &line[..end])
+}
+
+/// The most of one output line that is kept; the rest of it is read and dropped.
+pub const MAX_LINE_BYTES: usize = 8 * 1024;
+
+/// What ends a line cut at the bound.
+pub const CUT: &str = " [line cut]";
+
+/// The next line of `reader` (without its end), at most `max` bytes of it kept:
+/// however long a line is, no more than `max` plus one buffer is ever held.
+pub async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> std::io::Result<Option<String>> {
+    use tokio::io::AsyncBufReadExt;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut cut = false;
+    let mut read_any = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            if !read_any {
+                return Ok(None);
+            }
+            break;
+        }
+        read_any = true;
+        let (chunk, used, ends) = match available.iter().position(|b| *b == b'\n') {
+            Some(at) => (&available[..at], at + 1, true),
+            None => (available, available.len(), false),
+        };
+        let room = max.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        cut |= chunk.len() > room;
+        reader.consume(used);
+        if ends {
+            break;
+        }
+    }
+    let mut line = String::from_utf8_lossy(&kept).trim_end().to_owned();
+    if cut {
+        line.push_str(CUT);
+    }
+    Ok(Some(line))
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_huge_line_is_cut_while_it_is_read_and_the_next_line_survives() {
+        let mut input = vec![b'x'; 5 * 1024 * 1024];
+        input.extend_from_slice(b"\nnext\r\nlast");
+        let mut reader = tokio::io::BufReader::with_capacity(4096, &input[..]);
+        let first = next_line(&mut reader, 100)
+            .await
+            .expect("read")
+            .expect("a line");
+        assert_eq!(first.len(), 100 + CUT.len());
+        assert!(first.ends_with(CUT));
+        assert_eq!(
+            next_line(&mut reader, 100).await.expect("read").as_deref(),
+            Some("next")
+        );
+        assert_eq!(
+            next_line(&mut reader, 100).await.expect("read").as_deref(),
+            Some("last")
+        );
+        assert_eq!(next_line(&mut reader, 100).await.expect("read"), None);
+    }
 }

@@ -101,21 +101,31 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(Counted {
-            stream,
-            _slot: permit,
-        });
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(addr));
-            router.clone().oneshot(request)
-        });
-        let connection = graceful.watch(
-            builder
-                .serve_connection_with_upgrades(io, service)
-                .into_owned(),
-        );
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
         tokio::spawn(async move {
+            // hyper's header timeout starts with the first byte (HTTP/1 or HTTP/2 is told
+            // from it): a client that sends none is closed here, within the same time.
+            let mut byte = [0u8; 1];
+            let first = tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut byte));
+            if !matches!(first.await, Ok(Ok(1..))) {
+                tracing::debug!(%addr, "closed: no byte within the header timeout");
+                return;
+            }
+            let io = TokioIo::new(Counted {
+                stream,
+                _slot: permit,
+            });
+            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(addr));
+                router.clone().oneshot(request)
+            });
+            let connection = watcher.watch(
+                builder
+                    .serve_connection_with_upgrades(io, service)
+                    .into_owned(),
+            );
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %addr, "connection ended with an error");
             }

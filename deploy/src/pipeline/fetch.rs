@@ -144,7 +144,8 @@ impl Fetch<'_> {
     ) -> Result<String, StepError> {
         let (source, readable) = self.source(url)?;
         let src = self.dir.join("src").display().to_string();
-        log.line(format!("$ git clone --depth 1 {url}")).await;
+        log.line(format!("$ git clone --depth 1 {}", redacted(url)))
+            .await;
         let args: Vec<String> = ["clone", "--depth", "1", "--no-recurse-submodules", "--"]
             .iter()
             .map(|s| (*s).to_owned())
@@ -224,6 +225,20 @@ impl Fetch<'_> {
     }
 }
 
+/// `url` without the credentials a URL can carry (`scheme://user:password@host`): never
+/// written to a log. (New projects cannot have them; older rows might.)
+pub fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) if !userinfo.contains('/') => {
+                format!("{scheme}://***@{host}")
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +252,18 @@ mod tests {
         );
         assert!(source("-uhttps://x", true).is_err());
         assert!(source("https://git.example.edu/a.git", false).is_ok());
+    }
+
+    #[test]
+    fn credentials_never_reach_the_log() {
+        assert_eq!(
+            redacted("https://u:hunter2@git.example.edu/a.git"),
+            "https://***@git.example.edu/a.git"
+        );
+        assert_eq!(redacted("/srv/repo"), "/srv/repo");
+        assert_eq!(
+            redacted("https://git.example.edu/a@b.git"),
+            "https://git.example.edu/a@b.git"
+        );
     }
 }

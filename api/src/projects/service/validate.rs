@@ -37,6 +37,14 @@ pub(super) fn check_repository(url: &str, allow_local: bool) -> Result<String, S
         return invalid();
     }
     if let Ok(parsed) = url::Url::parse(url) {
+        let web = matches!(parsed.scheme(), "http" | "https");
+        if parsed.password().is_some() || (web && !parsed.username().is_empty()) {
+            return Err(ServiceError::invalid(
+                "repositoryUrl",
+                "must not carry credentials: a password or token in the URL would be shown to \
+                 every signed-in user and written to logs (use the URL without them)",
+            ));
+        }
         let has_path = !parsed.path().trim_matches('/').is_empty();
         return match parsed.scheme() {
             "http" | "https" | "ssh" | "git" if parsed.host().is_some() && has_path => {
@@ -120,4 +128,27 @@ pub(super) fn check_stage_name(name: &str) -> Result<String, ServiceError> {
         return Err(ServiceError::invalid("name", "must be 1 to 100 characters"));
     }
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_urls_with_credentials_are_refused() {
+        for url in [
+            "https://student:hunter2@git.example.edu/a/b.git",
+            "https://ghp_token@github.com/a/b.git",
+            "ssh://git:secret@git.example.edu/a/b.git",
+        ] {
+            assert!(check_repository(url, false).is_err(), "{url}");
+        }
+        for url in [
+            "https://github.com/a/b.git",
+            "ssh://git@git.example.edu/a/b.git",
+            "git@github.com:a/b.git",
+        ] {
+            assert!(check_repository(url, false).is_ok(), "{url}");
+        }
+    }
 }

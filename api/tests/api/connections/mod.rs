@@ -36,6 +36,8 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
 #[tokio::test]
 async fn a_slow_or_idle_client_is_closed_after_the_header_timeout() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--header-read-timeout-secs", "1"]).await;
+    // Not one byte.
+    let mut silent = TcpStream::connect(app.addr).await.expect("connects");
     // Half a request head, then nothing.
     let mut slow = TcpStream::connect(app.addr).await.expect("connects");
     slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
@@ -52,6 +54,10 @@ async fn a_slow_or_idle_client_is_closed_after_the_header_timeout() {
         String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"),
         "{}",
         String::from_utf8_lossy(&answer[..n])
+    );
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)).await,
+        "a connection that never sent a byte"
     );
     assert!(
         closed_within(&mut slow, Duration::from_secs(10)).await,
