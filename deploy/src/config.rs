@@ -35,6 +35,8 @@ pub struct Limits {
     pub open_files: u64,
     /// CPU seconds per process.
     pub cpu_secs: u64,
+    /// Share of one core (percent) a build or app may use at once (cgroup CPU quota).
+    pub cpu_percent: u32,
 }
 
 impl Default for Limits {
@@ -44,6 +46,7 @@ impl Default for Limits {
             processes: 128,
             open_files: 1024,
             cpu_secs: 3600,
+            cpu_percent: 100,
         }
     }
 }

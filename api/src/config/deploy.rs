@@ -77,6 +77,11 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_CPU_SECS", value_name = "DEPLOY_CPU_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
     pub deploy_cpu_secs: u64,
 
+    /// Share of one core a build or app may use at once, in percent (a cgroup CPU
+    /// quota: 50 is half a core, 200 two cores), so no app starves the gateway.
+    #[arg(long, env = "DEPLOY_CPU_PERCENT", value_name = "DEPLOY_CPU_PERCENT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=6400))]
+    pub deploy_cpu_percent: u32,
+
     /// Seconds a fetch or a build may take.
     #[arg(long, env = "DEPLOY_BUILD_TIMEOUT_SECS", value_name = "DEPLOY_BUILD_TIMEOUT_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub deploy_build_timeout_secs: u64,
@@ -171,6 +176,7 @@ impl DeployConfig {
             processes: self.deploy_max_processes,
             open_files: self.deploy_max_open_files,
             cpu_secs: self.deploy_cpu_secs,
+            cpu_percent: self.deploy_cpu_percent,
         };
         config.build_timeout = Duration::from_secs(self.deploy_build_timeout_secs);
         config.start_timeout = Duration::from_secs(self.deploy_start_timeout_secs);

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod build_limits;
+mod cpu;
 mod isolation;
 mod live;
 mod pipeline;

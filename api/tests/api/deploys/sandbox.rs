@@ -196,7 +196,11 @@ async fn a_fork_loop_and_a_memory_hog_are_stopped_by_their_limits_while_the_gate
 }
 
 /// Asks `/livez` every 20 ms until `stop`; (answers, failures).
-async fn watch_livez(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> (u32, u32) {
+pub(super) async fn watch_livez(
+    client: reqwest::Client,
+    url: String,
+    stop: Arc<AtomicBool>,
+) -> (u32, u32) {
     let mut failures = 0;
     let mut answers = 0;
     while !stop.load(Ordering::SeqCst) {

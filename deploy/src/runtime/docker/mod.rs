@@ -70,6 +70,8 @@ pub fn run_args(
         limits.memory_bytes.to_string(),
         "--pids-limit".into(),
         limits.processes.to_string(),
+        "--cpus".into(),
+        format!("{:.2}", f64::from(limits.cpu_percent) / 100.0),
         "--ulimit".into(),
         format!("nofile={0}:{0}", limits.open_files),
         "--cap-drop".into(),
@@ -203,6 +205,7 @@ mod tests {
             processes: 32,
             open_files: 64,
             cpu_secs: 10,
+            cpu_percent: 50,
         };
         let env = vec![
             ("PORT".into(), "41000".into()),
@@ -212,7 +215,7 @@ mod tests {
         assert_eq!(
             args,
             "run --detach --init --name sp-my-app-7 --publish 127.0.0.1:41000:8080 --memory 256 \
-             --pids-limit 32 --ulimit nofile=64:64 --cap-drop ALL --security-opt \
+             --pids-limit 32 --cpus 0.50 --ulimit nofile=64:64 --cap-drop ALL --security-opt \
              no-new-privileges --env PORT=8080 --env API_KEY=k students-project/my-app:7"
         );
     }
