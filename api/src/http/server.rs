@@ -104,32 +104,9 @@ pub async fn serve(
         let router = router.clone();
         let watcher = graceful.watcher();
         let builder = builder.clone();
-        tokio::spawn(async move {
-            // hyper's header timeout starts with the first byte (HTTP/1 or HTTP/2 is told
-            // from it): a client that sends none is closed here, within the same time.
-            let mut byte = [0u8; 1];
-            let first = tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut byte));
-            if !matches!(first.await, Ok(Ok(1..))) {
-                tracing::debug!(%addr, "closed: no byte within the header timeout");
-                return;
-            }
-            let io = TokioIo::new(Counted {
-                stream,
-                _slot: permit,
-            });
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(addr));
-                router.clone().oneshot(request)
-            });
-            let connection = watcher.watch(
-                builder
-                    .serve_connection_with_upgrades(io, service)
-                    .into_owned(),
-            );
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, %addr, "connection ended with an error");
-            }
-        });
+        tokio::spawn(connection(
+            stream, addr, permit, router, watcher, builder, limits,
+        ));
     }
     drop(listener);
     tokio::select! {
@@ -137,6 +114,43 @@ pub async fn serve(
         () = tokio::time::sleep(limits.grace) => {
             tracing::warn!(grace = ?limits.grace, "requests still running after the grace period were dropped");
         }
+    }
+}
+
+/// One connection: closed at once if no byte comes within the header timeout, else
+/// served by hyper until it ends (or the shutdown's grace does).
+async fn connection(
+    stream: TcpStream,
+    addr: std::net::SocketAddr,
+    permit: OwnedSemaphorePermit,
+    router: Router,
+    watcher: hyper_util::server::graceful::Watcher,
+    builder: Builder<TokioExecutor>,
+    limits: ServerLimits,
+) {
+    // hyper's header timeout starts with the first byte (HTTP/1 or HTTP/2 is told
+    // from it): a client that sends none is closed here, within the same time.
+    let mut byte = [0u8; 1];
+    let first = tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut byte));
+    if !matches!(first.await, Ok(Ok(1..))) {
+        tracing::debug!(%addr, "closed: no byte within the header timeout");
+        return;
+    }
+    let io = TokioIo::new(Counted {
+        stream,
+        _slot: permit,
+    });
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(addr));
+        router.clone().oneshot(request)
+    });
+    let connection = watcher.watch(
+        builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned(),
+    );
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, %addr, "connection ended with an error");
     }
 }
 
