@@ -81,6 +81,8 @@ test("an app's page reaches neither the gateway's storage, credentials and pages
   const env = {
     ...process.env, BIND_ADDR: `127.0.0.1:${port}`, DATA_DIR: dataDir, DEPLOY_DIR: join(root, "deployments"),
     ALLOW_LOCAL_REPOSITORIES: "true", RUST_LOG: "warn", CORS_ALLOWED_ORIGINS: base,
+    // No loop-mounted disk per project: the folder is removed at the end.
+    DEPLOY_DISK_MB: "0",
     // Origins do not depend on the sandbox; without root only `none` deploys.
     ...(process.getuid() === 0 ? {} : { DEPLOY_SANDBOX: "none" }),
   };

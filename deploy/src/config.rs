@@ -99,6 +99,9 @@ pub struct EngineConfig {
     pub app_egress: bool,
     /// An app's public address, `{slug}` in it (`APPS_PUBLIC_URL`).
     pub public_url: String,
+    /// Each project's own disk, MiB (`DEPLOY_DISK_MB`); 0: none (folders on the disk
+    /// that holds DEPLOY_DIR).
+    pub disk_mb: u64,
 }
 
 impl EngineConfig {
@@ -127,6 +130,7 @@ impl EngineConfig {
             hidden: Vec::new(),
             app_egress: true,
             public_url: "http://{slug}.apps.localhost".into(),
+            disk_mb: 0,
             // Host and process, and a suffix: two engines in one process (tests) differ.
             replica: format!(
                 "{}-{}-{}",

@@ -354,6 +354,10 @@ impl Engine {
         }
         self.stop_project(project_id).await?;
         let config = &self.shared.config;
+        // Its disk first (the folder is that disk's mount point), then its folders.
+        self.shared
+            .sandbox
+            .release_disk(&config.project_dir(project_id), project_id);
         for dir in [
             config.project_dir(project_id),
             config.published_root(project_id),

@@ -82,6 +82,11 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_CPU_PERCENT", value_name = "DEPLOY_CPU_PERCENT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=6400))]
     pub deploy_cpu_percent: u32,
 
+    /// Each project's own disk, in MiB: its checkouts, builds, caches and what its app
+    /// writes (an ext4 image loop-mounted at DEPLOY_DIR/<project>); 0 for none.
+    #[arg(long, env = "DEPLOY_DISK_MB", value_name = "DEPLOY_DISK_MB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub deploy_disk_mb: u64,
+
     /// Seconds a fetch or a build may take.
     #[arg(long, env = "DEPLOY_BUILD_TIMEOUT_SECS", value_name = "DEPLOY_BUILD_TIMEOUT_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub deploy_build_timeout_secs: u64,
@@ -196,6 +201,7 @@ impl DeployConfig {
         config.allow_local_repositories = allow_local_repositories;
         config.extra_env = extra_env;
         config.app_egress = self.deploy_app_egress == Egress::Public;
+        config.disk_mb = self.deploy_disk_mb;
         config
     }
 

@@ -75,6 +75,7 @@ impl Pipeline {
         let deployment_id = job.deployment.id;
         let dir = project_dir.join(deployment_id.to_string());
         let src = dir.join("src");
+        self.sandbox.ensure_disk(project_dir, payload.project_id)?;
         fresh_dir(project_dir, &dir)?;
         // The project's user owns its folder before any of its code (git included) runs.
         self.sandbox.hand_over(&dir, payload.project_id)?;

@@ -120,7 +120,9 @@ impl Isolation {
 
     /// The words that put the rest of the command line in `netns` and bubblewrap.
     pub(super) fn confine(&self, spawn: &Spawn<'_>, netns: &Netns, limits: Limits) -> Vec<String> {
-        let tmp_size = limits.memory_bytes.to_string();
+        // Counted against the memory cgroup (tmpfs pages are charged to their writer):
+        // half of it each, so a full /tmp leaves the app room to run.
+        let tmp_size = (limits.memory_bytes / 2).to_string();
         let mut argv: Vec<String> = vec![
             "nsenter".into(),
             format!("--net={}", netns.path().display()),
@@ -128,7 +130,7 @@ impl Isolation {
         ];
         argv.extend(BWRAP.iter().map(|s| (*s).to_owned()));
         argv.extend(self.system.iter().cloned());
-        // A private /tmp and /dev/shm, as large as the memory they are counted against.
+        // A private /tmp and /dev/shm.
         for dir in ["/tmp", "/dev/shm"] {
             argv.extend(["--perms", "1777", "--size", &tmp_size, "--tmpfs", dir].map(String::from));
         }

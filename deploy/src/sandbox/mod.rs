@@ -14,6 +14,7 @@
 
 pub mod beneath;
 pub mod cgroup;
+pub mod disk;
 mod isolation;
 pub mod net;
 mod requirements;
@@ -55,6 +56,8 @@ pub struct Sandbox {
     limits: Limits,
     cgroups: Option<CgroupRoot>,
     isolation: Option<Isolation>,
+    /// A disk per project (`DEPLOY_DISK_MB`), where isolation is had.
+    disks: Option<disk::Disks>,
     refusal: Option<String>,
 }
 
@@ -99,6 +102,9 @@ impl Sandbox {
             } else {
                 None
             },
+            disks: isolation_ok
+                .then(|| disk::Disks::new(&config.deploy_dir, config.disk_mb))
+                .flatten(),
             isolation,
             refusal,
         }
@@ -183,6 +189,23 @@ impl Sandbox {
                 path.display()
             )),
             _ => Ok(resolved),
+        }
+    }
+
+    /// The project's own disk mounted at `project_dir`, where there are disks.
+    pub fn ensure_disk(&self, project_dir: &Path, project_id: i32) -> Result<(), EngineError> {
+        match &self.disks {
+            Some(disks) => disks
+                .ensure(project_dir, project_id)
+                .map_err(|e| EngineError::Io(format!("the project's disk: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Unmounts and removes the project's disk (the project is being deleted).
+    pub fn release_disk(&self, project_dir: &Path, project_id: i32) {
+        if let Some(disks) = &self.disks {
+            disks.release(project_dir, project_id);
         }
     }
 

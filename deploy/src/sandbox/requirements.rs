@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::config::SandboxMode;
 
 /// The tools `user` mode runs student code through.
-pub(super) const TOOLS: [(&str, &str); 7] = [
+pub(super) const TOOLS: [(&str, &str); 9] = [
     ("setpriv", "util-linux"),
     ("setsid", "util-linux"),
     ("prlimit", "util-linux"),
@@ -13,6 +13,8 @@ pub(super) const TOOLS: [(&str, &str); 7] = [
     ("bwrap", "bubblewrap"),
     ("pasta", "passt"),
     ("ip", "iproute2"),
+    ("mount", "mount"),
+    ("mkfs.ext4", "e2fsprogs"),
 ];
 
 pub(super) fn tool(name: &str) -> Option<PathBuf> {

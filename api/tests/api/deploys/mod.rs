@@ -4,6 +4,7 @@
 mod attacks;
 mod build_limits;
 mod cpu;
+mod disk;
 mod isolation;
 mod live;
 mod pipeline;
@@ -81,6 +82,11 @@ impl Deployer {
             "--deploy-uid-base".into(),
             uid_base.to_string(),
         ];
+        // A disk per project only where a test asks: each is a loop device, which a test
+        // that does not delete its projects would leave mounted.
+        if !extra.contains(&"--deploy-disk-mb") {
+            flags.extend(["--deploy-disk-mb".into(), "0".into()]);
+        }
         if !extra.contains(&"--deploy-start-timeout-secs") {
             flags.extend(["--deploy-start-timeout-secs".into(), "20".into()]);
         }

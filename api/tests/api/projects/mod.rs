@@ -147,9 +147,9 @@ pub(crate) async fn create_project(scene: &Scene, slug: &str) -> String {
 }
 
 /// The first bytes of a PNG: the signature the upload check looks for.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not really an image";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not really an image";
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     name: &str,
