@@ -95,6 +95,7 @@ pub async fn state(config: Config) -> Result<AppState, StartError> {
     let shutdown = tokio_util::sync::CancellationToken::new();
     Ok(AppState::new(crate::state::Parts {
         viewers: viewer_cache(&config, &databases, &shutdown).await,
+        occupancy: Arc::default(),
         config: Arc::new(config),
         databases,
         tokens,
@@ -290,7 +291,14 @@ impl App {
                 }
             })
         });
-        http::server::serve(self.listener, self.router, limits, token.clone()).await;
+        let occupancy = self.state.occupancy.clone();
+        http::server::serve(
+            self.listener,
+            self.router,
+            limits,
+            (token.clone(), occupancy),
+        )
+        .await;
         signal.abort();
         token.cancel();
         let _ = engine.await;

@@ -21,6 +21,8 @@ pub struct AppState(Arc<Parts>);
 /// What [`AppState`] points at.
 pub struct Parts {
     pub config: Arc<Config>,
+    /// How full the main listener is (`/readyz`).
+    pub occupancy: Arc<crate::http::server::Occupancy>,
     pub databases: Databases,
     /// Signs and verifies our access and refresh tokens.
     pub tokens: Tokens,

@@ -30,14 +30,21 @@ pub async fn readyz(State(http): State<HttpState>) -> (StatusCode, Json<Value>) 
         bounded(dbs.academic.check()),
         bounded(dbs.projects.check())
     );
-    let ready = users.is_ok() && academic.is_ok() && projects.is_ok();
+    let connections = listener(&http.state.occupancy);
+    let disk = data_disk(&http.state.config.data_dir);
+    let ready = [&users, &academic, &projects, &connections, &disk]
+        .iter()
+        .all(|check| check.is_ok());
     let show = |result: Result<(), String>| match result {
         Ok(()) => Value::from("ok"),
         Err(reason) => Value::from(reason),
     };
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
-        "checks": { "users": show(users), "academic": show(academic), "projects": show(projects) },
+        "checks": {
+            "users": show(users), "academic": show(academic), "projects": show(projects),
+            "connections": show(connections), "dataDisk": show(disk),
+        },
     });
     let status = if ready {
         StatusCode::OK
@@ -45,6 +52,33 @@ pub async fn readyz(State(http): State<HttpState>) -> (StatusCode, Json<Value>) 
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body))
+}
+
+/// Whether the main listener has a free slot (`MAX_CONNECTIONS`).
+fn listener(occupancy: &crate::http::server::Occupancy) -> Result<(), String> {
+    match occupancy.get() {
+        (open, max) if max > 0 && open >= max => Err(format!(
+            "saturated: {open} of {max} connections (MAX_CONNECTIONS) are open"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether DATA_DIR's file system has room: full below 1% of its size (at least 1 MiB).
+fn data_disk(dir: &std::path::Path) -> Result<(), String> {
+    let stats = rustix::fs::statvfs(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let size = stats.f_blocks.saturating_mul(stats.f_frsize);
+    let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+    let floor = (size / 100).max(1024 * 1024);
+    if free < floor {
+        Err(format!(
+            "full: {} KiB free of {} KiB on DATA_DIR's file system",
+            free / 1024,
+            size / 1024
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 async fn bounded(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {

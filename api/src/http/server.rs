@@ -21,6 +21,21 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+/// How full the main listener is, for `/readyz` on the operator address.
+#[derive(Debug, Default)]
+pub struct Occupancy {
+    open: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+impl Occupancy {
+    /// (open connections, the most that may be open); the most is 0 until serving.
+    pub fn get(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.open.load(Relaxed), self.max.load(Relaxed))
+    }
+}
+
 /// What one gateway accepts.
 #[derive(Clone, Copy, Debug)]
 pub struct ServerLimits {
@@ -76,9 +91,12 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
-    shutdown: CancellationToken,
+    (shutdown, occupancy): (CancellationToken, Arc<Occupancy>),
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    occupancy
+        .max
+        .store(limits.max_connections, std::sync::atomic::Ordering::Relaxed);
     let graceful = GracefulShutdown::new();
     let builder = connection_builder(&limits);
     loop {
@@ -100,6 +118,7 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let permit = Slot::new(permit, occupancy.clone());
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let watcher = graceful.watcher();
@@ -122,7 +141,7 @@ pub async fn serve(
 async fn connection(
     stream: TcpStream,
     addr: std::net::SocketAddr,
-    permit: OwnedSemaphorePermit,
+    permit: Slot,
     router: Router,
     watcher: hyper_util::server::graceful::Watcher,
     builder: Builder<TokioExecutor>,
@@ -154,11 +173,37 @@ async fn connection(
     }
 }
 
+/// One of the listener's slots, counted in [`Occupancy`] while it is held.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    occupancy: Arc<Occupancy>,
+}
+
+impl Slot {
+    fn new(permit: OwnedSemaphorePermit, occupancy: Arc<Occupancy>) -> Self {
+        occupancy
+            .open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self {
+            _permit: permit,
+            occupancy,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.occupancy
+            .open
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A connection holding one of the slots until it closes (an upgraded WebSocket keeps
 /// it for as long as it is open).
 struct Counted {
     stream: TcpStream,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl AsyncRead for Counted {

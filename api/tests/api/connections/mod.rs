@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 use crate::helpers::{Backend, TestApp};
 
 mod drain;
+mod readiness;
 mod websocket;
 
 /// Waits until the server closes `stream` (EOF or reset); false if it is still open
