@@ -11,6 +11,8 @@ use std::{
     process::Command,
 };
 
+use super::net::run;
+
 #[derive(Clone, Debug)]
 pub struct Disks {
     images: PathBuf,
@@ -27,21 +29,6 @@ fn mounted(dir: &Path) -> bool {
         .unwrap_or_default()
         .lines()
         .any(|l| l.split(' ').nth(4) == Some(target.as_str()))
-}
-
-fn run(command: &mut Command) -> Result<(), String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{:?}: {e}", command.get_program()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{:?}: {}",
-            command.get_program(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
 }
 
 impl Disks {

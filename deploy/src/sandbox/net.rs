@@ -331,7 +331,8 @@ pub fn sweep(dir: &Path, dead: impl Fn(&str) -> bool) -> usize {
     swept
 }
 
-fn run(command: &mut Command) -> Result<(), String> {
+/// Runs `command`; its standard error is the error.
+pub(super) fn run(command: &mut Command) -> Result<(), String> {
     let output = command
         .stdin(Stdio::null())
         .output()

@@ -20,6 +20,22 @@ mod drain;
 mod readiness;
 mod websocket;
 
+/// `count` keep-alive connections that each got an answer, held open.
+pub(super) async fn hold_connections(addr: std::net::SocketAddr, count: usize) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let mut stream = TcpStream::connect(addr).await.expect("connects");
+        stream
+            .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut answer = [0u8; 512];
+        assert!(stream.read(&mut answer).await.expect("answers") > 0);
+        held.push(stream);
+    }
+    held
+}
+
 /// Waits until the server closes `stream` (EOF or reset); false if it is still open
 /// after `limit`.
 async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
@@ -74,17 +90,7 @@ async fn a_slow_or_idle_client_is_closed_after_the_header_timeout() {
 #[tokio::test]
 async fn past_max_connections_a_new_one_is_closed_at_once_and_the_gateway_still_answers() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--max-connections", "3"]).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let mut stream = TcpStream::connect(app.addr).await.expect("connects");
-        stream
-            .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("writes");
-        let mut answer = [0u8; 512];
-        assert!(stream.read(&mut answer).await.expect("answers") > 0);
-        held.push(stream);
-    }
+    let mut held = hold_connections(app.addr, 3).await;
     let mut fourth = TcpStream::connect(app.addr)
         .await
         .expect("the kernel accepts");

@@ -3,13 +3,8 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
-
 use crate::helpers::{Backend, TestApp, TestDatabases};
+use serde_json::Value;
 
 async fn ready(client: &reqwest::Client, operator: &str) -> (u16, Value) {
     let response = client
@@ -32,17 +27,7 @@ async fn readyz_says_when_the_main_listener_is_saturated_and_recovers() {
     ];
     let app = TestApp::spawn_with(Backend::Sqlite, &flags).await;
     assert_eq!(ready(&app.client, &operator).await.0, 200);
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let mut stream = TcpStream::connect(app.addr).await.expect("connects");
-        stream
-            .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("writes");
-        let mut answer = [0u8; 256];
-        assert!(stream.read(&mut answer).await.expect("answers") > 0);
-        held.push(stream);
-    }
+    let held = super::hold_connections(app.addr, 3).await;
     let (status, body) = ready(&app.client, &operator).await;
     assert_eq!(status, 503, "{body}");
     assert!(

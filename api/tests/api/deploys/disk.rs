@@ -4,8 +4,6 @@
 
 use std::{os::unix::fs::MetadataExt, time::Duration};
 
-use serde_json::json;
-
 use super::{Deployer, Repo, is_root};
 use crate::{
     helpers::Backend,
@@ -56,13 +54,7 @@ async fn an_app_past_its_disk_gets_no_space_and_the_gateway_keeps_writing() {
     let response = upload(&d.app, &d.owner, "a.png", "image/png", PNG.to_vec()).await;
     assert_eq!(response.status(), 201, "the gateway's uploads still work");
 
-    d.app
-        .data_as(
-            &d.admin,
-            "mutation($p: ID!) { deleteProject(id: $p) }",
-            json!({ "p": project }),
-        )
-        .await;
+    d.delete_project(&project).await;
     assert!(!image.exists(), "deleting the project removes its disk");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let dir = deployments.join(&project).display().to_string();

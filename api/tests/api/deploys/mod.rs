@@ -264,6 +264,17 @@ impl Deployer {
         data["project"]["running"].as_bool().expect("running")
     }
 
+    /// Deletes a project as an admin.
+    pub async fn delete_project(&self, project: &str) {
+        self.app
+            .data_as(
+                &self.admin,
+                "mutation($p: ID!) { deleteProject(id: $p) }",
+                json!({ "p": project }),
+            )
+            .await;
+    }
+
     pub async fn stop_project(&self, project: &str) {
         self.app
             .data_as(

@@ -157,13 +157,7 @@ async fn stop_start_and_delete(d: &Deployer, project: &str) {
     let (_, page) = d.get_app("hello-app", "/").await;
     assert!(page.contains("hello from v2"), "{page}");
 
-    d.app
-        .data_as(
-            &d.admin,
-            "mutation($p: ID!) { deleteProject(id: $p) }",
-            json!({ "p": project }),
-        )
-        .await;
+    d.delete_project(project).await;
     let (status, _) = d.get_app("hello-app", "/").await;
     assert_eq!(status, 503);
     let folder = d.app.deploy_dir.path().join("deployments").join(project);
