@@ -173,6 +173,8 @@ impl Pipeline {
                 limits: self.sandbox.limits(),
             })
             .await?;
+        // The host side may differ from the app's `PORT` (a clash at bind time).
+        let port = instance.host_port().unwrap_or(port);
         let up = wait_up(
             &instance,
             port,

@@ -107,6 +107,17 @@ impl Instance {
         }
     }
 
+    /// The host loopback port its network forwards to it, where it has a network of its
+    /// own.
+    pub fn host_port(&self) -> Option<u16> {
+        match &self.handle {
+            Handle::Process {
+                netns: Some(netns), ..
+            } => netns.host_port(),
+            _ => None,
+        }
+    }
+
     /// Memory in use by the app: its cgroup's accounting where there is one.
     pub fn cgroup_memory(&self) -> Option<u64> {
         match &self.handle {

@@ -182,6 +182,8 @@ fn make_private_dir() -> Result<PathBuf, String> {
 #[derive(Clone, Debug)]
 pub struct Netns {
     path: PathBuf,
+    /// The host loopback port forwarded to the app's `PORT` inside (an app's).
+    host_port: Option<u16>,
 }
 
 impl Netns {
@@ -189,7 +191,13 @@ impl Netns {
     pub fn existing(dir: &Path, name: &str) -> Self {
         Self {
             path: dir.join(name),
+            host_port: None,
         }
+    }
+
+    /// Where on the host's loopback the app inside is reached (an app's namespace).
+    pub fn host_port(&self) -> Option<u16> {
+        self.host_port
     }
 
     /// `ip` inside the namespace.
@@ -209,7 +217,7 @@ impl Netns {
         port: Option<u16>,
         egress: bool,
     ) -> Result<Self, String> {
-        let netns = Self::existing(dir, name);
+        let mut netns = Self::existing(dir, name);
         // One a crashed run of the same name left.
         netns.remove();
         std::fs::File::create(&netns.path).map_err(|e| format!("{}: {e}", netns.path.display()))?;
@@ -224,9 +232,24 @@ impl Netns {
         made.map(|()| netns)
     }
 
-    fn connect(&self, plan: &Plan, port: Option<u16>, egress: bool) -> Result<(), String> {
+    fn connect(&mut self, plan: &Plan, port: Option<u16>, egress: bool) -> Result<(), String> {
         run(self.ip().args(["link", "set", "lo", "up"]))?;
-        run(&mut self.pasta(plan, port, egress))?;
+        // The app's port on the host is taken at bind time: another process may have
+        // taken a free port since it was picked, so another is picked (the app's own
+        // `PORT` inside stays the same).
+        let mut host = port;
+        let mut attempt = 0;
+        loop {
+            self.host_port = host;
+            match run(&mut self.pasta(plan, port.map(|p| (host.unwrap_or(p), p)), egress)) {
+                Ok(()) => break,
+                Err(error) if error.contains("bind") && port.is_some() && attempt < 5 => {
+                    attempt += 1;
+                    host = Some(free_port()?);
+                }
+                Err(error) => return Err(error),
+            }
+        }
         let mut batch = self.ip();
         batch
             .args(["-batch", "-"])
@@ -250,8 +273,10 @@ impl Netns {
     }
 
     /// pasta, attached to the namespace: the app's port in, the database ports out.
-    fn pasta(&self, plan: &Plan, port: Option<u16>, egress: bool) -> Command {
-        let forward_in = port.map_or("none".to_owned(), |p| format!("127.0.0.1/{p}:{p}"));
+    fn pasta(&self, plan: &Plan, port: Option<(u16, u16)>, egress: bool) -> Command {
+        let forward_in = port.map_or("none".to_owned(), |(host, inside)| {
+            format!("127.0.0.1/{host}:{inside}")
+        });
         let forward_out = if plan.loopback_ports.is_empty() {
             "none".to_owned()
         } else {
@@ -329,6 +354,14 @@ pub fn sweep(dir: &Path, dead: impl Fn(&str) -> bool) -> usize {
         }
     }
     swept
+}
+
+/// A loopback port free now.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// Runs `command`; its standard error is the error.

@@ -37,6 +37,8 @@ fn listing(dir: &Path) -> BTreeSet<String> {
             entries
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                // SQLite's own side files come and go with the gateway's writes.
+                .filter(|name| !name.ends_with("-wal") && !name.ends_with("-shm"))
                 .collect()
         })
         .unwrap_or_default()
