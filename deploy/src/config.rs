@@ -105,10 +105,12 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// Defaults for a deploy folder; the gateway overrides from its configuration.
+    /// Defaults for a deploy folder; the gateway overrides from its configuration. A
+    /// relative folder is made absolute against the working directory now: the sandbox
+    /// binds paths under it, and a child's working directory is not the gateway's.
     pub fn new(deploy_dir: PathBuf) -> Self {
         Self {
-            deploy_dir,
+            deploy_dir: std::path::absolute(&deploy_dir).unwrap_or(deploy_dir),
             max_workers: 2,
             runtime: RuntimeKind::Process,
             sandbox: SandboxMode::User,
@@ -180,4 +182,20 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "replica".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_deploy_folder_is_made_absolute() {
+        let config = EngineConfig::new("./deployments".into());
+        assert!(config.deploy_dir.is_absolute(), "{:?}", config.deploy_dir);
+        assert!(config.deploy_dir.ends_with("deployments"));
+        assert_eq!(
+            config.deploy_dir.parent(),
+            Some(std::env::current_dir().unwrap().as_path())
+        );
+    }
 }
