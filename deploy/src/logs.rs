@@ -17,7 +17,8 @@ use tokio::{
 
 use crate::events::Event;
 
-/// Longest line kept, in bytes; longer lines are cut (at a character boundary).
+/// Longest line kept, in bytes; longer lines are cut (at a character boundary); of an
+/// output line longer than this, the rest is read and dropped.
 pub const MAX_LINE: usize = 4096;
 /// Lines remembered in memory for error messages.
 const TAIL: usize = 20;
@@ -134,10 +135,8 @@ impl LogSink {
         state.tail.iter().skip(skip).cloned().collect()
     }
 
-    /// Copies two output streams into the log line by line, a batch at a time, until
-    /// both end.
-    /// Reads `stdout` and `stderr` line by line into the log, a line cut at
-    /// [`MAX_LINE_BYTES`] while it is read (never buffered whole).
+    /// Copies `stdout` and `stderr` into the log line by line, a batch at a time, until
+    /// both end; a line is cut to [`MAX_LINE`] while it is read (never buffered whole).
     pub async fn pump(
         &self,
         stdout: impl AsyncRead + Unpin + Send + 'static,
@@ -151,7 +150,7 @@ impl LogSink {
             let tx = tx.clone();
             tokio::spawn(async move {
                 let mut reader = BufReader::new(stream);
-                while let Ok(Some(line)) = next_line(&mut reader, MAX_LINE_BYTES).await {
+                while let Ok(Some(line)) = next_line(&mut reader, MAX_LINE - CUT.len()).await {
                     if tx.send(line).await.is_err() {
                         break;
                     }
@@ -196,9 +195,6 @@ fn cut(line: &str) -> String {
     }
     format!("{}…", &line[..end])
 }
-
-/// The most of one output line that is kept; the rest of it is read and dropped.
-pub const MAX_LINE_BYTES: usize = 8 * 1024;
 
 /// What ends a line cut at the bound.
 pub const CUT: &str = " [line cut]";
