@@ -33,6 +33,8 @@ pub struct Dataset {
     pub student_tokens: Vec<String>,
     /// Access tokens of teachers (they rate projects they are not members of).
     pub teacher_tokens: Vec<String>,
+    /// The admin's access token (the isolation benchmark creates and deploys projects).
+    pub admin_token: String,
 }
 
 struct Sizes {
@@ -246,5 +248,6 @@ fn dataset(
         users: (people.teachers.first().map_or(0, |u| u.id), people.admin.id),
         student_tokens: tokens(&people.students, 500)?,
         teacher_tokens: tokens(&people.teachers, people.teachers.len())?,
+        admin_token: tokens(std::slice::from_ref(&people.admin), 1)?.remove(0),
     })
 }

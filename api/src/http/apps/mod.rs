@@ -52,6 +52,7 @@ impl AppsState {
     pub fn new(engine: deploy::Engine, config: &crate::config::Config) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
