@@ -25,6 +25,8 @@ pub struct Route {
 /// A routed app and what stops it.
 pub struct App {
     pub route: Route,
+    /// The deployment whose job started this instance (for a START, not the build's).
+    pub deployment_id: i32,
     pub instance: Instance,
 }
 

@@ -195,7 +195,11 @@ mod tests {
         assert!(config.deploy_dir.ends_with("deployments"));
         assert_eq!(
             config.deploy_dir.parent(),
-            Some(std::env::current_dir().unwrap().as_path())
+            Some(
+                std::env::current_dir()
+                    .expect("the working folder")
+                    .as_path()
+            )
         );
     }
 }

@@ -54,7 +54,8 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
     }
 }
 
-/// Stops the apps that replicas which died on this host left running.
+/// Stops the apps that replicas which died on this host left running, then starts
+/// again every app that should run and that nothing serves.
 async fn recover(shared: &Arc<Shared>) {
     match crate::lifecycle::recover(shared).await {
         Ok(0) => {}
@@ -62,6 +63,11 @@ async fn recover(shared: &Arc<Shared>) {
             tracing::warn!(recovered, "apps left by a dead replica were stopped");
         }
         Err(error) => tracing::warn!(%error, "cannot look for apps a dead replica left"),
+    }
+    match crate::placement::restore(shared).await {
+        Ok(0) => {}
+        Ok(queued) => tracing::info!(queued, "apps that should run are starting again"),
+        Err(error) => tracing::warn!(%error, "cannot look for apps that should run"),
     }
 }
 
@@ -204,6 +210,7 @@ fn outcome_of(
                         replica: shared.config.replica.clone(),
                     }),
                 project_running: Some(true),
+                folder: done.folder,
             },
             done.activate,
         )),
@@ -295,6 +302,7 @@ fn ended(status: JobStatus, message: String) -> Outcome {
         endpoint: None,
         app: None,
         project_running: None,
+        folder: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod logs;
 mod lookups;
 pub mod manager;
 pub mod pipeline;
+mod placement;
 pub mod queue;
 pub mod restart;
 mod routines;
@@ -211,7 +212,8 @@ impl Engine {
         self.shared.events.subscribe()
     }
 
-    /// Where `/apps/<slug>/` goes, if the project's app is routed.
+    /// The instance of `slug` this replica runs, if any (requests are routed by
+    /// [`Engine::resolve`], the project's record, not by this).
     pub fn route(&self, slug: &str) -> Option<Route> {
         self.shared.apps.route(slug)
     }
@@ -265,7 +267,11 @@ impl Engine {
         triggered_by: i32,
     ) -> Result<(job::Model, deployment::Model), EngineError> {
         self.check_available()?;
-        if self.shared.apps.of_project(project.id).is_some() {
+        let record = project::Entity::find_by_id(project.id)
+            .one(&self.shared.db)
+            .await?
+            .ok_or(EngineError::NotFound("no such project"))?;
+        if record.running && record.serving_deployment_id.is_some() {
             return Err(EngineError::Conflict(
                 "the project is already running: stop it first, or deploy".into(),
             ));
@@ -283,10 +289,22 @@ impl Engine {
         // A START reuses a folder: start the build it started, not a chain of starts.
         let source = self.build_folder(&last).await?;
         payload.source_deployment = Some(source);
-        let queued =
+        let (job, mut started) =
             queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
-        self.queued(&queued.0, &queued.1);
-        Ok(queued)
+        // A START runs the commit its build fetched.
+        if last.commit.is_some() {
+            deployment::Entity::update_many()
+                .col_expr(
+                    deployment::Column::Commit,
+                    sea_orm::sea_query::Expr::value(last.commit.clone()),
+                )
+                .filter(deployment::Column::Id.eq(started.id))
+                .exec(&self.shared.db)
+                .await?;
+            started.commit = last.commit;
+        }
+        self.queued(&job, &started);
+        Ok((job, started))
     }
 
     fn queued(&self, job: &job::Model, deployment: &deployment::Model) {

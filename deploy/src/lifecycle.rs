@@ -8,7 +8,7 @@ use nix::{
     sys::signal::{Signal, killpg},
     unistd::Pid,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     Engine, EngineConfig, EngineError, Event, Shared, queue, routines, sandbox::CgroupRoot,
@@ -47,10 +47,11 @@ fn dead_here(replica: &str, host: &str) -> bool {
     }
 }
 
-/// Stops the apps that replicas which died on this host left running, and marks their
-/// projects not running, so the database says what runs. Only processes of the
-/// project's own uid are killed (a recorded process group may have been reused since);
-/// without the user sandbox there is no such proof, and only the flag is corrected.
+/// Stops the apps that replicas which died on this host left running and clears their
+/// place in the projects' records (they should still run: [`crate::placement`] starts
+/// them again from their builds). Only processes of the project's own uid are killed (a
+/// recorded process group may have been reused since); without the user sandbox there
+/// is no such proof, and only the record is corrected.
 pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, EngineError> {
     // Builds and apps of dead gateways, found by their cgroups' names.
     let sandbox = shared.sandbox.clone();
@@ -67,47 +68,49 @@ pub(crate) async fn recover(shared: &Arc<Shared>) -> Result<usize, EngineError> 
         .nth(2)
         .unwrap_or_default()
         .to_owned();
-    let running = project::Entity::find()
-        .filter(project::Column::Running.eq(true))
+    let served = project::Entity::find()
+        .filter(project::Column::ServingDeploymentId.is_not_null())
         .all(&shared.db)
         .await?;
     let mut recovered = 0;
-    for found in running {
+    for found in served {
+        let Some(serving) = found.serving_deployment_id else {
+            continue;
+        };
         if shared.apps.of_project(found.id).is_some() {
             continue;
         }
-        let Some(last) = orphaned(shared, found.id, &host).await? else {
+        let Some(last) = orphaned(shared, serving, &host).await? else {
             continue;
         };
         let replica = last.replica.clone().unwrap_or_default();
         stop_orphan(shared, found.id, &last).await?;
-        queue::set_running(&shared.db, found.id, false).await?;
+        if !queue::vacate(&shared.db, found.id, serving, true).await? {
+            continue;
+        }
         shared.events.send(Event::AppChanged {
             project_id: found.id,
             running: false,
-            message: format!("stopped: the replica that ran it ({replica}) is gone"),
+            message: format!("the replica that ran it ({replica}) is gone: starting it again"),
         });
         tracing::warn!(
             project = found.id,
             replica,
-            "stopped an app a dead replica left"
+            "stopped an app a dead replica left; it starts again from its build"
         );
         recovered += 1;
     }
     Ok(recovered)
 }
 
-/// The project's last successful deployment, if a replica of this host that is gone
-/// ran it.
+/// The deployment whose instance serves, if a replica of this host that is gone
+/// started it.
 async fn orphaned(
     shared: &Shared,
-    project_id: i32,
+    serving: i32,
     host: &str,
 ) -> Result<Option<deployment::Model>, EngineError> {
-    let last = deployment::Entity::find()
-        .filter(deployment::Column::ProjectId.eq(project_id))
-        .filter(deployment::Column::Successful.eq(true))
-        .order_by_desc(deployment::Column::Id)
+    let last = deployment::Entity::find_by_id(serving)
         .one(&shared.db)
         .await?;
     Ok(last.filter(|last| {
@@ -165,7 +168,10 @@ fn owner_of(pid: i32) -> Option<u32> {
 impl Engine {
     /// Stops claiming; lets running deploys finish within the config's shutdown grace,
     /// then gives the rest back to the queue (another replica, or this one's next
-    /// start, takes them); stops every app and marks those projects not running.
+    /// start, takes them); stops every app, and clears its place in its project's
+    /// record: the app should still run, and the next gateway (or another replica, once
+    /// this one's lease has passed) starts it again from its build. Static sites stay
+    /// served: their files do not need this process.
     pub async fn shutdown(&self) {
         let shared = &self.shared;
         shared.stop_claiming.cancel();
@@ -180,21 +186,20 @@ impl Engine {
             shared.manager.drain().await;
         }
         let apps = shared.apps.take_all();
-        let projects: Vec<i32> = apps.iter().map(|a| a.route.project_id).collect();
+        let served: Vec<(i32, i32)> = apps
+            .iter()
+            .filter(|a| a.route.addr.is_some())
+            .map(|a| (a.route.project_id, a.deployment_id))
+            .collect();
         let _ = tokio::task::spawn_blocking(move || {
             for app in apps {
                 app.instance.stop();
             }
         })
         .await;
-        if !projects.is_empty() {
-            let marked = project::Entity::update_many()
-                .col_expr(project::Column::Running, Expr::value(false))
-                .filter(project::Column::Id.is_in(projects))
-                .exec(&shared.db)
-                .await;
-            if let Err(error) = marked {
-                tracing::warn!(%error, "cannot mark stopped projects not running");
+        for (project_id, deployment_id) in served {
+            if let Err(error) = queue::vacate(&shared.db, project_id, deployment_id, true).await {
+                tracing::warn!(%error, project_id, "cannot record that an app stopped");
             }
         }
     }

@@ -1,14 +1,14 @@
-//! What the gateway asks the engine about work and apps it may not hold itself: every
-//! replica's workers, and routes to apps another replica on this host started.
+//! What the gateway asks the engine about work it may not hold itself: every replica's
+//! workers, and the build folder a deployment serves from.
 
 use entities::projects::{
     deployment,
     enums::{JobKind, JobStatus},
-    job, project,
+    job,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::{Engine, EngineError, Payload, ReplicaWorker, Route};
+use crate::{Engine, EngineError, Payload, ReplicaWorker};
 
 impl Engine {
     /// The workers running jobs on every replica (from the jobs' leases), this
@@ -66,40 +66,5 @@ impl Engine {
     /// This replica's id (in leases and `workers`).
     pub fn replica(&self) -> &str {
         &self.shared.config.replica
-    }
-
-    /// Where `/apps/<slug>/` goes when another replica on this host runs the app: the
-    /// endpoint its last successful deployment recorded, while the project is running.
-    pub async fn remote_route(&self, slug: &str) -> Result<Option<Route>, EngineError> {
-        let Some(found) = project::Entity::find()
-            .filter(project::Column::Slug.eq(slug))
-            .filter(project::Column::Running.eq(true))
-            .one(&self.shared.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(last) = deployment::Entity::find()
-            .filter(deployment::Column::ProjectId.eq(found.id))
-            .filter(deployment::Column::Successful.eq(true))
-            .order_by_desc(deployment::Column::Id)
-            .one(&self.shared.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let addr = last.endpoint.as_deref().and_then(|e| e.parse().ok());
-        let folder = self.build_folder(&last).await?;
-        let public = self.shared.config.published_dir(found.id, folder);
-        let static_dir = public.is_dir().then_some(public);
-        if addr.is_none() && static_dir.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Route {
-            project_id: found.id,
-            deployment_id: folder,
-            addr,
-            static_dir,
-        }))
     }
 }

@@ -29,12 +29,33 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut live = tokio::time::interval(shared.config.liveness_interval);
     stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     live.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A project changed on some replica (on PostgreSQL the others' events arrive too):
+    // this replica's instances follow its record at once, not at the next tick.
+    let mut events = shared.events.subscribe();
     loop {
         tokio::select! {
             () = shared.stop_claiming.cancelled() => return,
+            event = events.recv() => {
+                let changed = match event {
+                    Ok(Event::AppChanged { project_id, .. }) => shared.apps.of_project(project_id).is_some(),
+                    Ok(Event::Changed { project_id, status, .. }) => {
+                        status == entities::projects::enums::JobStatus::Succeeded
+                            && shared.apps.of_project(project_id).is_some()
+                    }
+                    Ok(Event::Logged { .. }) => false,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if changed && let Err(error) = crate::placement::reconcile(&shared).await {
+                    tracing::warn!(%error, "cannot reconcile apps to their records");
+                }
+            }
             _ = live.tick() => {
                 if let Err(error) = liveness(&shared).await {
                     tracing::warn!(%error, "liveness check failed");
+                }
+                if let Err(error) = crate::placement::reconcile(&shared).await {
+                    tracing::warn!(%error, "cannot reconcile apps to their records");
                 }
             }
             _ = stats.tick() => {
@@ -60,10 +81,14 @@ pub(crate) async fn liveness(shared: &Arc<Shared>) -> Result<usize, EngineError>
         dead += 1;
         let project_id = app.route.project_id;
         let deployment_id = app.route.deployment_id;
+        let started_by = app.deployment_id;
         tracing::warn!(project_id, slug, how, "an app died");
         // Whatever it left behind (children in its group or cgroup) goes too.
         let _ = tokio::task::spawn_blocking(move || app.instance.stop()).await;
-        queue::set_running(&shared.db, project_id, false).await?;
+        // Only if the record still names it: a newer instance elsewhere is left alone.
+        if !queue::vacate(&shared.db, project_id, started_by, false).await? {
+            continue;
+        }
         let message = crate::restart::after_crash(shared, project_id, deployment_id, &how).await;
         shared.events.send(Event::AppChanged {
             project_id,

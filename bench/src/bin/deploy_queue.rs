@@ -75,6 +75,7 @@ impl JobRunner for Signal {
         Ok(Done {
             endpoint: None,
             process: None,
+            folder: None,
             message: "done".into(),
             activate: None,
         })

@@ -90,6 +90,8 @@ pub struct Done {
     pub endpoint: Option<String>,
     /// The app's process group and cgroup name, recorded for crash recovery.
     pub process: Option<(i32, Option<String>)>,
+    /// The build folder the app serves from; `None`: the deployment's own.
+    pub folder: Option<i32>,
     pub message: String,
     pub activate: Option<Box<dyn FnOnce(bool) + Send>>,
 }
@@ -192,6 +194,7 @@ impl JobRunner for NoopRunner {
         Ok(Done {
             endpoint: None,
             process: None,
+            folder: None,
             message: "done".into(),
             activate: None,
         })

@@ -279,6 +279,7 @@ impl Pipeline {
             _ => None,
         };
         let apps = self.apps.clone();
+        let deployment_id = job.deployment.id;
         let slug = job.payload.slug.clone();
         let published_root = self.config.published_root(job.payload.project_id);
         let activate = move |committed: bool| {
@@ -290,6 +291,7 @@ impl Pipeline {
                 &slug,
                 App {
                     route: route.clone(),
+                    deployment_id,
                     instance,
                 },
             );
@@ -304,6 +306,7 @@ impl Pipeline {
         Done {
             endpoint: serves.then(|| format!("127.0.0.1:{port}")),
             process,
+            folder: Some(folder_id),
             message: format!("serving at {}", self.config.app_url(&job.payload.slug)),
             activate: Some(Box::new(activate)),
         }

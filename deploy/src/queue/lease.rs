@@ -146,26 +146,110 @@ pub async fn finish(
         ]);
     }
     with_lease(&txn, lease, job_changes, deployment_changes).await?;
-    if let Some(running) = outcome.project_running {
-        set_running(&txn, lease.project_id, running).await?;
+    match outcome.project_running {
+        Some(true) => {
+            let folder = outcome.folder.unwrap_or(lease.deployment_id);
+            place(&txn, lease, folder, outcome.endpoint.clone()).await?;
+        }
+        Some(false) => set_running(&txn, lease.project_id, false).await?,
+        // A job that did not succeed leaves whatever serves in place; where nothing does
+        // (a START of an app whose gateway went away, say), the app is stopped, not
+        // started again and again.
+        None if !succeeded => {
+            project::Entity::update_many()
+                .col_expr(project::Column::Running, Expr::value(false))
+                .filter(project::Column::Id.eq(lease.project_id))
+                .filter(project::Column::Running.eq(true))
+                .filter(project::Column::ServingDeploymentId.is_null())
+                .exec(&txn)
+                .await?;
+        }
+        None => {}
     }
     txn.commit().await?;
     Ok(())
 }
 
-/// Sets a project's `running` flag.
+/// The project's record says its app runs, and where: the deployment that started the
+/// instance, the build folder it serves from, its address. Every replica routes by it.
+async fn place(
+    txn: &impl ConnectionTrait,
+    lease: &Lease,
+    folder: i32,
+    endpoint: Option<String>,
+) -> Result<(), EngineError> {
+    project::Entity::update_many()
+        .col_expr(project::Column::Running, Expr::value(true))
+        .col_expr(
+            project::Column::ServingDeploymentId,
+            Expr::value(lease.deployment_id),
+        )
+        .col_expr(project::Column::ServingFolder, Expr::value(folder))
+        .col_expr(project::Column::ServingEndpoint, Expr::value(endpoint))
+        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(project::Column::Id.eq(lease.project_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Sets what should run: `running` false also says nothing serves (the build folder is
+/// kept for the next start).
 pub async fn set_running(
     db: &impl ConnectionTrait,
     project_id: i32,
     running: bool,
 ) -> Result<(), EngineError> {
-    project::Entity::update_many()
+    let mut update = project::Entity::update_many()
         .col_expr(project::Column::Running, Expr::value(running))
-        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()));
+    if !running {
+        update = nothing_serves(update);
+    }
+    update
         .filter(project::Column::Id.eq(project_id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The record's "no instance serves" (the build folder stays, for the next start).
+fn nothing_serves(
+    update: sea_orm::UpdateMany<project::Entity>,
+) -> sea_orm::UpdateMany<project::Entity> {
+    update
+        .col_expr(
+            project::Column::ServingDeploymentId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(
+            project::Column::ServingEndpoint,
+            Expr::value(Option::<String>::None),
+        )
+}
+
+/// The instance `deployment_id` started no longer serves (its app died, or its replica
+/// stopped or died): nothing serves the project now; with `still_wanted` it should
+/// still run (another start brings it back), else it is marked stopped. Only while that
+/// instance is the one the record names (a newer one elsewhere is left alone); true
+/// when it was.
+pub async fn vacate(
+    db: &impl ConnectionTrait,
+    project_id: i32,
+    deployment_id: i32,
+    still_wanted: bool,
+) -> Result<bool, EngineError> {
+    let mut update = nothing_serves(project::Entity::update_many())
+        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()));
+    if !still_wanted {
+        update = update.col_expr(project::Column::Running, Expr::value(false));
+    }
+    let done = update
+        .filter(project::Column::Id.eq(project_id))
+        .filter(project::Column::ServingDeploymentId.eq(deployment_id))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
 }
 
 /// Gives a claimed job back to the queue (PENDING, lease cleared).

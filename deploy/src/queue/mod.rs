@@ -25,7 +25,7 @@ mod rescue;
 
 pub use self::claim::claim;
 pub use self::lease::{
-    Cancelled, cancel, finish, progress, release, renew, set_commit, set_running,
+    Cancelled, cancel, finish, progress, release, renew, set_commit, set_running, vacate,
 };
 pub use self::rescue::{Rescued, rescue};
 
@@ -89,8 +89,12 @@ pub struct Outcome {
     pub message: String,
     pub endpoint: Option<String>,
     pub app: Option<AppRecord>,
-    /// The project's `running` flag, set in the same transaction.
+    /// The project's `running` flag, set in the same transaction (with `true`, the
+    /// project's record names this deployment's instance as the one serving).
     pub project_running: Option<bool>,
+    /// The build folder the instance serves from (a START's is the build it started);
+    /// `None`: the deployment's own.
+    pub folder: Option<i32>,
 }
 
 /// Pending work, for the admin's view.

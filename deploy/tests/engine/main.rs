@@ -143,6 +143,7 @@ impl JobRunner for Recorder {
         Ok(Done {
             endpoint: None,
             process: None,
+            folder: None,
             message: "done".into(),
             activate: None,
         })
@@ -219,6 +220,7 @@ async fn the_old_holders_writes_are_refused(conn: &DatabaseConnection, lease: &q
             endpoint: None,
             app: None,
             project_running: Some(true),
+            folder: None,
         },
     )
     .await;

@@ -64,6 +64,7 @@ impl JobRunner for Brief {
         Ok(Done {
             endpoint: None,
             process: None,
+            folder: None,
             message: "done".into(),
             activate: None,
         })

@@ -21,7 +21,15 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub image_file_id: Option<i32>,
+    /// What should run: the app started (true) or stopped.
     pub running: bool,
+    /// The deployment whose instance serves now (its endpoint, process and replica).
+    pub serving_deployment_id: Option<i32>,
+    /// The build folder the app serves from (a START's is the build it started); kept
+    /// when the app stops, for the next start.
+    pub serving_folder: Option<i32>,
+    /// Where the serving instance listens, if it has a process.
+    pub serving_endpoint: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "image_file_id", to = "id")]

@@ -3,10 +3,12 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::common::{add_columns, drop_columns};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum Deployments {
     Table,
     ProcessGroup,
@@ -21,48 +23,37 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite's ALTER TABLE adds one at a time.
-        for column in [
-            ColumnDef::new(Deployments::ProcessGroup)
-                .integer()
-                .null()
-                .to_owned(),
-            ColumnDef::new(Deployments::Cgroup)
-                .string_len(64)
-                .null()
-                .to_owned(),
-            ColumnDef::new(Deployments::Replica)
-                .string_len(128)
-                .null()
-                .to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Deployments::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        add_columns(
+            manager,
+            Deployments::Table,
+            vec![
+                ColumnDef::new(Deployments::ProcessGroup)
+                    .integer()
+                    .null()
+                    .to_owned(),
+                ColumnDef::new(Deployments::Cgroup)
+                    .string_len(64)
+                    .null()
+                    .to_owned(),
+                ColumnDef::new(Deployments::Replica)
+                    .string_len(128)
+                    .null()
+                    .to_owned(),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Deployments::Replica,
-            Deployments::Cgroup,
-            Deployments::ProcessGroup,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Deployments::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            Deployments::Table,
+            vec![
+                Deployments::Replica,
+                Deployments::Cgroup,
+                Deployments::ProcessGroup,
+            ],
+        )
+        .await
     }
 }

@@ -170,19 +170,18 @@ pub(crate) fn page(status: StatusCode, title: &str, detail: &str) -> Response {
         .into_response()
 }
 
-/// Where the app of `slug` runs: on this replica, or on another of this host.
-async fn route_of(apps: &AppsState, slug: &str) -> Option<deploy::Route> {
-    match apps.engine.route(slug) {
-        Some(route) => Some(route),
-        None => apps
-            .engine
-            .remote_route(slug)
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, slug, "cannot look up an app's route");
-                None
-            }),
-    }
+/// Where the app of `slug` runs now: the project's record, read for this request (every
+/// replica follows it; no replica's memory of what it started can send a request to an
+/// older instance or a deleted project's app).
+async fn route_of(apps: &AppsState, slug: &str) -> Result<Option<deploy::Route>, Response> {
+    apps.engine.resolve(slug).await.map_err(|error| {
+        tracing::warn!(%error, slug, "cannot look up an app's route");
+        page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Platform unavailable",
+            "The platform cannot reach its database right now; try again shortly.",
+        )
+    })
 }
 
 async fn handle(State(apps): State<AppsState>, request: Request) -> Response {
@@ -192,7 +191,11 @@ async fn handle(State(apps): State<AppsState>, request: Request) -> Response {
     else {
         return page(StatusCode::NOT_FOUND, "Not found", "No such app.");
     };
-    let Some(route) = route_of(&apps, &slug).await else {
+    let route = match route_of(&apps, &slug).await {
+        Ok(route) => route,
+        Err(unavailable) => return unavailable,
+    };
+    let Some(route) = route else {
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
             "App not running",

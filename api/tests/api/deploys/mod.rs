@@ -16,6 +16,8 @@ mod repo;
 mod routines;
 mod sandbox;
 mod shutdown;
+mod survive;
+mod truth;
 
 use std::time::Duration;
 

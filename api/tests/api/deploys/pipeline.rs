@@ -156,6 +156,21 @@ async fn stop_start_and_delete(d: &Deployer, project: &str) {
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     let (_, page) = d.get_app("hello-app", "/").await;
     assert!(page.contains("hello from v2"), "{page}");
+    // The START runs the commit its build fetched, and says so.
+    let built = d
+        .app
+        .data_as(
+            &d.owner,
+            "query($p: ID!) { project(id: $p) { deployments(first: 2) { commit job { kind } } } }",
+            json!({ "p": project }),
+        )
+        .await;
+    let [started, build] = &built["project"]["deployments"].as_array().expect("a list")[..] else {
+        panic!("two deployments: {built}");
+    };
+    assert_eq!(started["job"]["kind"], "START");
+    assert!(build["commit"].is_string(), "{built}");
+    assert_eq!(started["commit"], build["commit"], "{built}");
 
     d.delete_project(project).await;
     let (status, _) = d.get_app("hello-app", "/").await;
@@ -385,5 +400,30 @@ async fn the_docker_runtime_deploys_a_dockerfile_where_an_engine_runs() {
         (status, page.contains("hello from a container")),
         (200, true)
     );
+    d.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_static_folder_of_the_whole_repository_never_publishes_its_git_folder() {
+    let d = Deployer::spawn(Backend::Sqlite, &[]).await;
+    let repo = Repo::new(&[
+        ("deploy.toml", "static = \".\"\n"),
+        ("index.html", "the whole repository"),
+    ]);
+    let project = d.project("whole-repo", &repo).await;
+    let done = d.wait(&d.deploy(&project).await["id"], LIMIT).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        d.get_app("whole-repo", "/").await,
+        (200, "the whole repository".to_owned())
+    );
+    for path in ["/.git/config", "/.git/HEAD", "/.git/", "/.git"] {
+        let (status, body) = d.get_app("whole-repo", path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(
+            !body.contains("[core]") && !body.contains("refs/heads"),
+            "{path}: {body}"
+        );
+    }
     d.app.stop().await;
 }
