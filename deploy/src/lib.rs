@@ -28,7 +28,7 @@ use entities::projects::{
     enums::{JobKind, JobStatus},
     job, project,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{Mutex, Notify, broadcast};
 
 use self::events::Events;
@@ -248,63 +248,6 @@ impl Engine {
         .await?;
         self.queued(&queued.0, &queued.1);
         Ok(queued)
-    }
-
-    /// Queues a start of the project's last successful build.
-    pub async fn start_again(
-        &self,
-        project: &project::Model,
-        triggered_by: i32,
-    ) -> Result<(job::Model, deployment::Model), EngineError> {
-        self.shared.crashes.forget(project.id);
-        self.queue_start(project, triggered_by).await
-    }
-
-    /// A START job, for a person or for a restart after a crash.
-    async fn queue_start(
-        &self,
-        project: &project::Model,
-        triggered_by: i32,
-    ) -> Result<(job::Model, deployment::Model), EngineError> {
-        self.check_available()?;
-        let record = project::Entity::find_by_id(project.id)
-            .one(&self.shared.db)
-            .await?
-            .ok_or(EngineError::NotFound("no such project"))?;
-        if record.running && record.serving_deployment_id.is_some() {
-            return Err(EngineError::Conflict(
-                "the project is already running: stop it first, or deploy".into(),
-            ));
-        }
-        let last = deployment::Entity::find()
-            .filter(deployment::Column::ProjectId.eq(project.id))
-            .filter(deployment::Column::Successful.eq(true))
-            .order_by_desc(deployment::Column::Id)
-            .one(&self.shared.db)
-            .await?
-            .ok_or_else(|| {
-                EngineError::Conflict("the project has no successful deploy to start".into())
-            })?;
-        let mut payload = Payload::of(project);
-        // A START reuses a folder: start the build it started, not a chain of starts.
-        let source = self.build_folder(&last).await?;
-        payload.source_deployment = Some(source);
-        let (job, mut started) =
-            queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
-        // A START runs the commit its build fetched.
-        if last.commit.is_some() {
-            deployment::Entity::update_many()
-                .col_expr(
-                    deployment::Column::Commit,
-                    sea_orm::sea_query::Expr::value(last.commit.clone()),
-                )
-                .filter(deployment::Column::Id.eq(started.id))
-                .exec(&self.shared.db)
-                .await?;
-            started.commit = last.commit;
-        }
-        self.queued(&job, &started);
-        Ok((job, started))
     }
 
     fn queued(&self, job: &job::Model, deployment: &deployment::Model) {

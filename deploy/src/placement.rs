@@ -10,15 +10,72 @@
 
 use std::sync::Arc;
 
-use entities::projects::{deployment, project};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use entities::projects::{deployment, enums::JobKind, job, project};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::{Engine, EngineError, Route, Shared};
+use crate::{Engine, EngineError, Payload, Route, Shared, queue};
 
 /// A project's id, `running`, and `serving_*` (deployment, folder, endpoint).
 type Record = (i32, bool, Option<i32>, Option<i32>, Option<String>);
 
 impl Engine {
+    /// Queues a start of the project's last successful build.
+    pub async fn start_again(
+        &self,
+        project: &project::Model,
+        triggered_by: i32,
+    ) -> Result<(job::Model, deployment::Model), EngineError> {
+        self.shared.crashes.forget(project.id);
+        self.queue_start(project, triggered_by).await
+    }
+
+    /// A START job, for a person or for a restart after a crash.
+    pub(crate) async fn queue_start(
+        &self,
+        project: &project::Model,
+        triggered_by: i32,
+    ) -> Result<(job::Model, deployment::Model), EngineError> {
+        self.check_available()?;
+        let record = project::Entity::find_by_id(project.id)
+            .one(&self.shared.db)
+            .await?
+            .ok_or(EngineError::NotFound("no such project"))?;
+        if record.running && record.serving_deployment_id.is_some() {
+            return Err(EngineError::Conflict(
+                "the project is already running: stop it first, or deploy".into(),
+            ));
+        }
+        let last = deployment::Entity::find()
+            .filter(deployment::Column::ProjectId.eq(project.id))
+            .filter(deployment::Column::Successful.eq(true))
+            .order_by_desc(deployment::Column::Id)
+            .one(&self.shared.db)
+            .await?
+            .ok_or_else(|| {
+                EngineError::Conflict("the project has no successful deploy to start".into())
+            })?;
+        let mut payload = Payload::of(project);
+        // A START reuses a folder: start the build it started, not a chain of starts.
+        let source = self.build_folder(&last).await?;
+        payload.source_deployment = Some(source);
+        let (job, mut started) =
+            queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
+        // A START runs the commit its build fetched.
+        if last.commit.is_some() {
+            deployment::Entity::update_many()
+                .col_expr(
+                    deployment::Column::Commit,
+                    sea_orm::sea_query::Expr::value(last.commit.clone()),
+                )
+                .filter(deployment::Column::Id.eq(started.id))
+                .exec(&self.shared.db)
+                .await?;
+            started.commit = last.commit;
+        }
+        self.queued(&job, &started);
+        Ok((job, started))
+    }
+
     /// Where a request for `slug`'s app goes now, from the project's record: `None`
     /// when no such project runs.
     pub async fn resolve(&self, slug: &str) -> Result<Option<Route>, EngineError> {

@@ -6,6 +6,7 @@
 //! refused to everyone (and fails `every_root_field_has_exactly_one_rule`).
 
 mod context;
+pub mod stream;
 
 use std::{ops::Deref, sync::Arc};
 

@@ -166,6 +166,11 @@ impl Tokens {
         Ok((user_id, claims.ver))
     }
 
+    /// When a valid token of `kind` expires (seconds since the epoch).
+    pub fn expires_at(&self, token: &str, kind: TokenKind) -> Result<u64, TokenError> {
+        Ok(self.claims(token, kind)?.exp)
+    }
+
     fn claims(&self, token: &str, kind: TokenKind) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;

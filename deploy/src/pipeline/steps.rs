@@ -268,16 +268,7 @@ impl Pipeline {
             addr: serves.then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
             static_dir,
         };
-        let process = match &instance.handle {
-            Handle::Process {
-                pid: Some(pid),
-                cgroup,
-                ..
-            } => i32::try_from(*pid)
-                .ok()
-                .map(|pid| (pid, cgroup.as_ref().and_then(|c| c.name()))),
-            _ => None,
-        };
+        let process = process_of(&instance);
         let apps = self.apps.clone();
         let deployment_id = job.deployment.id;
         let slug = job.payload.slug.clone();
@@ -310,5 +301,19 @@ impl Pipeline {
             message: format!("serving at {}", self.config.app_url(&job.payload.slug)),
             activate: Some(Box::new(activate)),
         }
+    }
+}
+
+/// The app's process group and cgroup name, recorded for crash recovery.
+fn process_of(instance: &Instance) -> Option<(i32, Option<String>)> {
+    match &instance.handle {
+        Handle::Process {
+            pid: Some(pid),
+            cgroup,
+            ..
+        } => i32::try_from(*pid)
+            .ok()
+            .map(|pid| (pid, cgroup.as_ref().and_then(|c| c.name()))),
+        _ => None,
     }
 }

@@ -146,28 +146,38 @@ pub async fn finish(
         ]);
     }
     with_lease(&txn, lease, job_changes, deployment_changes).await?;
+    record_place(&txn, lease, outcome).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// What the job's end says of the project's record.
+async fn record_place(
+    txn: &impl ConnectionTrait,
+    lease: &Lease,
+    outcome: &Outcome,
+) -> Result<(), EngineError> {
     match outcome.project_running {
         Some(true) => {
             let folder = outcome.folder.unwrap_or(lease.deployment_id);
-            place(&txn, lease, folder, outcome.endpoint.clone()).await?;
+            place(txn, lease, folder, outcome.endpoint.clone()).await
         }
-        Some(false) => set_running(&txn, lease.project_id, false).await?,
+        Some(false) => set_running(txn, lease.project_id, false).await,
         // A job that did not succeed leaves whatever serves in place; where nothing does
         // (a START of an app whose gateway went away, say), the app is stopped, not
         // started again and again.
-        None if !succeeded => {
+        None if outcome.status != JobStatus::Succeeded => {
             project::Entity::update_many()
                 .col_expr(project::Column::Running, Expr::value(false))
                 .filter(project::Column::Id.eq(lease.project_id))
                 .filter(project::Column::Running.eq(true))
                 .filter(project::Column::ServingDeploymentId.is_null())
-                .exec(&txn)
+                .exec(txn)
                 .await?;
+            Ok(())
         }
-        None => {}
+        None => Ok(()),
     }
-    txn.commit().await?;
-    Ok(())
 }
 
 /// The project's record says its app runs, and where: the deployment that started the

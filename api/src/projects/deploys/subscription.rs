@@ -1,8 +1,12 @@
 //! Following deploys live over graphql-transport-ws: one deployment's steps and log
 //! lines until it ends, or every deployment change of a project. A stream starts with
 //! the current state (a late subscriber misses nothing), then follows the engine's
-//! events; a subscriber too slow for the event channel gets the current state read
-//! again instead of a backlog, so what one holds never grows.
+//! events (log lines as they are written, a batch at a time while the build runs); a
+//! subscriber too slow for the event channel gets the current state read again instead
+//! of a backlog, so what one holds never grows. Every update is sent only after the
+//! caller's authorization is checked again (`authz::stream`): a stream whose token
+//! expired, whose user signed out or was deactivated, or, for log lines, who is no
+//! longer a member ends with one error and sends nothing more.
 
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use entities::projects::{deployment, deployment_log, enums::JobStatus, job};
@@ -13,6 +17,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::types::{DeploymentLog, DeploymentStatus};
 use crate::{
+    authz::stream::StreamGuard,
     db::ProjectsDb,
     error::{OrGraphql, ServiceError},
     graphql::ids::parse_id,
@@ -57,7 +62,7 @@ impl DeploysSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The deployment to follow.")] deployment_id: ID,
-    ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
+    ) -> Result<impl Stream<Item = Result<DeploymentUpdate>> + use<>> {
         let viewer = authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx).clone();
         let id = parse_id(&deployment_id, "deploymentId").or_graphql(Domain::Projects)?;
@@ -68,7 +73,8 @@ impl DeploysSubscription {
             .and_then(|d| d.ok_or(ServiceError::NotFound("deployment")))
             .or_graphql(Domain::Projects)?;
         let member = member(&db, &viewer, found.project_id).await?;
-        Ok(follow(db, Scope::Deployment(id), member, events))
+        let guard = StreamGuard::new(ctx, member.then_some(found.project_id));
+        Ok(follow(db, Scope::Deployment(id), member, events, guard))
     }
 
     /// Every new deployment of a project and each of its steps (no log lines), and its
@@ -78,7 +84,7 @@ impl DeploysSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The project to follow.")] project_id: ID,
-    ) -> Result<impl Stream<Item = DeploymentUpdate> + use<>> {
+    ) -> Result<impl Stream<Item = Result<DeploymentUpdate>> + use<>> {
         authz::require(ctx).await.or_graphql(Domain::Projects)?;
         let state = AppState::of(ctx).clone();
         let id = parse_id(&project_id, "projectId").or_graphql(Domain::Projects)?;
@@ -90,7 +96,13 @@ impl DeploysSubscription {
             .map_err(ServiceError::from)
             .and_then(|p| p.ok_or(ServiceError::NotFound("project")))
             .or_graphql(Domain::Projects)?;
-        Ok(follow(db, Scope::Project(id), false, events))
+        Ok(follow(
+            db,
+            Scope::Project(id),
+            false,
+            events,
+            StreamGuard::new(ctx, None),
+        ))
     }
 }
 
@@ -122,7 +134,10 @@ struct Follower {
     scope: Scope,
     with_lines: bool,
     events: broadcast::Receiver<deploy::Event>,
+    guard: StreamGuard,
     last_line: i64,
+    /// The last update sent, whose state an update of new log lines repeats.
+    last: Option<DeploymentUpdate>,
     started: bool,
     done: bool,
 }
@@ -136,76 +151,130 @@ fn follow(
     scope: Scope,
     with_lines: bool,
     events: broadcast::Receiver<deploy::Event>,
-) -> impl Stream<Item = DeploymentUpdate> {
+    guard: StreamGuard,
+) -> impl Stream<Item = Result<DeploymentUpdate>> {
     let follower = Follower {
         db,
         scope,
         with_lines,
         events,
+        guard,
         last_line: 0,
+        last: None,
         started: false,
         done: false,
     };
     stream::unfold(follower, |mut f| async move {
-        let update = f.next().await?;
-        Some((update, f))
+        if f.done {
+            return None;
+        }
+        // Sent only while the caller may still see it; a refusal is the last item.
+        let next = match f.next().await? {
+            Ok(update) => f.guard.check().await.map(|()| update),
+            Err(refused) => Err(refused),
+        };
+        if next.is_err() {
+            f.done = true;
+        }
+        Some((next, f))
     })
 }
 
 impl Follower {
-    async fn next(&mut self) -> Option<DeploymentUpdate> {
-        if self.done {
-            return None;
-        }
+    /// The next update, or the refusal that ends the stream while it is quiet.
+    async fn next(&mut self) -> Option<Result<DeploymentUpdate>> {
         if !self.started {
             self.started = true;
             if let Some(update) = self.snapshot().await {
-                return Some(self.emit(update));
+                return Some(Ok(self.emit(update)));
             }
         }
+        let mut tick = tokio::time::interval(crate::authz::stream::TICK);
+        tick.tick().await;
         loop {
-            match self.events.recv().await {
-                Ok(deploy::Event::Changed {
-                    job_id,
-                    deployment_id,
-                    project_id,
-                    status,
-                    progress,
-                    message,
-                }) if self.concerns(deployment_id, project_id) => {
-                    let update = DeploymentUpdate {
-                        deployment_id: deployment_id.into(),
-                        job_id: job_id.into(),
-                        project_id: project_id.into(),
-                        status: status.into(),
-                        progress,
-                        message,
-                        running: None,
-                        lines: self.new_lines(deployment_id).await,
-                    };
-                    return Some(self.emit(update));
-                }
-                Ok(deploy::Event::AppChanged {
-                    project_id,
-                    running,
-                    message,
-                }) if matches!(self.scope, Scope::Project(id) if id == project_id) => {
-                    if let Some(mut update) = self.snapshot().await {
-                        update.running = Some(running);
-                        update.message = message;
-                        return Some(update);
+            let event = tokio::select! {
+                event = self.events.recv() => event,
+                () = self.guard.expired() => {
+                    self.guard.expiry_seen();
+                    match self.guard.check().await {
+                        Err(refused) => return Some(Err(refused)),
+                        Ok(()) => continue,
                     }
                 }
-                Ok(_) => {}
+                _ = tick.tick() => match self.guard.check().await {
+                    Err(refused) => return Some(Err(refused)),
+                    Ok(()) => continue,
+                },
+            };
+            match event {
+                Ok(event) => {
+                    if let Some(update) = self.on_event(event).await {
+                        return Some(Ok(update));
+                    }
+                }
                 // Too slow for the channel: read the state again rather than hold a
                 // backlog.
                 Err(RecvError::Lagged(_)) => {
                     if let Some(update) = self.snapshot().await {
-                        return Some(self.emit(update));
+                        return Some(Ok(self.emit(update)));
                     }
                 }
                 Err(RecvError::Closed) => return None,
             }
+        }
+    }
+
+    /// The update an engine event makes, if it concerns this stream.
+    async fn on_event(&mut self, event: deploy::Event) -> Option<DeploymentUpdate> {
+        match event {
+            deploy::Event::Logged { deployment_id, .. }
+                if self.with_lines
+                    && matches!(self.scope, Scope::Deployment(id) if id == deployment_id) =>
+            {
+                let lines = self.new_lines(deployment_id).await;
+                let last = self.last.as_ref().filter(|_| !lines.is_empty())?;
+                Some(DeploymentUpdate {
+                    deployment_id: last.deployment_id.clone(),
+                    job_id: last.job_id.clone(),
+                    project_id: last.project_id.clone(),
+                    status: last.status,
+                    progress: last.progress,
+                    message: last.message.clone(),
+                    running: None,
+                    lines,
+                })
+            }
+            deploy::Event::Changed {
+                job_id,
+                deployment_id,
+                project_id,
+                status,
+                progress,
+                message,
+            } if self.concerns(deployment_id, project_id) => {
+                let update = DeploymentUpdate {
+                    deployment_id: deployment_id.into(),
+                    job_id: job_id.into(),
+                    project_id: project_id.into(),
+                    status: status.into(),
+                    progress,
+                    message,
+                    running: None,
+                    lines: self.new_lines(deployment_id).await,
+                };
+                Some(self.emit(update))
+            }
+            deploy::Event::AppChanged {
+                project_id,
+                running,
+                message,
+            } if matches!(self.scope, Scope::Project(id) if id == project_id) => {
+                let mut update = self.snapshot().await?;
+                update.running = Some(running);
+                update.message = message;
+                Some(update)
+            }
+            _ => None,
         }
     }
 
@@ -220,6 +289,16 @@ impl Follower {
         if matches!(self.scope, Scope::Deployment(_)) && is_final(status_of(update.status)) {
             self.done = true;
         }
+        self.last = Some(DeploymentUpdate {
+            deployment_id: update.deployment_id.clone(),
+            job_id: update.job_id.clone(),
+            project_id: update.project_id.clone(),
+            status: update.status,
+            progress: update.progress,
+            message: update.message.clone(),
+            running: update.running,
+            lines: Vec::new(),
+        });
         update
     }
 

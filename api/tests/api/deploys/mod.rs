@@ -5,7 +5,9 @@ mod attacks;
 mod build_limits;
 mod cpu;
 mod disk;
+mod guarded;
 mod isolation;
+mod lifecycle;
 mod live;
 mod pipeline;
 mod processes;
@@ -16,6 +18,7 @@ mod repo;
 mod routines;
 mod sandbox;
 mod shutdown;
+mod statics;
 mod survive;
 mod truth;
 

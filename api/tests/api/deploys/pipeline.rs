@@ -36,7 +36,7 @@ async fn a_project_deploys_redeploys_without_a_failed_request_and_stops() {
         let project = d.project("hello-app", &repo).await;
         the_first_deploy_serves_v1(&d, &repo, &project, backend).await;
         a_redeploy_fails_no_request(&d, &repo, &project).await;
-        stop_start_and_delete(&d, &project).await;
+        super::lifecycle::stop_start_and_delete(&d, &project).await;
         d.app.stop().await;
     }
 }
@@ -128,55 +128,6 @@ async fn poll(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> (u
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     (served, failures)
-}
-
-/// Stopped, the app is gone; started again from the last build (without fetching) it
-/// serves v2; deleting the project stops it and removes its folders.
-async fn stop_start_and_delete(d: &Deployer, project: &str) {
-    d.stop_project(project).await;
-    let (status, page) = d.get_app("hello-app", "/").await;
-    assert_eq!(status, 503, "{page}");
-    if super::is_root() {
-        assert!(
-            super::no_process_left(d.uid_of(project)).await,
-            "stopping leaves no process"
-        );
-    }
-    let job = d
-        .app
-        .data_as(
-            &d.owner,
-            "mutation($p: ID!) { startProject(projectId: $p) { id kind } }",
-            json!({ "p": project }),
-        )
-        .await["startProject"]
-        .clone();
-    assert_eq!(job["kind"], "START");
-    let done = d.wait(&job["id"], LIMIT).await;
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let (_, page) = d.get_app("hello-app", "/").await;
-    assert!(page.contains("hello from v2"), "{page}");
-    // The START runs the commit its build fetched, and says so.
-    let built = d
-        .app
-        .data_as(
-            &d.owner,
-            "query($p: ID!) { project(id: $p) { deployments(first: 2) { commit job { kind } } } }",
-            json!({ "p": project }),
-        )
-        .await;
-    let [started, build] = &built["project"]["deployments"].as_array().expect("a list")[..] else {
-        panic!("two deployments: {built}");
-    };
-    assert_eq!(started["job"]["kind"], "START");
-    assert!(build["commit"].is_string(), "{built}");
-    assert_eq!(started["commit"], build["commit"], "{built}");
-
-    d.delete_project(project).await;
-    let (status, _) = d.get_app("hello-app", "/").await;
-    assert_eq!(status, 503);
-    let folder = d.app.deploy_dir.path().join("deployments").join(project);
-    assert!(!folder.exists(), "{} is removed", folder.display());
 }
 
 #[tokio::test]
@@ -400,30 +351,5 @@ async fn the_docker_runtime_deploys_a_dockerfile_where_an_engine_runs() {
         (status, page.contains("hello from a container")),
         (200, true)
     );
-    d.app.stop().await;
-}
-
-#[tokio::test]
-async fn a_static_folder_of_the_whole_repository_never_publishes_its_git_folder() {
-    let d = Deployer::spawn(Backend::Sqlite, &[]).await;
-    let repo = Repo::new(&[
-        ("deploy.toml", "static = \".\"\n"),
-        ("index.html", "the whole repository"),
-    ]);
-    let project = d.project("whole-repo", &repo).await;
-    let done = d.wait(&d.deploy(&project).await["id"], LIMIT).await;
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    assert_eq!(
-        d.get_app("whole-repo", "/").await,
-        (200, "the whole repository".to_owned())
-    );
-    for path in ["/.git/config", "/.git/HEAD", "/.git/", "/.git"] {
-        let (status, body) = d.get_app("whole-repo", path).await;
-        assert_eq!(status, 404, "{path}: {body}");
-        assert!(
-            !body.contains("[core]") && !body.contains("refs/heads"),
-            "{path}: {body}"
-        );
-    }
     d.app.stop().await;
 }

@@ -47,37 +47,98 @@ async fn apps_answer_again_after_their_only_gateway_restarts_with_no_one_startin
         "1",
     ];
     let x = Binary::of(&a, &x_flags).await;
-    let (one, two) = (app("the first app"), app("the second app"));
-    let site = Repo::new(&[
-        ("deploy.toml", "static = \"public\"\n"),
-        ("public/index.html", "the static site"),
-    ]);
+    let repos = [
+        app("the first app"),
+        app("the second app"),
+        Repo::new(&[
+            ("deploy.toml", "static = \"public\"\n"),
+            ("public/index.html", "the static site"),
+        ]),
+    ];
+    let projects = three_deployed(&a, &repos).await;
+    let ids: Vec<&str> = projects.iter().map(|(p, _, _)| p.as_str()).collect();
+    let jobs_before = jobs(&a, &ids).await;
+
+    // SIGTERM, as for an upgrade; X exits once its apps are stopped.
+    terminated(x).await;
+    down_but_wanted(&a, &projects).await;
+
+    // The same binary again, on the same data: it starts what should run.
+    let started = Instant::now();
+    let _x2 = Binary::of(&a, &x_flags).await;
+    for (_, slug, body) in &projects {
+        eventually(START_TIMEOUT, "an app is not back", || async {
+            let answer = a.get_app(slug, "/").await;
+            (answer == (200, (*body).to_owned()))
+                .then_some(())
+                .ok_or(answer)
+        })
+        .await;
+    }
+    let back = started.elapsed();
+    assert!(back < START_TIMEOUT, "back after {back:?}");
+    only_the_gateways_starts(&a, &ids, &jobs_before).await;
+    for (project, slug, _) in &projects[..2] {
+        assert_eq!(groups_of(a.uid_of(project)).len(), 1, "{slug} runs once");
+    }
+    a.app.stop().await;
+}
+
+/// SIGTERM to `x`; returns once it exited.
+async fn terminated(mut x: Binary) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &x.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    eventually(LIMIT, "X is still running", || {
+        std::future::ready(x.child.try_wait().expect("wait").ok_or("running"))
+    })
+    .await;
+}
+
+/// Nobody deployed or started: the only jobs since `before` are the gateway's own
+/// STARTs, one per app with a process.
+async fn only_the_gateways_starts(a: &Deployer, ids: &[&str], before: &[(String, String)]) {
+    let since: Vec<_> = jobs(a, ids)
+        .await
+        .into_iter()
+        .filter(|j| !before.contains(j))
+        .collect();
+    assert_eq!(
+        since.len(),
+        2,
+        "one START per app with a process: {since:?}"
+    );
+    assert!(since.iter().all(|(kind, _)| kind == "START"), "{since:?}");
+}
+
+/// The two apps and the static site, deployed; (project, slug, what `/` answers).
+async fn three_deployed(
+    a: &Deployer,
+    repos: &[Repo; 3],
+) -> Vec<(String, &'static str, &'static str)> {
     let mut projects = Vec::new();
-    for (slug, repo, body) in [
-        ("first-app", &one, "the first app"),
-        ("second-app", &two, "the second app"),
-        ("static-site", &site, "the static site"),
-    ] {
+    for ((slug, body), repo) in [
+        ("first-app", "the first app"),
+        ("second-app", "the second app"),
+        ("static-site", "the static site"),
+    ]
+    .into_iter()
+    .zip(repos)
+    {
         let project = a.project(slug, repo).await;
         let done = a.wait(&a.deploy(&project).await["id"], LIMIT).await;
         assert_eq!(done["status"], "SUCCEEDED", "{done}");
         assert_eq!(a.get_app(slug, "/").await, (200, body.to_owned()));
         projects.push((project, slug, body));
     }
-    let ids: Vec<&str> = projects.iter().map(|(p, _, _)| p.as_str()).collect();
-    let jobs_before = jobs(&a, &ids).await;
+    projects
+}
 
-    // SIGTERM, as for an upgrade; X exits once its apps are stopped.
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &x.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
-    let mut x = x;
-    eventually(LIMIT, "X is still running", || {
-        std::future::ready(x.child.try_wait().expect("wait").ok_or("running"))
-    })
-    .await;
+/// While no gateway runs apps: the two apps are down, still wanted, and the static
+/// site is served.
+async fn down_but_wanted(a: &Deployer, projects: &[(String, &str, &str)]) {
     for (project, slug, _) in &projects[..2] {
         assert!(
             groups_of(a.uid_of(project)).is_empty(),
@@ -95,37 +156,6 @@ async fn apps_answer_again_after_their_only_gateway_restarts_with_no_one_startin
         (200, "the static site".to_owned()),
         "a static site needs no process"
     );
-
-    // The same binary again, on the same data: it starts what should run.
-    let started = Instant::now();
-    let _x2 = Binary::of(&a, &x_flags).await;
-    for (_, slug, body) in &projects {
-        eventually(START_TIMEOUT, "an app is not back", || async {
-            let answer = a.get_app(slug, "/").await;
-            (answer == (200, (*body).to_owned()))
-                .then_some(())
-                .ok_or(answer)
-        })
-        .await;
-    }
-    let back = started.elapsed();
-    assert!(back < START_TIMEOUT, "back after {back:?}");
-    // Nobody deployed or started: the only jobs since are the gateway's own STARTs.
-    let since: Vec<_> = jobs(&a, &ids)
-        .await
-        .into_iter()
-        .filter(|j| !jobs_before.contains(j))
-        .collect();
-    assert_eq!(
-        since.len(),
-        2,
-        "one START per app with a process: {since:?}"
-    );
-    assert!(since.iter().all(|(kind, _)| kind == "START"), "{since:?}");
-    for (project, slug, _) in &projects[..2] {
-        assert_eq!(groups_of(a.uid_of(project)).len(), 1, "{slug} runs once");
-    }
-    a.app.stop().await;
 }
 
 /// Every job of these projects, as (kind, id).

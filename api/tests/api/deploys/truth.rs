@@ -179,59 +179,15 @@ async fn two_replicas_serve_only_the_current_instance_through_deploys_stops_star
         poll("A", a_addr, done.clone(), log.clone()),
         poll("B", b_addr, done.clone(), log.clone()),
     ];
-    let is = |v: &'static str| move |s: &Seen| s.status == 200 && s.body == format!("version {v}");
 
-    let t1 = deployed(&a, a_addr, "deployProject", &project).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let v2 = version("2");
-    repo.commit(
-        &v2.iter().map(|(p, c)| (*p, c.as_str())).collect::<Vec<_>>(),
-        "v2",
-    );
-    let asked_v2 = Instant::now();
-    let t2 = deployed(&a, b_addr, "deployProject", &project).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let asked_stop = Instant::now();
-    let stop = "mutation($p: ID!) { stopProject(projectId: $p) { running } }";
-    call(a_addr, &a.owner, stop, json!({ "p": project })).await;
-    let stopped = Instant::now();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let asked_start = Instant::now();
-    let t4 = deployed(&a, b_addr, "startProject", &project).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // Deleted through A; another student's project takes the slug.
     let uid = a.uid_of(&project);
-    let asked_delete = Instant::now();
-    a.delete_project(&project).await;
-    let deleted = Instant::now();
-    let fresh_repo = Repo::new(&[
-        (
-            "deploy.toml",
-            "start = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
-        ),
-        ("index.html", "the new owner's app"),
-    ]);
-    let fresh = a.project(SLUG, &fresh_repo).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let t5 = deployed(&a, b_addr, "deployProject", &fresh).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let marks = the_steps(&a, b_addr, &repo, &project).await;
     done.store(true, Ordering::Relaxed);
     for poller in pollers {
         poller.await.expect("the poller");
     }
 
-    all_after(&log, t1, Some(asked_v2), "v1 deployed through A", is("1"));
-    all_after(&log, t2, Some(asked_stop), "v2 deployed through B", is("2"));
-    all_after(&log, stopped, Some(asked_start), "stopped through A", |s| {
-        s.status == 503
-    });
-    all_after(&log, t4, Some(asked_delete), "started through B", is("2"));
-    all_after(&log, deleted, None, "deleted through A", |s| {
-        !s.body.contains("version")
-    });
-    all_after(&log, t5, None, "the slug's new project", |s| {
-        s.status == 200 && s.body == "the new owner's app"
-    });
+    every_answer_was_current(&log, &marks);
     // Neither replica keeps a process of the deleted project.
     eventually(
         Duration::from_secs(15),
@@ -247,4 +203,108 @@ async fn two_replicas_serve_only_the_current_instance_through_deploys_stops_star
     .await;
     b.stop().await;
     a.app.stop().await;
+}
+
+/// Deploy v1 through A, v2 through B, stop through A, start through B, delete through
+/// A, then deploy a new project on the freed slug through B; when each was asked for
+/// and seen done.
+async fn the_steps(a: &Deployer, b_addr: SocketAddr, repo: &Repo, project: &str) -> Marks {
+    let t1 = deployed(a, a.app.addr, "deployProject", project).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let v2 = version("2");
+    repo.commit(
+        &v2.iter().map(|(p, c)| (*p, c.as_str())).collect::<Vec<_>>(),
+        "v2",
+    );
+    let asked_v2 = Instant::now();
+    let t2 = deployed(a, b_addr, "deployProject", project).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked_stop = Instant::now();
+    let stop = "mutation($p: ID!) { stopProject(projectId: $p) { running } }";
+    call(a.app.addr, &a.owner, stop, json!({ "p": project })).await;
+    let stopped = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked_start = Instant::now();
+    let t4 = deployed(a, b_addr, "startProject", project).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Deleted through A; another student's project takes the slug.
+    let asked_delete = Instant::now();
+    a.delete_project(project).await;
+    let deleted = Instant::now();
+    let fresh_repo = Repo::new(&[
+        (
+            "deploy.toml",
+            "start = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n",
+        ),
+        ("index.html", "the new owner's app"),
+    ]);
+    let fresh = a.project(SLUG, &fresh_repo).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let t5 = deployed(a, b_addr, "deployProject", &fresh).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Marks {
+        t1,
+        asked_v2,
+        t2,
+        asked_stop,
+        stopped,
+        asked_start,
+        t4,
+        asked_delete,
+        deleted,
+        t5,
+    }
+}
+
+/// When each step of the test was asked for and seen done.
+struct Marks {
+    t1: Instant,
+    asked_v2: Instant,
+    t2: Instant,
+    asked_stop: Instant,
+    stopped: Instant,
+    asked_start: Instant,
+    t4: Instant,
+    asked_delete: Instant,
+    deleted: Instant,
+    t5: Instant,
+}
+
+/// Between the steps, every answer came from the instance the record named then.
+fn every_answer_was_current(log: &Log, m: &Marks) {
+    let is = |v: &'static str| move |s: &Seen| s.status == 200 && s.body == format!("version {v}");
+    all_after(
+        log,
+        m.t1,
+        Some(m.asked_v2),
+        "v1 deployed through A",
+        is("1"),
+    );
+    all_after(
+        log,
+        m.t2,
+        Some(m.asked_stop),
+        "v2 deployed through B",
+        is("2"),
+    );
+    all_after(
+        log,
+        m.stopped,
+        Some(m.asked_start),
+        "m.stopped through A",
+        |s| s.status == 503,
+    );
+    all_after(
+        log,
+        m.t4,
+        Some(m.asked_delete),
+        "started through B",
+        is("2"),
+    );
+    all_after(log, m.deleted, None, "m.deleted through A", |s| {
+        !s.body.contains("version")
+    });
+    all_after(log, m.t5, None, "the slug's new project", |s| {
+        s.status == 200 && s.body == "the new owner's app"
+    });
 }
