@@ -3,6 +3,7 @@
 
 mod attacks;
 mod build_limits;
+mod contract;
 mod cpu;
 mod disk;
 mod guarded;
