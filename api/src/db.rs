@@ -130,6 +130,12 @@ impl<D: DomainDb> Db<D> {
         options
             .max_connections(config.database_max_connections)
             .min_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(
+                config.database_acquire_timeout_secs,
+            ))
+            .connect_timeout(std::time::Duration::from_secs(
+                config.database_acquire_timeout_secs,
+            ))
             // A ping before every statement doubles its round trips; only connections
             // idle for a while are checked.
             .test_before_acquire_if_idle_for(std::time::Duration::from_secs(30))

@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_name = "DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_max_connections: u32,
 
+    /// Seconds a statement waits for a database connection (a new one included) before
+    /// it answers UNAVAILABLE: the bound on a request while a database is unreachable.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", value_name = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub database_acquire_timeout_secs: u64,
+
     /// Apply pending migrations at start (the migration binary does it otherwise).
     #[arg(long, env = "MIGRATE_ON_START", value_name = "MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub migrate_on_start: bool,

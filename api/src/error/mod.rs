@@ -144,16 +144,39 @@ impl ServiceError {
 }
 
 impl From<sea_orm::DbErr> for ServiceError {
-    /// A unique-constraint violation is a conflict naming the field; anything else is
-    /// an internal database error.
+    /// A unique-constraint violation is a conflict naming the field; a database that
+    /// cannot be reached (no connection within the acquire timeout, or one lost) is
+    /// UNAVAILABLE; anything else is an internal database error.
     fn from(error: sea_orm::DbErr) -> Self {
         match error.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => ServiceError::Conflict {
                 field: conflicting_field(&message),
                 reason: "already exists".into(),
             },
+            _ if unreachable(&error) => {
+                tracing::warn!(%error, "a database is unreachable");
+                ServiceError::Unavailable(
+                    "a database is unreachable right now; try again shortly".into(),
+                )
+            }
             _ => ServiceError::Database(error),
         }
+    }
+}
+
+/// Whether `error` says the database could not be reached, rather than that a statement
+/// was wrong.
+fn unreachable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed
+            )
+        }
+        _ => false,
     }
 }
 
@@ -164,7 +187,7 @@ impl From<deploy::EngineError> for ServiceError {
             E::NotFound(what) => ServiceError::NotFound(what),
             E::Conflict(reason) => ServiceError::conflict("deployment", reason),
             E::Unavailable(reason) => ServiceError::Unavailable(reason),
-            E::Database(error) => ServiceError::Database(error),
+            E::Database(error) => ServiceError::from(error),
             error @ (E::LeaseLost | E::Io(_)) => ServiceError::internal(error),
         }
     }

@@ -15,6 +15,7 @@ mod helpers;
 mod http;
 mod inputs;
 mod limits;
+mod outage;
 mod production;
 mod projects;
 mod readme;

@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Three fresh PostgreSQL databases reached through a counting proxy.
-async fn databases_on_the_wire() -> Option<(Wire, TestDatabases)> {
+pub async fn databases_on_the_wire() -> Option<(Wire, TestDatabases)> {
     if !backends().contains(&Backend::Postgres) {
         return None;
     }

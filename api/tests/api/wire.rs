@@ -55,6 +55,9 @@ impl std::ops::Sub for RoundTrips {
 pub struct Wire {
     pub port: u16,
     counts: Arc<WireCounts>,
+    /// Whether the proxy passes traffic; cut, it drops every connection and every new
+    /// one at once (the database unreachable, the shared server untouched).
+    open: tokio::sync::watch::Sender<bool>,
 }
 
 impl Wire {
@@ -65,18 +68,37 @@ impl Wire {
         let port = listener.local_addr().expect("an address").port();
         let counts = Arc::new(WireCounts::default());
         let shared = counts.clone();
+        let (open, watch) = tokio::sync::watch::channel(true);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    continue;
+                }
                 let upstream = upstream.clone();
                 let counts = shared.clone();
+                let mut cut = watch.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(&upstream).await {
-                        relay(client, server, counts).await;
+                        tokio::select! {
+                            () = relay(client, server, counts) => {}
+                            _ = cut.wait_for(|open| !*open) => {}
+                        }
                     }
                 });
             }
         });
-        Wire { port, counts }
+        Wire { port, counts, open }
+    }
+
+    /// Drops every connection through the proxy, and every new one, until
+    /// [`Wire::restore`].
+    pub fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    /// Passes traffic again.
+    pub fn restore(&self) {
+        self.open.send_replace(true);
     }
 
     pub fn counts(&self) -> RoundTrips {

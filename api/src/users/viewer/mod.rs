@@ -153,12 +153,7 @@ pub async fn from_credentials(
     state: &AppState,
     credentials: &Credentials,
 ) -> Result<Option<Arc<Viewer>>, ServiceError> {
-    resolve(state, credentials)
-        .await
-        .map_err(|refusal| match refusal {
-            Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
-            Refusal::Internal(error) => ServiceError::internal(error),
-        })
+    resolve(state, credentials).await.map_err(refused)
 }
 
 /// The viewer of this request, if it carries a token; an invalid token is an error.
@@ -176,10 +171,19 @@ pub async fn current(ctx: &Context<'_>) -> Result<Option<Arc<Viewer>>, ServiceEr
         // WebSocket operations share one connection: resolve afresh each time.
         None => Box::pin(resolve(state, &credentials)).await,
     };
-    result.map_err(|refusal| match refusal {
+    result.map_err(refused)
+}
+
+/// The error a refused lookup answers: UNAUTHENTICATED for the token, UNAVAILABLE when
+/// the users database cannot be reached, else internal.
+fn refused(refusal: Refusal) -> ServiceError {
+    match refusal {
         Refusal::Unauthenticated(reason) => ServiceError::Unauthenticated(reason),
-        Refusal::Internal(error) => ServiceError::internal(error),
-    })
+        Refusal::Internal(error) => match error.as_ref() {
+            ServiceError::Unavailable(reason) => ServiceError::Unavailable(reason.clone()),
+            _ => ServiceError::internal(error),
+        },
+    }
 }
 
 /// The viewer, or `UNAUTHENTICATED`.
