@@ -102,6 +102,9 @@ pub struct EngineConfig {
     /// Each project's own disk, MiB (`DEPLOY_DISK_MB`); 0: none (folders on the disk
     /// that holds DEPLOY_DIR).
     pub disk_mb: u64,
+    /// Deploys and starts one person may have pending or running at once
+    /// (`DEPLOY_MAX_ACTIVE_PER_USER`); 0: no cap.
+    pub max_active_per_user: u32,
 }
 
 impl EngineConfig {
@@ -133,6 +136,7 @@ impl EngineConfig {
             app_egress: true,
             public_url: "http://{slug}.apps.localhost".into(),
             disk_mb: 0,
+            max_active_per_user: 0,
             // Host and process, and a suffix: two engines in one process (tests) differ.
             replica: format!(
                 "{}-{}-{}",

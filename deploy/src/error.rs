@@ -11,6 +11,9 @@ pub enum EngineError {
     /// Deploys cannot run here (no sandbox, no runtime); the message says why.
     #[error("{0}")]
     Unavailable(String),
+    /// The one who asked holds as much as the setting `limit` allows.
+    #[error("{reason}")]
+    LimitReached { limit: &'static str, reason: String },
     #[error("a newer claim holds this job: the write was refused")]
     LeaseLost,
     #[error(transparent)]

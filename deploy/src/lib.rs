@@ -239,11 +239,12 @@ impl Engine {
     ) -> Result<(job::Model, deployment::Model), EngineError> {
         self.check_available()?;
         self.shared.crashes.forget(project.id);
-        let queued = queue::enqueue(
+        let queued = queue::enqueue_within(
             &self.shared.db,
             JobKind::Deploy,
             &Payload::of(project),
             triggered_by,
+            self.shared.config.max_active_per_user,
         )
         .await?;
         self.queued(&queued.0, &queued.1);

@@ -26,14 +26,17 @@ impl Engine {
         triggered_by: i32,
     ) -> Result<(job::Model, deployment::Model), EngineError> {
         self.shared.crashes.forget(project.id);
-        self.queue_start(project, triggered_by).await
+        let cap = self.shared.config.max_active_per_user;
+        self.queue_start(project, triggered_by, cap).await
     }
 
-    /// A START job, for a person or for a restart after a crash.
+    /// A START job, for a person (`max_active`: their cap of active deploys) or for the
+    /// platform (a crashed app, an app whose gateway went away: 0, no cap).
     pub(crate) async fn queue_start(
         &self,
         project: &project::Model,
         triggered_by: i32,
+        max_active: u32,
     ) -> Result<(job::Model, deployment::Model), EngineError> {
         self.check_available()?;
         let record = project::Entity::find_by_id(project.id)
@@ -58,8 +61,14 @@ impl Engine {
         // A START reuses a folder: start the build it started, not a chain of starts.
         let source = self.build_folder(&last).await?;
         payload.source_deployment = Some(source);
-        let (job, mut started) =
-            queue::enqueue(&self.shared.db, JobKind::Start, &payload, triggered_by).await?;
+        let (job, mut started) = queue::enqueue_within(
+            &self.shared.db,
+            JobKind::Start,
+            &payload,
+            triggered_by,
+            max_active,
+        )
+        .await?;
         // A START runs the commit its build fetched.
         if last.commit.is_some() {
             deployment::Entity::update_many()
@@ -176,7 +185,7 @@ pub(crate) async fn restore(shared: &Arc<Shared>) -> Result<usize, EngineError> 
                 .map_or(found.owner_id, |d| d.triggered_by),
             None => found.owner_id,
         };
-        match engine.queue_start(&found, triggered_by).await {
+        match engine.queue_start(&found, triggered_by, 0).await {
             Ok((job, _)) => {
                 tracing::info!(
                     project_id = found.id,

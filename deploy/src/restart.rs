@@ -150,7 +150,7 @@ async fn restart(
     let engine = Engine {
         shared: shared.clone(),
     };
-    match engine.queue_start(&project, triggered_by).await {
+    match engine.queue_start(&project, triggered_by, 0).await {
         Ok((job, _)) => {
             tracing::info!(project_id, job_id = job.id, "restarting a crashed app");
             Ok(())

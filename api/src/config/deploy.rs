@@ -153,6 +153,11 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_APP_EGRESS", value_name = "DEPLOY_APP_EGRESS", value_enum, default_value_t = Egress::Public)]
     pub deploy_app_egress: Egress,
 
+    /// Deploys and starts one person may have pending or running at once (past it:
+    /// LIMIT_REACHED); 0 for no cap.
+    #[arg(long, env = "DEPLOY_MAX_ACTIVE_PER_USER", value_name = "DEPLOY_MAX_ACTIVE_PER_USER", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub deploy_max_active_per_user: u32,
+
     /// Seconds the proxy waits for an app's response headers (504 after).
     #[arg(long, env = "DEPLOY_PROXY_TIMEOUT_SECS", value_name = "DEPLOY_PROXY_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub deploy_proxy_timeout_secs: u64,
@@ -176,6 +181,7 @@ impl DeployConfig {
             Sandbox::None => deploy::SandboxMode::None,
         };
         config.uid_base = self.deploy_uid_base;
+        config.max_active_per_user = self.deploy_max_active_per_user;
         config.limits = deploy::Limits {
             memory_bytes: self.deploy_memory_mb * 1024 * 1024,
             processes: self.deploy_max_processes,

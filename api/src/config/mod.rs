@@ -237,6 +237,11 @@ pub struct Config {
     #[arg(long, env = "ALLOW_LOCAL_REPOSITORIES", value_name = "ALLOW_LOCAL_REPOSITORIES", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_local_repositories: bool,
 
+    /// Projects a student may own (past it, createProject answers LIMIT_REACHED); staff
+    /// are exempt; 0 for no cap.
+    #[arg(long, env = "MAX_PROJECTS_PER_STUDENT", value_name = "MAX_PROJECTS_PER_STUDENT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100000))]
+    pub max_projects_per_student: u32,
+
     /// Most GraphQL operations over HTTP executing at once; later ones wait their turn
     /// (within the request timeout). Bounds the memory that responses under construction
     /// take: past the point where the CPU is busy, more at once only adds memory.

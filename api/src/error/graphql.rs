@@ -51,11 +51,16 @@ fn as_graphql(error: &ServiceError, domain: Domain) -> async_graphql::Error {
             code,
             message,
             field,
+            limit,
             ..
         }) => {
             let error = client_error(code, message);
-            match field {
+            let error = match field {
                 Some(field) => error.extend_with(move |_, e| e.set("field", field.clone())),
+                None => error,
+            };
+            match limit {
+                Some(limit) => error.extend_with(move |_, e| e.set("limit", limit)),
                 None => error,
             }
         }

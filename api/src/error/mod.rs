@@ -32,6 +32,9 @@ pub enum Code {
     BadRequest,
     /// The caller went past a rate limit; try again after `Retry-After`.
     RateLimited,
+    /// The caller holds as much of something as a setting allows (`extensions.limit`
+    /// names the setting): active deploys, projects.
+    LimitReached,
 }
 
 impl Code {
@@ -51,6 +54,7 @@ impl Code {
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Code::BadRequest => "BAD_REQUEST",
             Code::RateLimited => "RATE_LIMITED",
+            Code::LimitReached => "LIMIT_REACHED",
         }
     }
 
@@ -70,13 +74,14 @@ impl Code {
             | Code::Conflict
             | Code::Busy
             | Code::Unavailable
+            | Code::LimitReached
             | Code::InternalServerError => false,
         }
     }
 
     /// The code named by a string, as read back from an error's extensions.
     pub fn parse(code: &str) -> Option<Code> {
-        const ALL: [Code; 14] = [
+        const ALL: [Code; 15] = [
             Code::BadUserInput,
             Code::NotFound,
             Code::Unauthenticated,
@@ -91,6 +96,7 @@ impl Code {
             Code::QueryTooComplex,
             Code::BadRequest,
             Code::RateLimited,
+            Code::LimitReached,
         ];
         ALL.into_iter().find(|c| c.as_str() == code)
     }
@@ -126,6 +132,9 @@ pub enum ServiceError {
     Busy(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The caller holds as much as the setting `limit` allows.
+    #[error("{reason}")]
+    LimitReached { limit: &'static str, reason: String },
     #[error("database error")]
     Database(#[source] sea_orm::DbErr),
     /// Stored data breaks an invariant the code relies on.
@@ -187,6 +196,7 @@ impl From<deploy::EngineError> for ServiceError {
             E::NotFound(what) => ServiceError::NotFound(what),
             E::Conflict(reason) => ServiceError::conflict("deployment", reason),
             E::Unavailable(reason) => ServiceError::Unavailable(reason),
+            E::LimitReached { limit, reason } => ServiceError::LimitReached { limit, reason },
             E::Database(error) => ServiceError::from(error),
             error @ (E::LeaseLost | E::Io(_)) => ServiceError::internal(error),
         }
@@ -288,15 +298,26 @@ impl ServiceError {
                 reason.clone(),
                 None,
             ),
+            ServiceError::LimitReached { limit, reason } => (
+                Code::LimitReached,
+                S::CONFLICT,
+                format!("{reason} ({limit})"),
+                None,
+            ),
             ServiceError::Database(_) | ServiceError::Corrupt(_) | ServiceError::Internal(_) => {
                 return None;
             }
+        };
+        let limit = match self {
+            ServiceError::LimitReached { limit, .. } => Some(*limit),
+            _ => None,
         };
         Some(Exposed {
             code,
             status,
             message,
             field,
+            limit,
         })
     }
 }
@@ -308,6 +329,8 @@ pub struct Exposed {
     pub status: axum::http::StatusCode,
     pub message: String,
     pub field: Option<String>,
+    /// The setting a `LIMIT_REACHED` names.
+    pub limit: Option<&'static str>,
 }
 
 #[cfg(test)]

@@ -45,7 +45,10 @@ impl ProjectsMutation {
             &dbs.academic,
             &viewer,
             input.try_into().or_graphql(Domain::Projects)?,
-            state.config.allow_local_repositories,
+            (
+                state.config.allow_local_repositories,
+                state.config.max_projects_per_student,
+            ),
         )
         .await
         .or_graphql(Domain::Projects)?;

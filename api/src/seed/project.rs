@@ -69,7 +69,7 @@ pub(super) async fn create(
         &dbs.academic,
         &as_owner,
         new_project(p, &owner_courses, tag_ids),
-        false,
+        (false, 0),
     )
     .await?;
     let members = members(p, students, owner);

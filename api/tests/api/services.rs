@@ -95,7 +95,7 @@ async fn project_of(dbs: &Databases, teacher: &Viewer, student: &Viewer) -> i32 
             course_ids: vec![course.id, course.id],
             tag_ids: vec![],
         },
-        false,
+        (false, 0),
     )
     .await
     .expect("a project");

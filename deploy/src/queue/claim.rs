@@ -1,5 +1,7 @@
-//! Claims: the oldest pending job taken under a new fencing token, its attempt logged in
-//! the same transaction.
+//! Claims: a pending job taken under a new fencing token, its attempt logged in the
+//! same transaction. Turns are fair between people: the next job is the oldest of
+//! whoever has the fewest jobs running now (on every replica), so one person's queue of
+//! slow builds never holds another's deploy for longer than one build.
 
 use std::time::Duration;
 
@@ -14,9 +16,18 @@ use entities::projects::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+    Statement,
+    sea_query::{Expr, ExprTrait},
 };
+
+/// The next pending job: the oldest of the person (who asked for it) with the fewest
+/// jobs running now.
+const NEXT: &str = "SELECT j.id FROM jobs j JOIN deployments d ON d.job_id = j.id \
+     WHERE j.status = 'PENDING' \
+     ORDER BY (SELECT COUNT(*) FROM deployments r \
+               WHERE r.status = 'RUNNING' AND r.triggered_by = d.triggered_by), \
+              j.created_at, j.id \
+     LIMIT 1";
 
 /// What one attempt at a claim found.
 enum Attempt {
@@ -27,7 +38,7 @@ enum Attempt {
     Lost,
 }
 
-/// Claims the oldest pending job for `owner`, or `None` when none is pending.
+/// Claims the next pending job for `owner`, or `None` when none is pending.
 pub async fn claim(
     db: &DatabaseConnection,
     owner: &str,
@@ -45,24 +56,30 @@ pub async fn claim(
     Ok(None)
 }
 
-/// One attempt, in one transaction: the oldest pending job, taken under a new token.
+/// One attempt, in one transaction: the next pending job, taken under a new token.
 async fn try_claim(
     db: &DatabaseConnection,
     owner: &str,
     lease: Duration,
 ) -> Result<Attempt, EngineError> {
     let txn = begin(db).await?;
-    let mut candidate = job::Entity::find()
-        .filter(job::Column::Status.eq(JobStatus::Pending))
-        .order_by_asc(job::Column::CreatedAt)
-        .order_by_asc(job::Column::Id)
-        .limit(1);
-    if db.get_database_backend() == DbBackend::Postgres {
-        candidate = candidate.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let Some(candidate) = candidate.one(&txn).await? else {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => format!("{NEXT} FOR UPDATE OF j SKIP LOCKED"),
+        _ => NEXT.to_owned(),
+    };
+    let next = txn
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .map(|row| row.try_get_by_index::<i32>(0))
+        .transpose()?;
+    let Some(id) = next else {
         txn.commit().await?;
         return Ok(Attempt::Empty);
+    };
+    let Some(candidate) = job::Entity::find_by_id(id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Ok(Attempt::Lost);
     };
     let now = Utc::now();
     let taken = job::Entity::update_many()

@@ -137,6 +137,19 @@ pub async fn enqueue(
     payload: &Payload,
     triggered_by: i32,
 ) -> Result<(job::Model, deployment::Model), EngineError> {
+    enqueue_within(db, kind, payload, triggered_by, 0).await
+}
+
+/// [`enqueue`], refused with `LimitReached` when `triggered_by` already has
+/// `max_active` deploys pending or running (0: no cap), checked in the same
+/// transaction.
+pub async fn enqueue_within(
+    db: &DatabaseConnection,
+    kind: JobKind,
+    payload: &Payload,
+    triggered_by: i32,
+    max_active: u32,
+) -> Result<(job::Model, deployment::Model), EngineError> {
     let txn = begin(db).await?;
     let active = deployment::Entity::find()
         .filter(deployment::Column::ProjectId.eq(payload.project_id))
@@ -145,6 +158,21 @@ pub async fn enqueue(
         .await?;
     if active > 0 {
         return Err(already_active());
+    }
+    if max_active > 0 {
+        let theirs = deployment::Entity::find()
+            .filter(deployment::Column::TriggeredBy.eq(triggered_by))
+            .filter(deployment::Column::Status.is_in(ACTIVE))
+            .count(&txn)
+            .await?;
+        if theirs >= u64::from(max_active) {
+            return Err(EngineError::LimitReached {
+                limit: "DEPLOY_MAX_ACTIVE_PER_USER",
+                reason: format!(
+                    "you have {theirs} deploys pending or running, the most one person may have at once; wait for one to end"
+                ),
+            });
+        }
     }
     let (job, deployment) = insert(&txn, kind, payload, triggered_by, JobStatus::Pending, None)
         .await

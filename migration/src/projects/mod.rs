@@ -5,6 +5,7 @@ mod m20261129_000002_seed_reference_rows;
 mod m20261130_000003_job_leases;
 mod m20261130_000004_app_processes;
 mod m20261204_000005_placement;
+mod m20261204_000006_turns;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_job_leases::Migration),
             Box::new(m20261130_000004_app_processes::Migration),
             Box::new(m20261204_000005_placement::Migration),
+            Box::new(m20261204_000006_turns::Migration),
         ]
     }
 }

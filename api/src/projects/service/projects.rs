@@ -2,12 +2,14 @@
 
 use super::*;
 
+/// Creates a project of the viewer's: refused past `max_projects` of their own (0: no
+/// cap; staff are exempt).
 pub async fn create(
     db: &ProjectsDb,
     academic: &AcademicDb,
     viewer: &Viewer,
     input: NewProject,
-    allow_local: bool,
+    (allow_local, max_projects): (bool, u32),
 ) -> Result<project::Model, ServiceError> {
     let name = check_name(&input.name)?;
     let slug = check_slug(&input.slug)?;
@@ -26,6 +28,7 @@ pub async fn create(
     let image = input.image_file_id;
     check_courses(academic, viewer, &course_ids).await?;
     let txn = db.begin_write().await?;
+    check_quota(&txn, viewer, max_projects).await?;
     check_tags(&txn, &tag_ids).await?;
     if let Some(image) = image {
         check_image(&txn, viewer, image).await?;
@@ -188,4 +191,26 @@ pub async fn slug_available(db: &ProjectsDb, slug: &str) -> Result<bool, Service
         .count(&**db)
         .await?
         == 0)
+}
+
+/// A student may own at most `max` projects (0: no cap); staff are exempt.
+async fn check_quota(
+    txn: &impl sea_orm::ConnectionTrait,
+    viewer: &Viewer,
+    max: u32,
+) -> Result<(), ServiceError> {
+    if max == 0 || viewer.is_staff() {
+        return Ok(());
+    }
+    let owned = project::Entity::find()
+        .filter(project::Column::OwnerId.eq(viewer.id()))
+        .count(txn)
+        .await?;
+    if owned >= u64::from(max) {
+        return Err(ServiceError::LimitReached {
+            limit: "MAX_PROJECTS_PER_STUDENT",
+            reason: format!("you own {owned} projects, the most a student may own"),
+        });
+    }
+    Ok(())
 }

@@ -19,22 +19,20 @@ mod repo;
 mod routines;
 mod sandbox;
 mod shutdown;
+mod socket;
 mod statics;
 mod survive;
 mod truth;
+mod turns;
 
 use std::time::Duration;
 
 use api::users::model::RoleName;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest},
-};
 
 pub use self::processes::{no_process_left, processes_in_groups, processes_of};
 pub use self::repo::Repo;
+pub use self::socket::{Socket, next_payload, subscribe, subscribe_at};
 use crate::helpers::{Backend, TestApp};
 
 /// Whether this process may switch users (the `user` sandbox needs root).
@@ -88,13 +86,19 @@ impl Deployer {
             "--deploy-uid-base".into(),
             uid_base.to_string(),
         ];
-        // A disk per project only where a test asks: each is a loop device, which a test
-        // that does not delete its projects would leave mounted.
-        if !extra.contains(&"--deploy-disk-mb") {
-            flags.extend(["--deploy-disk-mb".into(), "0".into()]);
-        }
-        if !extra.contains(&"--deploy-start-timeout-secs") {
-            flags.extend(["--deploy-start-timeout-secs".into(), "20".into()]);
+        // Unless a test sets them: a disk per project only where a test asks (each is a
+        // loop device, which a test that does not delete its projects would leave
+        // mounted), and no cap on one person's active deploys (some tests have one owner
+        // deploy many projects at once; the cap has its own test).
+        let defaults = [
+            ("--deploy-disk-mb", "0"),
+            ("--deploy-start-timeout-secs", "20"),
+            ("--deploy-max-active-per-user", "0"),
+        ];
+        for (flag, value) in defaults {
+            if !extra.contains(&flag) {
+                flags.extend([flag.to_owned(), value.to_owned()]);
+            }
         }
         flags.extend(sandbox_flags());
         flags.extend(extra.iter().map(|s| (*s).to_owned()));
@@ -334,64 +338,3 @@ impl Deployer {
 pub const APP: &str = "build = \"echo building the app && mkdir -p generated && echo made > generated/made.txt\"\n\
 start = \"exec python3 -m http.server $PORT --bind 127.0.0.1\"\n\
 static = \"public\"\n";
-
-pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens a graphql-transport-ws connection as `token` and starts one subscription.
-pub async fn subscribe(d: &Deployer, token: &str, query: &str, variables: Value) -> Socket {
-    subscribe_at(d.app.addr, token, query, variables).await
-}
-
-/// [`subscribe`] on the gateway at `addr`.
-pub async fn subscribe_at(
-    addr: std::net::SocketAddr,
-    token: &str,
-    query: &str,
-    variables: Value,
-) -> Socket {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("a request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("a header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connected");
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::text(init.to_string()))
-        .await
-        .expect("sent");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .expect("sent");
-    socket
-}
-
-/// The next `next` payload's data, or `None` at `complete`.
-pub async fn next_payload(socket: &mut Socket) -> Option<Value> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(90), socket.next())
-            .await
-            .expect("a message in time")
-            .expect("the socket stays open")
-            .expect("a frame");
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let body: Value = serde_json::from_str(&text).expect("json");
-        match body["type"].as_str() {
-            Some("connection_ack") => {}
-            Some("next") => {
-                assert!(body["payload"].get("errors").is_none(), "{body}");
-                return Some(body["payload"]["data"].clone());
-            }
-            Some("complete") => return None,
-            _ => panic!("unexpected message {body}"),
-        }
-    }
-}
