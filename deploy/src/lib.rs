@@ -267,16 +267,35 @@ impl Engine {
     /// once and the previous instance keeps serving.
     pub async fn cancel(&self, deployment_id: i32) -> Result<queue::Cancelled, EngineError> {
         let cancelled = queue::cancel(&self.shared.db, deployment_id).await?;
+        self.cancelled(&cancelled);
+        Ok(cancelled)
+    }
+
+    /// Stops a cancelled job's run (here at once; on another replica when the event
+    /// reaches it) and tells its followers.
+    fn cancelled(&self, cancelled: &queue::Cancelled) {
         self.shared.manager.finish_job(cancelled.job_id);
         self.shared.events.send(Event::Changed {
             job_id: cancelled.job_id,
-            deployment_id,
+            deployment_id: cancelled.deployment_id,
             project_id: cancelled.project_id,
             status: JobStatus::Cancelled,
             progress: cancelled.progress,
             message: "cancelled".into(),
         });
-        Ok(cancelled)
+    }
+
+    /// Deletes a project: its deploys cancelled (one queued while this runs included),
+    /// its app stopped, its row (the schema takes its deployments along) and its folders
+    /// removed.
+    pub async fn delete_project(&self, project_id: i32) -> Result<(), EngineError> {
+        self.remove_project(project_id).await?;
+        for straggler in queue::delete_project(&self.shared.db, project_id).await? {
+            self.cancelled(&straggler);
+        }
+        // What a straggler's run wrote before its cancel reached it.
+        self.remove_folders(project_id).await;
+        Ok(())
     }
 
     /// Stops a project's app (the first system's maintenance mode) and marks it not
@@ -315,6 +334,12 @@ impl Engine {
             }
         }
         self.stop_project(project_id).await?;
+        self.remove_folders(project_id).await;
+        Ok(())
+    }
+
+    /// Removes a project's disk and folders.
+    async fn remove_folders(&self, project_id: i32) {
         let config = &self.shared.config;
         // Its disk first (the folder is that disk's mount point), then its folders.
         self.shared
@@ -333,7 +358,6 @@ impl Engine {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
-        Ok(())
     }
 
     /// Samples every running app's CPU, memory and disk IO now (the statistics routine

@@ -1,16 +1,16 @@
-//! Everything a claim (`claim.rs`) guards: progress, heartbeats, the end of a job,
-//! giving it back, and cancelling it (which moves the fencing token on).
+//! Everything a claim (`claim.rs`) guards: progress, heartbeats, the end of a job and
+//! the project's record with it, giving it back. Cancels are in `cancel.rs`.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entities::projects::{deployment, enums::JobStatus, job, project};
 use sea_orm::{
-    ActiveEnum as _, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait, SimpleExpr},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::{Expr, SimpleExpr},
 };
 
-use super::{ACTIVE, Lease, Outcome, begin};
+use super::{Lease, Outcome, begin};
 use crate::error::EngineError;
 
 /// Updates the job (and its deployment) only while `lease` is current; `LeaseLost`
@@ -287,76 +287,4 @@ pub async fn release(
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// What a cancel found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cancelled {
-    pub job_id: i32,
-    pub project_id: i32,
-    /// It was running (a worker must stop it), not only pending.
-    pub was_running: bool,
-    /// Where it got to.
-    pub progress: i32,
-}
-
-/// Cancels a pending or running deployment. The cancel moves the fencing token on, so
-/// whatever the running worker writes afterwards is refused.
-pub async fn cancel(db: &DatabaseConnection, deployment_id: i32) -> Result<Cancelled, EngineError> {
-    let txn = begin(db).await?;
-    let found = deployment::Entity::find_by_id(deployment_id)
-        .one(&txn)
-        .await?
-        .ok_or(EngineError::NotFound("deployment"))?;
-    let job = job::Entity::find_by_id(found.job_id)
-        .one(&txn)
-        .await?
-        .ok_or(EngineError::NotFound("job"))?;
-    if !ACTIVE.contains(&job.status) {
-        return Err(EngineError::Conflict(format!(
-            "the deployment has already ended ({})",
-            job.status.to_value()
-        )));
-    }
-    let now = Utc::now();
-    let done = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
-        .col_expr(job::Column::Message, Expr::value("cancelled"))
-        .col_expr(
-            job::Column::LeaseToken,
-            Expr::col(job::Column::LeaseToken).add(1),
-        )
-        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(
-            job::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(job.id))
-        // A claim may move it from PENDING to RUNNING meanwhile: still cancellable.
-        .filter(job::Column::Status.is_in(ACTIVE))
-        .exec(&txn)
-        .await?;
-    if done.rows_affected != 1 {
-        return Err(EngineError::Conflict(
-            "the deployment ended meanwhile".into(),
-        ));
-    }
-    deployment::Entity::update_many()
-        .col_expr(
-            deployment::Column::Status,
-            Expr::value(JobStatus::Cancelled),
-        )
-        .col_expr(deployment::Column::Successful, Expr::value(false))
-        .col_expr(deployment::Column::UpdatedAt, Expr::value(now))
-        .filter(deployment::Column::Id.eq(found.id))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(Cancelled {
-        job_id: job.id,
-        project_id: found.project_id,
-        was_running: job.status == JobStatus::Running,
-        progress: job.progress,
-    })
 }

@@ -19,14 +19,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 
+mod cancel;
 mod claim;
 mod lease;
 mod rescue;
 
+pub use self::cancel::{Cancelled, cancel, delete_project};
 pub use self::claim::claim;
-pub use self::lease::{
-    Cancelled, cancel, finish, progress, release, renew, set_commit, set_running, vacate,
-};
+pub use self::lease::{finish, progress, release, renew, set_commit, set_running, vacate};
 pub use self::rescue::{Rescued, rescue};
 
 /// What a deploy job needs, frozen when it is queued. Variables are not here: they are
@@ -151,6 +151,16 @@ pub async fn enqueue_within(
     max_active: u32,
 ) -> Result<(job::Model, deployment::Model), EngineError> {
     let txn = begin(db).await?;
+    // The project, locked against a delete until this commits (SQLite: the write lock
+    // taken at BEGIN): a delete either sees this deploy and cancels it, or comes first
+    // and this finds no project.
+    let mut project = project::Entity::find_by_id(payload.project_id);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        project = project.lock_shared();
+    }
+    if project.one(&txn).await?.is_none() {
+        return Err(EngineError::NotFound("project"));
+    }
     let active = deployment::Entity::find()
         .filter(deployment::Column::ProjectId.eq(payload.project_id))
         .filter(deployment::Column::Status.is_in(ACTIVE))

@@ -154,7 +154,6 @@ pub async fn delete(
     id: i32,
 ) -> Result<(), ServiceError> {
     let found = project_for(db, viewer, id).await?;
-    engine.remove_project(id).await?;
     let stage_ids: Vec<i32> = stage::Entity::find()
         .filter(stage::Column::ProjectId.eq(id))
         .all(&**db)
@@ -170,7 +169,7 @@ pub async fn delete(
         .map(|f| f.file_id)
         .collect();
     file_ids.extend(found.image_file_id);
-    project::Entity::delete_by_id(id).exec(&**db).await?;
+    engine.delete_project(id).await?;
     crate::projects::files::delete_unused(db, data_dir, &file_ids).await
 }
 

@@ -57,3 +57,44 @@ pub async fn stop_start_and_delete(d: &Deployer, project: &str) {
     let folder = d.app.deploy_dir.path().join("deployments").join(project);
     assert!(!folder.exists(), "{} is removed", folder.display());
 }
+
+#[tokio::test]
+async fn deleting_a_project_mid_deploy_cancels_the_deploy_and_leaves_nothing_of_it() {
+    use entities::projects::{enums::JobStatus, job};
+    use sea_orm::EntityTrait;
+
+    let d = Deployer::spawn(crate::helpers::Backend::Sqlite, &[]).await;
+    let repo = super::Repo::new(&[(
+        "deploy.toml",
+        "build = \"echo building; sleep 300\"\nstatic = \"s\"\n",
+    )]);
+    let project = d.project("doomed-app", &repo).await;
+    let queued = d.deploy(&project).await;
+    crate::helpers::eventually(LIMIT, "the build never started", || async {
+        let now = d.job(&queued["id"]).await;
+        let building = now["status"] == "RUNNING" && now["progress"].as_i64() >= Some(20);
+        building.then_some(()).ok_or(now)
+    })
+    .await;
+    let uid = d.uid_of(&project);
+    d.delete_project(&project).await;
+    let job_id: i32 = queued["id"]
+        .as_str()
+        .and_then(|i| i.parse().ok())
+        .expect("an id");
+    let ended = job::Entity::find_by_id(job_id)
+        .one(&*d.app.state.databases.projects)
+        .await
+        .expect("read")
+        .expect("the job stays, ended");
+    assert_eq!(ended.status, JobStatus::Cancelled);
+    if super::is_root() {
+        assert!(
+            super::no_process_left(uid).await,
+            "the build's processes are gone"
+        );
+    }
+    let folder = d.app.deploy_dir.path().join("deployments").join(&project);
+    assert!(!folder.exists(), "{} is removed", folder.display());
+    d.app.stop().await;
+}

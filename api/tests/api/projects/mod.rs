@@ -14,6 +14,7 @@ mod flow;
 mod order;
 mod pages;
 mod permissions;
+mod quota;
 
 /// A course with its teacher, three enrolled students and an admin.
 pub(crate) struct Scene {
@@ -68,7 +69,7 @@ pub(crate) async fn scene(backend: Backend) -> Scene {
     scene_with(backend, &[] as &[&str]).await
 }
 
-async fn scene_with(backend: Backend, flags: &[impl AsRef<str>]) -> Scene {
+pub(crate) async fn scene_with(backend: Backend, flags: &[impl AsRef<str>]) -> Scene {
     scene_in(TestApp::spawn_with(backend, flags).await).await
 }
 

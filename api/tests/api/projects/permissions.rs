@@ -154,7 +154,8 @@ const PERSONAS: [&str; 5] = [
 
 #[tokio::test]
 async fn every_project_mutation_allows_exactly_whom_the_spec_says() {
-    let s = scene(Backend::Sqlite).await;
+    // Every case creates a project of the owner's: more than the default cap.
+    let s = super::scene_with(Backend::Sqlite, &["--max-projects-per-student", "0"]).await;
     let (_, third) = s
         .app
         .user_with_role("third@uni.edu", RoleName::Student)
