@@ -105,6 +105,9 @@ pub struct EngineConfig {
     /// Deploys and starts one person may have pending or running at once
     /// (`DEPLOY_MAX_ACTIVE_PER_USER`); 0: no cap.
     pub max_active_per_user: u32,
+    /// Days a deployment's log lines are kept (`DEPLOY_LOG_RETENTION_DAYS`), unless it
+    /// still serves; `None`: forever.
+    pub log_retention_days: Option<u32>,
 }
 
 impl EngineConfig {
@@ -137,6 +140,7 @@ impl EngineConfig {
             public_url: "http://{slug}.apps.localhost".into(),
             disk_mb: 0,
             max_active_per_user: 0,
+            log_retention_days: None,
             // Host and process, and a suffix: two engines in one process (tests) differ.
             replica: format!(
                 "{}-{}-{}",

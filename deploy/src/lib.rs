@@ -15,6 +15,7 @@ mod lookups;
 pub mod manager;
 pub mod pipeline;
 mod placement;
+mod prune;
 pub mod queue;
 pub mod restart;
 mod routines;

@@ -62,6 +62,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 if let Err(error) = sample(&shared).await {
                     tracing::warn!(%error, "statistics sampling failed");
                 }
+                if let Err(error) = crate::prune::prune(&shared).await {
+                    tracing::warn!(%error, "pruning old logs failed");
+                }
             }
         }
     }

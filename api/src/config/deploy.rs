@@ -158,6 +158,11 @@ pub struct DeployConfig {
     #[arg(long, env = "DEPLOY_MAX_ACTIVE_PER_USER", value_name = "DEPLOY_MAX_ACTIVE_PER_USER", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub deploy_max_active_per_user: u32,
 
+    /// Days a deployment's BUILD and RUNTIME lines are kept, unless it (or its build)
+    /// still serves; 0 keeps them forever.
+    #[arg(long, env = "DEPLOY_LOG_RETENTION_DAYS", value_name = "DEPLOY_LOG_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub deploy_log_retention_days: u32,
+
     /// Seconds the proxy waits for an app's response headers (504 after).
     #[arg(long, env = "DEPLOY_PROXY_TIMEOUT_SECS", value_name = "DEPLOY_PROXY_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub deploy_proxy_timeout_secs: u64,
@@ -182,6 +187,8 @@ impl DeployConfig {
         };
         config.uid_base = self.deploy_uid_base;
         config.max_active_per_user = self.deploy_max_active_per_user;
+        config.log_retention_days =
+            (self.deploy_log_retention_days > 0).then_some(self.deploy_log_retention_days);
         config.limits = deploy::Limits {
             memory_bytes: self.deploy_memory_mb * 1024 * 1024,
             processes: self.deploy_max_processes,

@@ -23,6 +23,7 @@ use entities::projects::{
 use migration::{Domain, Verb};
 use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
+mod prune;
 mod shutdown;
 
 /// A fresh projects database: a SQLite file, or a PostgreSQL database dropped at the end.
