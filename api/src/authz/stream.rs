@@ -25,6 +25,16 @@ use crate::{
 /// How often a quiet stream re-checks its caller.
 pub const TICK: Duration = Duration::from_secs(2);
 
+/// When the access token in `credentials` expires: a second past its `exp` (whole
+/// seconds), on the runtime's clock; `None` without a valid token.
+pub fn expiry(state: &AppState, credentials: &Credentials) -> Option<tokio::time::Instant> {
+    let token = credentials.0.as_deref()?;
+    let exp = state.tokens.expires_at(token, TokenKind::Access).ok()?;
+    let left = i64::try_from(exp).ok()? - chrono::Utc::now().timestamp();
+    let left = u64::try_from(left).unwrap_or(0) + 1;
+    Some(tokio::time::Instant::now() + Duration::from_secs(left))
+}
+
 pub struct StreamGuard {
     state: AppState,
     credentials: Credentials,
@@ -39,13 +49,7 @@ impl StreamGuard {
     pub fn new(ctx: &Context<'_>, members_of: Option<i32>) -> Self {
         let state = AppState::of(ctx).clone();
         let credentials = ctx.data_opt::<Credentials>().cloned().unwrap_or_default();
-        let expires = credentials.0.as_deref().and_then(|token| {
-            let exp = state.tokens.expires_at(token, TokenKind::Access).ok()?;
-            let now = chrono::Utc::now().timestamp();
-            let left = u64::try_from(i64::try_from(exp).ok()? - now).unwrap_or(0);
-            // A second past it: `exp` is in whole seconds.
-            Some(tokio::time::Instant::now() + Duration::from_secs(left + 1))
-        });
+        let expires = expiry(&state, &credentials);
         Self {
             state,
             credentials,

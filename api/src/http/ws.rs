@@ -4,8 +4,9 @@
 //! must not hold a connection in a signed-in user's name either. Messages are at most
 //! `MAX_BODY_BYTES`; `connection_init` must come within `WS_INIT_TIMEOUT_SECS` (4408
 //! after); at most `WS_MAX_SUBSCRIPTIONS` operations run at once (one more gets an
-//! `error` message); the schema's limits apply to every operation as over HTTP; and on
-//! shutdown the socket gets a 1001 close frame.
+//! `error` message); the schema's limits apply to every operation as over HTTP; on
+//! shutdown the socket gets a 1001 close frame; and when the token `connection_init`
+//! carried expires, a 4403 one (a client signs in again on a new connection).
 
 use std::{
     collections::HashSet,
@@ -170,24 +171,46 @@ async fn session(
             std::future::pending::<()>().await;
         }
     };
-    let timed_out = tokio::select! {
-        _ = async { tokio::join!(run, forward(outgoing, &mut sink, &tracker)) } => false,
-        () = late_init => true,
+    // Ends when the token `connection_init` carried expires (never without one).
+    let mut expiry = tracker.expiry.subscribe();
+    let expired = async move {
+        let at = expiry.wait_for(Option::is_some).await.ok().and_then(|at| *at);
+        match at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending::<()>().await,
+        }
     };
-    if let Some(frame) = closing(timed_out, shutdown.is_cancelled()) {
+    let ended = tokio::select! {
+        _ = async { tokio::join!(run, forward(outgoing, &mut sink, &tracker)) } => Ended::Closed,
+        () = late_init => Ended::LateInit,
+        () = expired => Ended::Expired,
+    };
+    if let Some(frame) = closing(ended, shutdown.is_cancelled()) {
         let _ = sink.send(Message::Close(Some(frame))).await;
     }
 }
 
+/// Why a session ended.
+#[derive(Clone, Copy)]
+enum Ended {
+    /// The client closed, or the protocol ended it (shutdown included).
+    Closed,
+    LateInit,
+    Expired,
+}
+
 /// The close frame a session ends with: 4408 when `connection_init` came too late,
-/// 1001 when the gateway shuts down, none when the client closed.
-fn closing(timed_out: bool, shutting_down: bool) -> Option<CloseFrame> {
-    let (code, reason) = if timed_out {
-        (INIT_TIMEOUT, "Connection initialisation timeout")
-    } else if shutting_down {
-        (GOING_AWAY, "the server is shutting down")
-    } else {
-        return None;
+/// 4403 when its token expired, 1001 when the gateway shuts down, none when the client
+/// closed.
+fn closing(ended: Ended, shutting_down: bool) -> Option<CloseFrame> {
+    let (code, reason) = match ended {
+        Ended::LateInit => (INIT_TIMEOUT, "Connection initialisation timeout"),
+        Ended::Expired => (
+            FORBIDDEN,
+            "the access token expired: connect again with a fresh one",
+        ),
+        Ended::Closed if shutting_down => (GOING_AWAY, "the server is shutting down"),
+        Ended::Closed => return None,
     };
     Some(CloseFrame {
         code,
@@ -205,6 +228,9 @@ async fn connection_init(
     let checked = match Credentials::from_init_payload(&payload) {
         Ok(credentials) => Checked::resolve(&state, &credentials).await.map(|viewer| {
             *tracker.user() = viewer.user_id();
+            tracker
+                .expiry
+                .send_replace(crate::authz::stream::expiry(&state, &credentials));
             credentials
         }),
         Err(reason) => Err(reason),
@@ -252,6 +278,8 @@ struct Tracker {
     rate: Option<(Arc<RateLimits>, IpAddr)>,
     /// Who signed in with `connection_init`, if anyone.
     user: Mutex<Option<i32>>,
+    /// When the token `connection_init` carried expires.
+    expiry: tokio::sync::watch::Sender<Option<tokio::time::Instant>>,
 }
 
 #[derive(serde::Deserialize)]

@@ -208,3 +208,40 @@ async fn a_deactivated_subscriber_and_a_removed_collaborator_get_no_line_after_i
     assert!(took < Duration::from_secs(3), "ended {took:?} after");
     d.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_connection_is_closed_with_4403_when_its_token_expires() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let d = Deployer::spawn(Backend::Sqlite, &["--access-token-ttl-secs", "10"]).await;
+    let (_, token) = d
+        .app
+        .user_with_role("brief@uni.edu", RoleName::Student)
+        .await;
+    let issued = Instant::now();
+    // Any operation: the connection's own token is what expires.
+    let mut socket = subscribe(
+        &d,
+        &token,
+        "subscription { projectDeployments(projectId: \"1\") { status } }",
+        json!({}),
+    )
+    .await;
+    let close = loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("closed in time")
+            .expect("a frame")
+            .expect("a message");
+        if let Message::Close(frame) = message {
+            break frame.expect("a close frame");
+        }
+    };
+    assert_eq!(close.code, CloseCode::from(4403), "{close:?}");
+    let lived = issued.elapsed();
+    assert!(
+        lived >= Duration::from_secs(9) && lived < Duration::from_secs(14),
+        "closed {lived:?} after the token was issued (it lives 10 s)"
+    );
+    d.app.stop().await;
+}
