@@ -174,7 +174,11 @@ async fn session(
     // Ends when the token `connection_init` carried expires (never without one).
     let mut expiry = tracker.expiry.subscribe();
     let expired = async move {
-        let at = expiry.wait_for(Option::is_some).await.ok().and_then(|at| *at);
+        let at = expiry
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|at| *at);
         match at {
             Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending::<()>().await,
