@@ -171,19 +171,7 @@ async fn session(
             std::future::pending::<()>().await;
         }
     };
-    // Ends when the token `connection_init` carried expires (never without one).
-    let mut expiry = tracker.expiry.subscribe();
-    let expired = async move {
-        let at = expiry
-            .wait_for(Option::is_some)
-            .await
-            .ok()
-            .and_then(|at| *at);
-        match at {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending::<()>().await,
-        }
-    };
+    let expired = token_expired(tracker.expiry.subscribe());
     let ended = tokio::select! {
         _ = async { tokio::join!(run, forward(outgoing, &mut sink, &tracker)) } => Ended::Closed,
         () = late_init => Ended::LateInit,
@@ -191,6 +179,19 @@ async fn session(
     };
     if let Some(frame) = closing(ended, shutdown.is_cancelled()) {
         let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// Resolves when the token `connection_init` carried expires (never without one).
+async fn token_expired(mut expiry: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>) {
+    let at = expiry
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|at| *at);
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending::<()>().await,
     }
 }
 

@@ -154,8 +154,15 @@ const PERSONAS: [&str; 5] = [
 
 #[tokio::test]
 async fn every_project_mutation_allows_exactly_whom_the_spec_says() {
-    // Every case creates a project of the owner's: more than the default cap.
-    let s = super::scene_with(Backend::Sqlite, &["--max-projects-per-student", "0"]).await;
+    // Every case creates a project of the owner's, and some deploy it: more than the
+    // default caps.
+    let flags = [
+        "--max-projects-per-student",
+        "0",
+        "--deploy-max-active-per-user",
+        "0",
+    ];
+    let s = super::scene_with(Backend::Sqlite, &flags).await;
     let (_, third) = s
         .app
         .user_with_role("third@uni.edu", RoleName::Student)
